@@ -1,0 +1,62 @@
+# The project's commands. `make run` and `make test` are the two that matter; each installs
+# what is missing first, and every target can be run again safely.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV        := .venv
+PY          := $(VENV)/bin/python
+RASA        := $(VENV)/bin/rasa
+SPACY_MODEL := build/spacy-en-blank
+MODEL       := models/apt.tar.gz
+
+# No network for telemetry here, and TensorFlow's start-up chatter hides the real output.
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL   := 2
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help install train run shell test lint validate freeze clean
+
+help:  ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+
+install: $(VENV)/.installed $(SPACY_MODEL)/meta.json  ## create .venv with Python 3.10 and the pinned dependencies
+
+$(VENV)/.installed: requirements.txt constraints.txt scripts/find-python.sh
+	@python=$$(scripts/find-python.sh) || exit 1; \
+	  if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))'; then \
+	    echo "Creating $(VENV) with $$python"; rm -rf $(VENV); "$$python" -m venv $(VENV) || exit 1; \
+	  fi
+	$(PY) -m pip install --upgrade --progress-bar on "pip==24.0"
+	$(PY) -m pip install --progress-bar on -r requirements.txt -c constraints.txt
+	@touch $@
+
+# spaCy cannot download a model here: a blank English pipeline gives Rasa its tokenizer.
+$(SPACY_MODEL)/meta.json: $(VENV)/.installed
+	mkdir -p build
+	$(PY) -c "import spacy; spacy.blank('en').to_disk('$(SPACY_MODEL)')"
+
+train: install  ## train the model (Rasa skips training when data and config are unchanged)
+	$(RASA) train --fixed-model-name apt --out models
+
+run: train  ## start the action server and the Rasa server (REST on port 5005)
+	$(PY) scripts/serve.py
+
+shell: train  ## talk to the assistant in the terminal
+	$(PY) scripts/serve.py --shell
+
+test: lint  ## run the whole test suite (lint, unit, data validation, stories, NLU, end-to-end)
+	$(PY) -m pytest
+
+lint: install  ## ruff on the Python code
+	$(VENV)/bin/ruff check actions scripts tests
+	$(VENV)/bin/ruff format --check actions scripts tests
+
+validate: install  ## check domain, data and stories for inconsistencies
+	$(RASA) data validate --fail-on-warnings
+
+freeze:  ## rewrite constraints.txt from the current environment (after a deliberate upgrade)
+	@{ echo "# Full, exact dependency set for a Python 3.10 virtual environment (pip freeze)."; \
+	   $(PY) -m pip freeze --exclude-editable; } > constraints.txt
+
+clean:  ## remove trained models and test output (keeps .venv)
+	rm -rf models results build/test-output .pytest_cache

@@ -1,0 +1,43 @@
+"""Answers about the APT itself: what it is, its vision, objectives, activities, contacts."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import answers
+from actions.base import KnowledgeAction, latest_intent
+from actions.knowledge import KnowledgeBase
+
+# Which answer each "about the APT" intent gets. Rules map every one of these intents to
+# action_answer_about_apt; an intent missing here is a programming error caught by tests.
+ANSWER_BY_INTENT: Dict[str, Callable[[KnowledgeBase], str]] = {
+    "ask_about_apt": answers.about_apt,
+    "ask_vision": answers.vision,
+    "ask_objectives": answers.objectives,
+    "ask_legal_instruments": lambda kb: answers.activity(kb, "legal_instruments"),
+    "ask_advocacy": lambda kb: answers.activity(kb, "advocacy"),
+    "ask_capacity_building": lambda kb: answers.activity(kb, "capacity"),
+    "ask_practical_tools": lambda kb: answers.activity(kb, "tools"),
+    "ask_opcat": answers.opcat,
+    "ask_operations": answers.operations,
+    "ask_budget": answers.budget,
+    "ask_address": answers.address,
+    "ask_contacts": answers.contacts,
+    "ask_partners": answers.partners,
+    "ask_cinat": answers.cinat,
+}
+
+
+class ActionAnswerAboutApt(KnowledgeAction):
+    def name(self) -> str:
+        return "action_answer_about_apt"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        answer = ANSWER_BY_INTENT.get(latest_intent(tracker) or "", answers.about_apt)
+        dispatcher.utter_message(text=answer(self.knowledge))
+        return []

@@ -1,0 +1,51 @@
+"""The seam between rasa-sdk actions and the knowledge base."""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Action, Tracker
+
+from actions.countries import PlaceResolver, resolver_for
+from actions.knowledge import KnowledgeBase, load_knowledge_base
+
+
+class KnowledgeAction(Action, abc.ABC):
+    """An action that answers from the knowledge base.
+
+    rasa-sdk instantiates every concrete action with no arguments when the action server
+    starts, so the defaults load (and validate) the process-wide knowledge base then: a
+    broken knowledge base stops the server at start. Tests pass their own.
+    """
+
+    def __init__(
+        self,
+        knowledge: Optional[KnowledgeBase] = None,
+        places: Optional[PlaceResolver] = None,
+    ) -> None:
+        self.knowledge = knowledge or load_knowledge_base()
+        self.places = places or resolver_for(self.knowledge)
+
+    @abc.abstractmethod
+    def name(self) -> str:
+        """Abstract here so that rasa-sdk skips the shared base classes."""
+
+
+def latest_intent(tracker: Tracker) -> Optional[str]:
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def latest_text(tracker: Tracker) -> str:
+    return tracker.latest_message.get("text") or ""
+
+
+def entity_values(tracker: Tracker, entity: str) -> List[str]:
+    """Values of one entity type in the latest message, as strings, in order."""
+    values: List[Any] = [
+        e.get("value") for e in tracker.latest_message.get("entities") or [] if e.get("entity") == entity
+    ]
+    return [str(v) for v in values if v]
+
+
+JsonDict = Dict[str, Any]

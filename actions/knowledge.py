@@ -1,0 +1,226 @@
+"""The APT knowledge base: schema, loader and the questions actions ask of it.
+
+The facts live in ``knowledge/apt.yml``. They are read and validated once per process
+(``load_knowledge_base`` is cached) and never at import time, because the action server
+imports every module under ``actions/`` before it knows whether it will serve a request.
+A malformed file raises :class:`KnowledgeBaseError` whose message names the file, the entry
+and the field, so a broken edit fails the action server at start, not mid-conversation.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+
+import yaml
+from pydantic import BaseModel, Extra, ValidationError, constr, validator
+
+DEFAULT_PATH = Path(__file__).resolve().parent.parent / "knowledge" / "apt.yml"
+PATH_ENV_VAR = "APT_KNOWLEDGE_BASE"
+
+NonEmpty = constr(strip_whitespace=True, min_length=1)
+
+
+class KnowledgeBaseError(ValueError):
+    """The knowledge base file is missing, unreadable or does not match the schema."""
+
+
+class _Strict(BaseModel):
+    class Config:
+        extra = Extra.forbid
+        allow_mutation = False
+
+
+class Country(_Strict):
+    name: NonEmpty  # type: ignore[valid-type]
+    iso3: constr(regex=r"^[A-Z]{3}$")  # type: ignore[valid-type]
+    display: Optional[NonEmpty] = None  # type: ignore[valid-type]
+    aliases: List[NonEmpty] = []  # type: ignore[valid-type]
+
+    @property
+    def label(self) -> str:
+        """The name shown to visitors: a modern form where the source's is dated."""
+        return self.display or self.name
+
+
+class Subregion(_Strict):
+    name: NonEmpty  # type: ignore[valid-type]
+    aliases: List[NonEmpty] = []  # type: ignore[valid-type]
+    countries: List[Country]
+
+    @validator("countries")
+    def _not_empty(cls, value: List[Country]) -> List[Country]:
+        if not value:
+            raise ValueError("a sub-region lists at least one country")
+        return value
+
+
+class Region(_Strict):
+    name: NonEmpty  # type: ignore[valid-type]
+    aliases: List[NonEmpty] = []  # type: ignore[valid-type]
+    subregions: List[Subregion]
+
+    @property
+    def countries(self) -> List[Country]:
+        return [country for sub in self.subregions for country in sub.countries]
+
+
+class Organisation(_Strict):
+    name: NonEmpty  # type: ignore[valid-type]
+    short_name: NonEmpty  # type: ignore[valid-type]
+    kind: NonEmpty  # type: ignore[valid-type]
+    approach: NonEmpty  # type: ignore[valid-type]
+    vision: NonEmpty  # type: ignore[valid-type]
+    operations: NonEmpty  # type: ignore[valid-type]
+    budget: NonEmpty  # type: ignore[valid-type]
+    address: List[NonEmpty]  # type: ignore[valid-type]
+
+
+class Topic(_Strict):
+    """An objective or an activity: a short title and the source's sentence(s)."""
+
+    id: NonEmpty  # type: ignore[valid-type]
+    title: NonEmpty  # type: ignore[valid-type]
+    text: NonEmpty  # type: ignore[valid-type]
+
+
+class Text(_Strict):
+    name: NonEmpty  # type: ignore[valid-type]
+    text: NonEmpty  # type: ignore[valid-type]
+
+
+class Contact(_Strict):
+    name: NonEmpty  # type: ignore[valid-type]
+    role: NonEmpty  # type: ignore[valid-type]
+
+
+class Partner(_Strict):
+    id: NonEmpty  # type: ignore[valid-type]
+    name: NonEmpty  # type: ignore[valid-type]
+    text: NonEmpty  # type: ignore[valid-type]
+
+
+Place = Union[Region, Subregion]
+
+
+class KnowledgeBase(_Strict):
+    organisation: Organisation
+    objectives: List[Topic]
+    activities: List[Topic]
+    opcat: Text
+    contacts: List[Contact]
+    partners: List[Partner]
+    cinat: Text
+    regions: List[Region]
+
+    @validator("regions")
+    def _countries_unique(cls, regions: List[Region]) -> List[Region]:
+        seen: Dict[str, str] = {}
+        for region in regions:
+            for country in region.countries:
+                if country.iso3 in seen:
+                    raise ValueError(
+                        f"country {country.iso3} is listed twice "
+                        f"({seen[country.iso3]!r} and {country.name!r})"
+                    )
+                seen[country.iso3] = country.name
+        return regions
+
+    def activity(self, activity_id: str) -> Topic:
+        return next(a for a in self.activities if a.id == activity_id)
+
+    def listed_countries(self) -> Iterator[Tuple[Country, Subregion, Region]]:
+        for region in self.regions:
+            for subregion in region.subregions:
+                for country in subregion.countries:
+                    yield country, subregion, region
+
+    def locate(self, iso3: str) -> Optional[Tuple[Country, Subregion, Region]]:
+        """Where a country sits in the profile, or None if the profile does not list it."""
+        return next((row for row in self.listed_countries() if row[0].iso3 == iso3), None)
+
+    def places(self) -> Iterator[Place]:
+        """Every region and sub-region, regions first."""
+        yield from self.regions
+        for region in self.regions:
+            yield from region.subregions
+
+    def countries_in(self, place: Place) -> List[Country]:
+        return place.countries
+
+
+def _entry_path(raw: Any, loc: Tuple[Union[int, str], ...]) -> str:
+    """Turn pydantic's error location into a readable path that names each entry."""
+    parts: List[str] = []
+    node = raw
+    for key in loc[:-1]:
+        if isinstance(key, int):
+            label = f"[{key}]"
+            try:
+                node = node[key]
+            except (IndexError, KeyError, TypeError):
+                node = None
+            name = node.get("name") or node.get("id") if isinstance(node, dict) else None
+            parts[-1] += f"{label} ({name})" if name else label
+        else:
+            parts.append(str(key))
+            node = node.get(key) if isinstance(node, dict) else None
+    return " > ".join(parts) if parts else "(top level)"
+
+
+def _describe(raw: Any, error: Dict[str, Any]) -> str:
+    loc = tuple(error["loc"])
+    if loc and loc[-1] == "__root__":
+        loc = loc[:-1]
+    field = str(loc[-1]) if loc and not isinstance(loc[-1], int) else "(the entry)"
+    if loc and isinstance(loc[-1], int):
+        loc = loc + ("",)
+    return f"entry {_entry_path(raw, loc)}, field '{field}': {error['msg']}"
+
+
+def parse_knowledge_base(raw: Any, source: str) -> KnowledgeBase:
+    """Validate already-parsed YAML; ``source`` names the file in error messages."""
+    if not isinstance(raw, dict):
+        raise KnowledgeBaseError(f"{source}: expected a mapping of sections at top level")
+    try:
+        return KnowledgeBase.parse_obj(raw)
+    except ValidationError as error:
+        details = "\n  ".join(_describe(raw, e) for e in error.errors())
+        raise KnowledgeBaseError(f"{source}: invalid knowledge base:\n  {details}") from None
+
+
+def read_knowledge_base(path: Union[str, Path]) -> KnowledgeBase:
+    """Read and validate one knowledge base file (uncached; see load_knowledge_base)."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise KnowledgeBaseError(f"{path}: cannot read the knowledge base ({error})") from None
+    except yaml.YAMLError as error:
+        raise KnowledgeBaseError(f"{path}: not valid YAML ({error})") from None
+    return parse_knowledge_base(raw, str(path))
+
+
+@functools.cache
+def load_knowledge_base(path: Optional[str] = None) -> KnowledgeBase:
+    """The process-wide knowledge base, read once ($APT_KNOWLEDGE_BASE overrides the path)."""
+    return read_knowledge_base(path or os.environ.get(PATH_ENV_VAR) or DEFAULT_PATH)
+
+
+def main() -> None:
+    """`python -m actions.knowledge`: check the knowledge base, exit 1 with the reason."""
+    import sys
+
+    try:
+        kb = load_knowledge_base()
+    except KnowledgeBaseError as error:
+        print(error, file=sys.stderr)
+        sys.exit(1)
+    count = sum(1 for _ in kb.listed_countries())
+    print(f"knowledge base OK: {count} countries in {len(kb.regions)} regions")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,174 @@
+"""Start the action server and the Rasa server, wait until both answer, print "ready".
+
+Used by `make run` (REST channel in the foreground until Ctrl-C) and `make shell` (talk in
+the terminal), and by the end-to-end tests, so that the tests exercise the same start-up.
+
+Settings come from the environment, with defaults for a local machine:
+  APT_HOST          interface the Rasa server listens on        (127.0.0.1)
+  APT_RASA_PORT     Rasa server port                            (5005)
+  APT_ACTIONS_PORT  action server port, always on 127.0.0.1     (5055)
+  APT_MODEL         trained model                               (models/apt.tar.gz)
+  APT_READY_TIMEOUT seconds to wait for both servers            (300)
+  APT_TRACKER_DB    keep conversations in this SQLite file      (unset: in memory)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Dict, List
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # scripts/ is not a package; the knowledge loader lives in actions/
+
+from actions.knowledge import KnowledgeBaseError, load_knowledge_base  # noqa: E402
+
+BIN = Path(sys.executable).parent
+
+
+def settings() -> Dict[str, str]:
+    env = os.environ
+    return {
+        "host": env.get("APT_HOST", "127.0.0.1"),
+        "rasa_port": env.get("APT_RASA_PORT", "5005"),
+        "actions_port": env.get("APT_ACTIONS_PORT", "5055"),
+        "model": env.get("APT_MODEL", str(ROOT / "models" / "apt.tar.gz")),
+        "timeout": env.get("APT_READY_TIMEOUT", "300"),
+        "tracker_db": env.get("APT_TRACKER_DB", ""),
+    }
+
+
+def endpoints_file(actions_port: str, tracker_db: str) -> str:
+    """endpoints.yml with the action server URL pointing at the chosen port and, if asked,
+    conversations stored in a SQLite file."""
+    endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text()) or {}
+    endpoints["action_endpoint"] = {"url": f"http://127.0.0.1:{actions_port}/webhook"}
+    if tracker_db:
+        endpoints["tracker_store"] = {"type": "SQL", "dialect": "sqlite", "db": tracker_db}
+    handle = tempfile.NamedTemporaryFile("w", suffix=".yml", prefix="endpoints-", delete=False)
+    with handle:
+        yaml.safe_dump(endpoints, handle)
+    return handle.name
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def wait_until_ready(processes: Dict[str, subprocess.Popen], urls: List[str], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    pending = list(urls)
+    while pending:
+        for name, process in processes.items():
+            if process.poll() is not None:
+                raise SystemExit(
+                    f"error: the {name} exited with code {process.returncode} during start-up "
+                    "(its log is above)"
+                )
+        if time.monotonic() > deadline:
+            raise SystemExit(f"error: not ready after {timeout:.0f} s: {', '.join(pending)} did not answer")
+        pending = [url for url in pending if not answers(url)]
+        if pending:
+            time.sleep(1)
+
+
+def stop(processes: Dict[str, subprocess.Popen]) -> None:
+    for process in processes.values():
+        if process.poll() is None:
+            process.terminate()
+    for process in processes.values():
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--shell", action="store_true", help="talk to the assistant in the terminal")
+    args = parser.parse_args()
+    conf = settings()
+
+    try:
+        load_knowledge_base()
+    except KnowledgeBaseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if not Path(conf["model"]).is_file():
+        print(f"error: no trained model at {conf['model']}: run `make train` first", file=sys.stderr)
+        return 1
+
+    env = {**os.environ, "SANIC_HOST": "127.0.0.1", "RASA_TELEMETRY_ENABLED": "false"}
+    endpoints = endpoints_file(conf["actions_port"], conf["tracker_db"])
+    processes: Dict[str, subprocess.Popen] = {}
+
+    def on_signal(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        processes["action server"] = subprocess.Popen(
+            [str(BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", conf["actions_port"]],
+            cwd=ROOT,
+            env=env,
+        )
+        rasa_args = [
+            "--model",
+            conf["model"],
+            "--endpoints",
+            endpoints,
+            "--credentials",
+            str(ROOT / "credentials.yml"),
+        ]
+        if args.shell:
+            wait_until_ready(
+                processes, [f"http://127.0.0.1:{conf['actions_port']}/health"], float(conf["timeout"])
+            )
+            return subprocess.call([str(BIN / "rasa"), "shell", *rasa_args], cwd=ROOT, env=env)
+        processes["Rasa server"] = subprocess.Popen(
+            [str(BIN / "rasa"), "run", *rasa_args, "--interface", conf["host"], "--port", conf["rasa_port"]],
+            cwd=ROOT,
+            env=env,
+        )
+        wait_until_ready(
+            processes,
+            [
+                f"http://127.0.0.1:{conf['actions_port']}/health",
+                f"http://{conf['host']}:{conf['rasa_port']}/",
+            ],
+            float(conf["timeout"]),
+        )
+        print(
+            f"APT assistant ready: POST http://{conf['host']}:{conf['rasa_port']}/webhooks/rest/webhook "
+            '{"sender": "<id>", "message": "<text>"} (Ctrl-C stops)',
+            flush=True,
+        )
+        while all(process.poll() is None for process in processes.values()):
+            time.sleep(1)
+        exited = [name for name, process in processes.items() if process.poll() is not None]
+        print(f"error: the {', '.join(exited)} stopped unexpectedly", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop(processes)
+        os.unlink(endpoints)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""Shared fixtures: the knowledge base for unit tests, one trained model and one running
+stack (action server + Rasa server) per test session."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional
+
+import pytest
+import requests
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.countries import PlaceResolver, resolver_for
+from actions.knowledge import KnowledgeBase, load_knowledge_base
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+MODEL = ROOT / "models" / "apt.tar.gz"
+RESULTS = ROOT / "results"
+STACK_START_TIMEOUT = 300
+
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+# -- unit-test fixtures ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def knowledge() -> KnowledgeBase:
+    return load_knowledge_base()
+
+
+@pytest.fixture(scope="session")
+def places(knowledge: KnowledgeBase) -> PlaceResolver:
+    return resolver_for(knowledge)
+
+
+def make_tracker(
+    text: str = "",
+    intent: Optional[str] = None,
+    entities: Optional[List[Dict[str, Any]]] = None,
+    slots: Optional[Dict[str, Any]] = None,
+) -> Tracker:
+    """A tracker whose latest message is `text`, classified as `intent` with `entities`."""
+    message = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 1.0} if intent else {},
+        "entities": entities or [],
+    }
+    return Tracker("test-sender", slots or {}, message, [], False, None, {}, "action_listen")
+
+
+def entity(name: str, value: str) -> Dict[str, Any]:
+    return {"entity": name, "value": value, "start": 0, "end": len(value)}
+
+
+@pytest.fixture
+def dispatcher() -> CollectingDispatcher:
+    return CollectingDispatcher()
+
+
+# -- the trained model and the running stack -------------------------------------------------
+
+
+def run(args: List[str], timeout: int = 1800) -> subprocess.CompletedProcess:
+    """Run a Rasa command from the project root; output is kept for failure messages."""
+    return subprocess.run(
+        args, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=os.environ.copy()
+    )
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    """The model, trained once per session (Rasa skips training when nothing changed)."""
+    result = run([str(BIN / "rasa"), "train", "--fixed-model-name", "apt", "--out", "models"])
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert MODEL.is_file()
+    return MODEL
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Stack:
+    """The running assistant, reached over HTTP like any client."""
+
+    def __init__(self, url: str, tracker_db: Path) -> None:
+        self.url = url
+        self.tracker_db = tracker_db
+
+    def send(self, sender: str, message: Any, timeout: float = 60) -> List[Dict[str, Any]]:
+        response = requests.post(
+            f"{self.url}/webhooks/rest/webhook",
+            json={"sender": sender, "message": message},
+            timeout=timeout,
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def texts(self, sender: str, message: str) -> List[str]:
+        return [reply.get("text", "") for reply in self.send(sender, message)]
+
+
+@pytest.fixture(scope="session")
+def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Starts the stack with the same launcher as `make run`, on free ports."""
+    rasa_port, actions_port = free_port(), free_port()
+    tracker_db = tmp_path_factory.mktemp("stack") / "conversations.db"
+    log_path = tmp_path_factory.getbasetemp() / "stack.log"
+    env = {
+        **os.environ,
+        "APT_RASA_PORT": str(rasa_port),
+        "APT_ACTIONS_PORT": str(actions_port),
+        "APT_MODEL": str(trained_model),
+        "APT_TRACKER_DB": str(tracker_db),
+        "APT_READY_TIMEOUT": str(STACK_START_TIMEOUT),
+    }
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "scripts" / "serve.py")],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + STACK_START_TIMEOUT + 30
+            while "assistant ready" not in log_path.read_text():
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"the stack did not start:\n{log_path.read_text()[-5000:]}")
+                time.sleep(1)
+            yield Stack(f"http://127.0.0.1:{rasa_port}", tracker_db)
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)

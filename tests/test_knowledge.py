@@ -1,0 +1,117 @@
+"""The knowledge base: the real file is complete, and a broken one fails with a message
+that names the file, the entry and the field."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from actions.countries import PlaceResolver
+from actions.knowledge import DEFAULT_PATH, KnowledgeBase, KnowledgeBaseError, read_knowledge_base
+
+RAW = yaml.safe_load(DEFAULT_PATH.read_text(encoding="utf-8"))
+
+
+def write(tmp_path: Path, data: object) -> Path:
+    path = tmp_path / "apt.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def broken(tmp_path: Path, change) -> str:
+    data = copy.deepcopy(RAW)
+    change(data)
+    with pytest.raises(KnowledgeBaseError) as error:
+        read_knowledge_base(write(tmp_path, data))
+    return str(error.value)
+
+
+def test_profile_structure_matches_the_source(knowledge: KnowledgeBase) -> None:
+    counts = {region.name: len(region.countries) for region in knowledge.regions}
+    assert counts == {"Africa": 30, "Europe": 12, "Asia": 24, "Americas": 13}
+    assert [s.name for s in knowledge.regions[2].subregions] == [
+        "Central Asia",
+        "South Asia",
+        "South East Asia",
+        "Western Asia",
+    ]
+    assert [o.title for o in knowledge.objectives] == [
+        "Transparency in institutions",
+        "Effective legal frameworks",
+        "Capacity strengthening",
+    ]
+    assert [a.id for a in knowledge.activities] == ["legal_instruments", "advocacy", "capacity", "tools"]
+    assert [c.role for c in knowledge.contacts] == ["Secretary General", "Fundraising Officer"]
+
+
+def test_every_listed_country_appears_in_the_source_profile(knowledge: KnowledgeBase) -> None:
+    source = (Path(__file__).resolve().parents[2] / "shared" / "seeds").glob("000_*.txt")
+    text = next(source, None)
+    if text is None:  # the seeds travel beside the repository, not inside it
+        pytest.fail("source profile not found beside the repository")
+    profile = text.read_text(encoding="utf-8")
+    for country, _, _ in knowledge.listed_countries():
+        assert country.name in profile, country.name
+
+
+def test_missing_field_names_file_entry_and_field(tmp_path: Path) -> None:
+    message = broken(tmp_path, lambda d: d["regions"][0]["subregions"][1]["countries"][2].pop("iso3"))
+    assert "apt.yml" in message
+    assert "regions[0] (Africa) > subregions[1] (Eastern Africa) > countries[2] (Uganda)" in message
+    assert "field 'iso3'" in message
+
+
+def test_empty_text_is_rejected(tmp_path: Path) -> None:
+    message = broken(tmp_path, lambda d: d["contacts"][1].update(role=" "))
+    assert "contacts[1] (Vincent Ploton)" in message and "field 'role'" in message
+
+
+def test_unknown_field_is_rejected(tmp_path: Path) -> None:
+    message = broken(tmp_path, lambda d: d["partners"][0].update(website="x"))
+    assert "partners[0] (United Nations)" in message and "field 'website'" in message
+
+
+def test_missing_section_is_rejected(tmp_path: Path) -> None:
+    message = broken(tmp_path, lambda d: d.pop("cinat"))
+    assert "field 'cinat'" in message
+
+
+def test_country_listed_twice_is_rejected(tmp_path: Path) -> None:
+    def duplicate(data: dict) -> None:
+        data["regions"][1]["subregions"][0]["countries"].append({"name": "Kenya", "iso3": "KEN"})
+
+    message = broken(tmp_path, duplicate)
+    assert "KEN" in message and "listed twice" in message
+
+
+def test_malformed_iso_code_is_rejected(tmp_path: Path) -> None:
+    message = broken(tmp_path, lambda d: d["regions"][3]["subregions"][1]["countries"][0].update(iso3="ar"))
+    assert "countries[0] (Argentina)" in message and "field 'iso3'" in message
+
+
+def test_unknown_iso_code_is_rejected_when_the_resolver_is_built(tmp_path: Path) -> None:
+    data = copy.deepcopy(RAW)
+    data["regions"][3]["subregions"][1]["countries"][0]["iso3"] = "XYZ"
+    knowledge = read_knowledge_base(write(tmp_path, data))
+    with pytest.raises(KnowledgeBaseError, match="South America > Argentina, field 'iso3'"):
+        PlaceResolver(knowledge)
+
+
+def test_invalid_yaml_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "apt.yml"
+    path.write_text("regions: [unclosed", encoding="utf-8")
+    with pytest.raises(KnowledgeBaseError, match="apt.yml: not valid YAML"):
+        read_knowledge_base(path)
+
+
+def test_missing_file_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(KnowledgeBaseError, match="missing.yml: cannot read"):
+        read_knowledge_base(tmp_path / "missing.yml")
+
+
+def test_non_mapping_file_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(KnowledgeBaseError, match="expected a mapping"):
+        read_knowledge_base(write(tmp_path, ["a", "list"]))

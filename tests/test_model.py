@@ -1,0 +1,103 @@
+"""The training data and the trained model, checked with Rasa's own tools:
+`rasa data validate`, `rasa test core` on tests/test_stories.yml and `rasa test nlu` on the
+held-out tests/test_nlu.yml."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Dict, Set
+
+import yaml
+
+from tests.conftest import BIN, RESULTS, ROOT, run
+
+# The suite fails when the held-out NLU test set scores below this (weighted intent F1).
+NLU_F1_THRESHOLD = 0.95
+
+
+def examples(path: Path) -> Dict[str, Set[str]]:
+    """intent -> examples, with entity markup removed and case and spacing normalised."""
+    found: Dict[str, Set[str]] = {}
+    for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+        if "intent" not in block:
+            continue
+        lines = [line.strip()[2:] for line in block["examples"].splitlines() if line.strip().startswith("- ")]
+        plain = {
+            re.sub(r"\s+", " ", re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", line)).strip().lower()
+            for line in lines
+        }
+        found.setdefault(block["intent"], set()).update(plain)
+    return found
+
+
+def test_training_data_and_domain_validate_without_warnings() -> None:
+    result = run([str(BIN / "rasa"), "data", "validate", "--fail-on-warnings"])
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    assert "UserWarning" not in output, output[-4000:]
+
+
+def test_nlu_test_set_is_not_copied_from_training_data() -> None:
+    training = set().union(*examples(ROOT / "data" / "nlu.yml").values())
+    tests = set().union(*examples(ROOT / "tests" / "test_nlu.yml").values())
+    assert not training & tests, sorted(training & tests)
+
+
+def test_every_intent_has_training_and_test_examples() -> None:
+    domain_intents = set(yaml.safe_load((ROOT / "domain.yml").read_text())["intents"])
+    training, tests = examples(ROOT / "data" / "nlu.yml"), examples(ROOT / "tests" / "test_nlu.yml")
+    assert set(training) == domain_intents
+    assert set(tests) == domain_intents
+    assert all(len(training[i]) >= 20 for i in domain_intents), {i: len(training[i]) for i in domain_intents}
+    assert all(len(tests[i]) >= 10 for i in domain_intents), {i: len(tests[i]) for i in domain_intents}
+
+
+def test_test_stories_predict_every_action(trained_model: Path) -> None:
+    out = RESULTS / "core"
+    result = run(
+        [
+            str(BIN / "rasa"),
+            "test",
+            "core",
+            "--model",
+            str(trained_model),
+            "--stories",
+            "tests/test_stories.yml",
+            "--out",
+            str(out),
+            "--fail-on-prediction-errors",
+            "--no-plot",
+        ]
+    )
+    failed = (
+        (out / "failed_test_stories.yml").read_text() if (out / "failed_test_stories.yml").exists() else ""
+    )
+    assert result.returncode == 0, failed or (result.stdout[-3000:] + result.stderr[-3000:])
+    assert "None of the test stories failed" in failed
+
+
+def test_held_out_nlu_test_set_reaches_the_threshold(trained_model: Path) -> None:
+    out = RESULTS / "nlu"
+    result = run(
+        [
+            str(BIN / "rasa"),
+            "test",
+            "nlu",
+            "--model",
+            str(trained_model),
+            "--nlu",
+            "tests/test_nlu.yml",
+            "--out",
+            str(out),
+        ]
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads((out / "intent_report.json").read_text())
+    f1, accuracy = report["weighted avg"]["f1-score"], report["accuracy"]
+    print(f"\nNLU test set: intent F1 (weighted) {f1:.3f}, accuracy {accuracy:.3f}")
+    errors = out / "intent_errors.json"
+    misses = json.loads(errors.read_text()) if errors.exists() else []
+    summary = [f"{e['text']!r}: {e['intent']} -> {e['intent_prediction']['name']}" for e in misses]
+    assert f1 >= NLU_F1_THRESHOLD, f"intent F1 {f1:.3f} < {NLU_F1_THRESHOLD}:\n" + "\n".join(summary)
