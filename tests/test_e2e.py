@@ -75,7 +75,14 @@ def test_about_question_answers_from_the_knowledge_base(stack: Stack) -> None:
 
 
 @pytest.mark.parametrize(
-    "message", ["what's the weather like in Geneva tomorrow?", "who won the football match?"]
+    "message",
+    [
+        "what's the weather like in Geneva tomorrow?",
+        "who won the football match?",
+        "sdfkjh wqeoiu zxcmnb",
+        "🦄",
+        "🍕",
+    ],
 )
 def test_out_of_scope_is_declined_not_answered_with_an_faq(stack: Stack, message: str) -> None:
     replies = joined(stack.texts(conversation(), message))
