@@ -14,7 +14,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL   := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install train run shell test lint validate freeze clean
+.PHONY: help install train run shell test lint validate enquiries enquiries-csv freeze clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -53,6 +53,12 @@ lint: install  ## ruff on the Python code
 
 validate: install  ## check domain, data and stories for inconsistencies
 	$(RASA) data validate --fail-on-warnings
+
+enquiries: install  ## list the funding enquiries visitors agreed to pass on
+	@$(PY) -m actions.enquiries list
+
+enquiries-csv: install  ## export the funding enquiries as CSV: make -s enquiries-csv > enquiries.csv
+	@$(PY) -m actions.enquiries export
 
 freeze:  ## rewrite constraints.txt from the current environment (after a deliberate upgrade)
 	@{ echo "# Full, exact dependency set for a Python 3.10 virtual environment (pip freeze)."; \

@@ -79,6 +79,7 @@ class PlaceResolver:
             for name in [place.name, *place.aliases]:
                 self._places[_fold(name)] = place
         self._place_matcher = self._phrase_matcher(self._places)
+        self._known_codes = set(self._converter.data["ISO3"])
         self._check_knowledge_codes()
 
     # -- construction -------------------------------------------------------------------
@@ -104,9 +105,8 @@ class PlaceResolver:
         return matcher
 
     def _check_knowledge_codes(self) -> None:
-        known = set(self._converter.data["ISO3"])
         for country, subregion, _ in self._knowledge.listed_countries():
-            if country.iso3 not in known:
+            if country.iso3 not in self._known_codes:
                 raise KnowledgeBaseError(
                     f"entry {subregion.name} > {country.name}, field 'iso3': "
                     f"{country.iso3!r} is not an ISO 3166 alpha-3 code"
@@ -121,6 +121,10 @@ class PlaceResolver:
         else:
             name = self._converter.convert(iso3, src="ISO3", to="name_short", not_found=None)
         return CountryMatch(iso3=iso3, name=str(name or iso3), listing=listing)
+
+    def by_code(self, iso3: str) -> Optional[CountryMatch]:
+        """A country by its ISO 3166 alpha-3 code (as stored in slots), if the code exists."""
+        return self._match(iso3) if iso3 in self._known_codes else None
 
     def _by_regex(self, text: str) -> Optional[str]:
         if len(text) > MAX_REGEX_INPUT:

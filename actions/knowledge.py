@@ -105,6 +105,26 @@ class Partner(_Strict):
 Place = Union[Region, Subregion]
 
 
+class OrganisationType(_Strict):
+    id: NonEmpty  # type: ignore[valid-type]
+    label: NonEmpty  # type: ignore[valid-type]
+    partner: bool
+    aliases: List[NonEmpty]  # type: ignore[valid-type]
+
+
+class WorkArea(_Strict):
+    id: NonEmpty  # type: ignore[valid-type]
+    label: NonEmpty  # type: ignore[valid-type]
+    matches: Optional[NonEmpty] = None  # type: ignore[valid-type]
+    excluded: bool = False
+    aliases: List[NonEmpty]  # type: ignore[valid-type]
+
+
+class Partnership(_Strict):
+    organisation_types: List[OrganisationType]
+    work_areas: List[WorkArea]
+
+
 class KnowledgeBase(_Strict):
     organisation: Organisation
     objectives: List[Topic]
@@ -114,6 +134,21 @@ class KnowledgeBase(_Strict):
     partners: List[Partner]
     cinat: Text
     regions: List[Region]
+    partnership: Partnership
+
+    @validator("partnership")
+    def _work_areas_match_known_topics(cls, partnership: Partnership, values: Dict[str, Any]) -> Partnership:
+        topics = {t.id for t in values.get("objectives", []) + values.get("activities", [])}
+        for area in partnership.work_areas:
+            if area.matches and area.matches not in topics:
+                raise ValueError(
+                    f"work area {area.id!r} matches unknown objective or activity {area.matches!r}"
+                )
+        return partnership
+
+    def topic(self, topic_id: str) -> Topic:
+        """An objective or an activity by id."""
+        return next(t for t in self.objectives + self.activities if t.id == topic_id)
 
     @validator("regions")
     def _countries_unique(cls, regions: List[Region]) -> List[Region]:

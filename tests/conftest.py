@@ -95,9 +95,10 @@ def free_port() -> int:
 class Stack:
     """The running assistant, reached over HTTP like any client."""
 
-    def __init__(self, url: str, tracker_db: Path) -> None:
+    def __init__(self, url: str, tracker_db: Path, database_url: str) -> None:
         self.url = url
         self.tracker_db = tracker_db
+        self.database_url = database_url
 
     def send(self, sender: str, message: Any, timeout: float = 60) -> List[Dict[str, Any]]:
         response = requests.post(
@@ -116,7 +117,9 @@ class Stack:
 def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Starts the stack with the same launcher as `make run`, on free ports."""
     rasa_port, actions_port = free_port(), free_port()
-    tracker_db = tmp_path_factory.mktemp("stack") / "conversations.db"
+    stack_dir = tmp_path_factory.mktemp("stack")
+    tracker_db = stack_dir / "conversations.db"
+    database_url = f"sqlite:///{stack_dir / 'apt.db'}"
     log_path = tmp_path_factory.getbasetemp() / "stack.log"
     env = {
         **os.environ,
@@ -124,6 +127,7 @@ def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "APT_ACTIONS_PORT": str(actions_port),
         "APT_MODEL": str(trained_model),
         "APT_TRACKER_DB": str(tracker_db),
+        "APT_DATABASE_URL": database_url,
         "APT_READY_TIMEOUT": str(STACK_START_TIMEOUT),
     }
     with open(log_path, "w") as log:
@@ -141,7 +145,7 @@ def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
                 if process.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"the stack did not start:\n{log_path.read_text()[-5000:]}")
                 time.sleep(1)
-            yield Stack(f"http://127.0.0.1:{rasa_port}", tracker_db)
+            yield Stack(f"http://127.0.0.1:{rasa_port}", tracker_db, database_url)
         finally:
             os.killpg(process.pid, signal.SIGTERM)
             try:

@@ -32,11 +32,25 @@ def examples(path: Path) -> Dict[str, Set[str]]:
     return found
 
 
+def responses_sent_outside_stories() -> Set[str]:
+    """Form questions (utter_ask_<slot>) and responses that actions send by name: Rasa's
+    validator cannot see these being used and reports them as unused."""
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text())
+    asked = {f"utter_ask_{slot}" for form in domain["forms"].values() for slot in form["required_slots"]}
+    code = "".join(path.read_text() for path in (ROOT / "actions").glob("*.py"))
+    return asked | set(re.findall(r'response="(utter_\w+)"', code))
+
+
 def test_training_data_and_domain_validate_without_warnings() -> None:
     result = run([str(BIN / "rasa"), "data", "validate", "--fail-on-warnings"])
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
-    assert "UserWarning" not in output, output[-4000:]
+    warnings = re.findall(r"UserWarning: (.*)", output)
+    allowed = {
+        f"The utterance '{name}' is not used in any story or rule."
+        for name in responses_sent_outside_stories()
+    }
+    assert [w for w in warnings if w.strip() not in allowed] == [], output[-4000:]
 
 
 def test_nlu_test_set_is_not_copied_from_training_data() -> None:

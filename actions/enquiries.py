@@ -1,0 +1,156 @@
+"""Funding enquiries: partnership enquiries that visitors agreed to pass on to the APT.
+
+Stored in the project's database: ``$APT_DATABASE_URL`` (any SQLAlchemy URL, e.g.
+``postgresql://user@host/db``), by default the SQLite file ``var/apt.db`` in the project.
+The table is created on first use. Only enquiries with the visitor's explicit consent are
+recorded; the consent and its time are stored with them.
+
+Command line (from the project root, in .venv):
+    python -m actions.enquiries list            # newest first, one line each
+    python -m actions.enquiries export [FILE]   # CSV to FILE or standard output
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Dict, List, Optional
+
+import sqlalchemy as sa
+
+DATABASE_URL_ENV = "APT_DATABASE_URL"
+DEFAULT_DATABASE = Path(__file__).resolve().parent.parent / "var" / "apt.db"
+
+metadata = sa.MetaData()
+enquiries_table = sa.Table(
+    "funding_enquiries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created_at", sa.String(32), nullable=False, index=True),
+    sa.Column("conversation_id", sa.String(255), nullable=False, index=True),
+    sa.Column("organisation_type", sa.String(64), nullable=False),
+    sa.Column("country_iso3", sa.String(3), nullable=False),
+    sa.Column("country", sa.String(255), nullable=False),
+    sa.Column("work_area", sa.String(64), nullable=False),
+    sa.Column("fit", sa.String(16), nullable=False),
+    sa.Column("organisation_name", sa.String(200), nullable=False),
+    sa.Column("email", sa.String(254), nullable=False),
+    sa.Column("consent", sa.Boolean, nullable=False),
+    sa.Column("consent_at", sa.String(32), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Enquiry:
+    conversation_id: str
+    organisation_type: str
+    country_iso3: str
+    country: str
+    work_area: str
+    fit: str
+    organisation_name: str
+    email: str
+    consent: bool
+    consent_at: str
+    created_at: str = ""
+    id: Optional[int] = None
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def database_url() -> str:
+    return os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{DEFAULT_DATABASE}"
+
+
+class EnquiryStore:
+    """The enquiries table of one database; creates the table (and SQLite folder) lazily."""
+
+    def __init__(self, url: Optional[str] = None) -> None:
+        self.url = url or database_url()
+        engine_url = sa.engine.make_url(self.url)
+        if engine_url.get_backend_name() == "sqlite" and engine_url.database:
+            Path(engine_url.database).parent.mkdir(parents=True, exist_ok=True)
+        self._engine = sa.create_engine(self.url, future=True)
+        metadata.create_all(self._engine, tables=[enquiries_table])
+
+    def record(self, enquiry: Enquiry) -> int:
+        if not enquiry.consent:
+            raise ValueError("an enquiry is only stored with the visitor's consent")
+        row = {k: v for k, v in asdict(enquiry).items() if k != "id"}
+        row["created_at"] = row["created_at"] or now()
+        with self._engine.begin() as connection:
+            result = connection.execute(enquiries_table.insert().values(**row))
+            return int(result.inserted_primary_key[0])
+
+    def all(self) -> List[Enquiry]:
+        query = enquiries_table.select().order_by(enquiries_table.c.id.desc())
+        with self._engine.connect() as connection:
+            return [Enquiry(**dict(row._mapping)) for row in connection.execute(query)]
+
+    def for_conversation(self, conversation_id: str) -> List[Enquiry]:
+        return [e for e in self.all() if e.conversation_id == conversation_id]
+
+
+_stores: Dict[str, EnquiryStore] = {}
+
+
+def store_for(url: Optional[str] = None) -> EnquiryStore:
+    """One store per database URL per process (connections are pooled inside)."""
+    key = url or database_url()
+    if key not in _stores:
+        _stores[key] = EnquiryStore(key)
+    return _stores[key]
+
+
+CSV_COLUMNS = [f.name for f in fields(Enquiry)]
+
+
+def _csv_safe(value: object) -> object:
+    """Stop spreadsheet programs from running a visitor's text as a formula."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def export_csv(enquiries: List[Enquiry], out: IO[str]) -> None:
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    for enquiry in enquiries:
+        writer.writerow({k: _csv_safe(v) for k, v in asdict(enquiry).items()})
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m actions.enquiries", description="Funding enquiries.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="list enquiries, newest first")
+    export = commands.add_parser("export", help="export enquiries as CSV")
+    export.add_argument("file", nargs="?", help="CSV file to write (default: standard output)")
+    args = parser.parse_args(argv)
+
+    enquiries = EnquiryStore().all()
+    if args.command == "list":
+        if not enquiries:
+            print("no enquiries yet")
+        for e in enquiries:
+            print(
+                f"{e.id}\t{e.created_at}\t{e.fit}\t{e.organisation_type}\t{e.country}\t{e.work_area}\t{e.email}"
+            )
+        return 0
+    if args.file:
+        with open(args.file, "w", newline="", encoding="utf-8") as handle:
+            export_csv(enquiries, handle)
+        print(f"{len(enquiries)} enquiries written to {args.file}", file=sys.stderr)
+    else:
+        export_csv(enquiries, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,215 @@
+"""The funding conversation: from "can you fund us?" to a recorded partnership enquiry.
+
+funding_form asks the organisation type, country and kind of work (validated here against
+the knowledge base), action_assess_partnership_fit explains the result, and, only after an
+explicit yes, enquiry_form asks a name and an email that action_record_enquiry stores.
+Values the visitor typed are validated before use and never echoed in a reply.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Optional, Tuple
+
+from email_validator import EmailNotValidError, validate_email
+from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.base import KnowledgeAction
+from actions.countries import CountryMatch, PlaceResolver, resolver_for
+from actions.enquiries import Enquiry, store_for
+from actions.knowledge import KnowledgeBase, OrganisationType, WorkArea, load_knowledge_base
+from actions.partnership import assess, explain, recognise
+
+CONSENT_QUESTION = "utter_ask_enquiry_consent"
+ABANDONED = "abandoned"
+EMAIL_PATTERN = re.compile(r"\S+@\S+")
+MAX_NAME_LENGTH = 200
+
+
+def _first_text(value: Any) -> str:
+    """Slots filled from entities may hold a list; a button payload may hold anything."""
+    if isinstance(value, list):
+        value = value[-1] if value else ""
+    return value if isinstance(value, str) else ""
+
+
+class ValidateFundingForm(FormValidationAction):
+    """Turns free answers into the knowledge base's options; an answer it cannot read
+    empties the slot so that the form asks again, with the options as buttons."""
+
+    def __init__(self, knowledge: Optional[KnowledgeBase] = None, places: Optional[PlaceResolver] = None):
+        self.knowledge = knowledge or load_knowledge_base()
+        self.places = places or resolver_for(self.knowledge)
+
+    def name(self) -> str:
+        return "validate_funding_form"
+
+    def validate_organisation_type(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        option = recognise(self.knowledge.partnership.organisation_types, _first_text(value))
+        if option is None:
+            dispatcher.utter_message(text="Sorry, I didn't recognise that kind of organisation.")
+            return {"organisation_type": None}
+        return {"organisation_type": option.id}
+
+    def validate_organisation_country(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        text = _first_text(value)
+        matches = self.places.countries(text, [text])
+        if len(matches) != 1:
+            dispatcher.utter_message(
+                text="Sorry, I didn't recognise one country there. Please write the name of one country."
+            )
+            return {"organisation_country": None}
+        return {"organisation_country": matches[0].iso3}
+
+    def validate_work_area(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        option = recognise(self.knowledge.partnership.work_areas, _first_text(value))
+        if option is None:
+            dispatcher.utter_message(text="Sorry, I didn't recognise that kind of work.")
+            return {"work_area": None}
+        return {"work_area": option.id}
+
+
+class ActionAssessPartnershipFit(KnowledgeAction):
+    def name(self) -> str:
+        return "action_assess_partnership_fit"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        answers = _partnership_answers(self.knowledge, self.places, tracker)
+        if answers is None:
+            dispatcher.utter_message(text="Sorry, I lost track of your answers. Could we start again?")
+            return [SlotSet("partnership_fit", None)]
+        assessment = assess(self.knowledge, *answers)
+        dispatcher.utter_message(text=explain(assessment))
+        return [SlotSet("partnership_fit", assessment.level)]
+
+
+def _partnership_answers(
+    knowledge: KnowledgeBase, places: PlaceResolver, tracker: Tracker
+) -> Optional[Tuple[OrganisationType, CountryMatch, WorkArea]]:
+    """The three validated answers of funding_form, or None if one is missing."""
+    types = {t.id: t for t in knowledge.partnership.organisation_types}
+    areas = {a.id: a for a in knowledge.partnership.work_areas}
+    organisation = types.get(tracker.get_slot("organisation_type") or "")
+    work = areas.get(tracker.get_slot("work_area") or "")
+    country = places.by_code(tracker.get_slot("organisation_country") or "")
+    if organisation is None or work is None or country is None:
+        return None
+    return organisation, country, work
+
+
+def consent_time(tracker: Tracker) -> Optional[float]:
+    """When the visitor said yes to the consent question, or None if they did not.
+
+    Read from the conversation itself: the bot asked the consent question and the very next
+    user message was a yes (affirm), so a slot set by a crafted message cannot fake it.
+    """
+    asked = False
+    for event in tracker.events:
+        if (
+            event.get("event") == "bot"
+            and (event.get("metadata") or {}).get("utter_action") == CONSENT_QUESTION
+        ):
+            asked = True
+        elif event.get("event") == "user":
+            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            if asked and intent == "affirm":
+                consented = event.get("timestamp")
+                return float(consented) if consented is not None else None
+            asked = False
+    return None
+
+
+class ValidateEnquiryForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_enquiry_form"
+
+    async def required_slots(
+        self, domain_slots: List[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[str]:
+        # After a second unreadable email address the form ends without storing anything.
+        return [] if tracker.get_slot("enquiry_status") == ABANDONED else domain_slots
+
+    def validate_organisation_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        name = " ".join(_first_text(value).split())
+        printable = all(unicodedata.category(ch)[0] != "C" for ch in name)
+        if not (2 <= len(name) <= MAX_NAME_LENGTH and printable and any(ch.isalpha() for ch in name)):
+            dispatcher.utter_message(text="Please type your organisation's name (up to 200 characters).")
+            return {"organisation_name": None}
+        return {"organisation_name": name}
+
+    def validate_contact_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        candidates = EMAIL_PATTERN.findall(_first_text(value)) or [_first_text(value)]
+        for candidate in candidates:
+            try:
+                checked = validate_email(candidate.strip(".,;:()<>"), check_deliverability=False)
+                return {"contact_email": checked.normalized}
+            except EmailNotValidError:
+                continue
+        if tracker.get_slot("email_retry"):
+            dispatcher.utter_message(
+                text="I still can't read a valid email address, so I have not stored anything. "
+                "You can also write to the APT by post: ask me for its address."
+            )
+            return {"contact_email": None, "enquiry_status": ABANDONED}
+        dispatcher.utter_message(
+            text="That doesn't look like a valid email address (for example name@example.org)."
+        )
+        return {"contact_email": None, "email_retry": True}
+
+
+class ActionRecordEnquiry(KnowledgeAction):
+    """Stores the enquiry, only with consent and only with every answer validated."""
+
+    def name(self) -> str:
+        return "action_record_enquiry"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        reset = [
+            SlotSet("email_retry", None),
+            SlotSet("organisation_name", None),
+            SlotSet("contact_email", None),
+        ]
+        if tracker.get_slot("enquiry_status") == ABANDONED:
+            return [*reset, SlotSet("enquiry_status", None)]
+        consented_at = consent_time(tracker)
+        answers = _partnership_answers(self.knowledge, self.places, tracker)
+        name, email = tracker.get_slot("organisation_name"), tracker.get_slot("contact_email")
+        if consented_at is None or answers is None or not name or not email:
+            dispatcher.utter_message(text="Sorry, something was missing, so I have not stored anything.")
+            return [*reset, SlotSet("enquiry_status", None)]
+        organisation, country, work = answers
+        store_for().record(
+            Enquiry(
+                conversation_id=tracker.sender_id,
+                organisation_type=organisation.id,
+                country_iso3=country.iso3,
+                country=country.name,
+                work_area=work.id,
+                fit=tracker.get_slot("partnership_fit") or assess(self.knowledge, *answers).level,
+                organisation_name=name,
+                email=email,
+                consent=True,
+                consent_at=datetime.fromtimestamp(consented_at, timezone.utc).isoformat(timespec="seconds"),
+            )
+        )
+        dispatcher.utter_message(response="utter_enquiry_recorded")
+        return [*reset, SlotSet("enquiry_status", "recorded")]

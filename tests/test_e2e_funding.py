@@ -1,0 +1,75 @@
+"""The funding conversation over HTTP, down to the enquiry stored in the database."""
+
+from __future__ import annotations
+
+import uuid
+from typing import List
+
+from actions.enquiries import EnquiryStore
+from tests.conftest import Stack
+
+
+def say(stack: Stack, sender: str, message: str) -> str:
+    return "\n".join(reply.get("text") or "" for reply in stack.send(sender, message))
+
+
+def buttons(stack: Stack, sender: str, message: str) -> List[str]:
+    return [b["payload"] for reply in stack.send(sender, message) for b in reply.get("buttons", [])]
+
+
+def test_completed_enquiry_is_stored_once_with_the_right_fields(stack: Stack) -> None:
+    sender = f"funding-{uuid.uuid4().hex}"
+    reply = say(stack, sender, "Can you fund our project?")
+    assert "not a donor" in reply and "Shall we?" in reply
+    assert "/inform" in " ".join(buttons(stack, sender, "yes"))  # asks the organisation type, with buttons
+    assert "which country" in say(stack, sender, '/inform{"organisation_type": "ngo"}').lower()
+    assert "kind of work" in say(stack, sender, "Keyna")  # typo resolved, next question
+    assessment = say(stack, sender, '/inform{"work_area": "detention_monitoring"}')
+    assert "likely fit" in assessment and "Kenya is among the countries" in assessment
+    assert "pass this enquiry on to the APT" in assessment
+    assert "name of your organisation" in say(stack, sender, "yes, pass it on")
+    assert "email address" in say(stack, sender, "Justice Watch <b>Kenya</b>")
+    assert "valid email" in say(stack, sender, "jane at example")  # re-asked once
+    assert "has been recorded" in say(stack, sender, "jane@example.org")
+
+    [enquiry] = EnquiryStore(stack.database_url).for_conversation(sender)
+    assert (enquiry.organisation_type, enquiry.country_iso3, enquiry.country, enquiry.work_area) == (
+        "ngo",
+        "KEN",
+        "Kenya",
+        "detention_monitoring",
+    )
+    assert (enquiry.fit, enquiry.organisation_name, enquiry.email) == (
+        "likely",
+        "Justice Watch <b>Kenya</b>",
+        "jane@example.org",
+    )
+    assert enquiry.consent is True and enquiry.consent_at
+
+
+def test_refused_consent_stores_nothing(stack: Stack) -> None:
+    sender = f"funding-{uuid.uuid4().hex}"
+    say(stack, sender, "we are an NGO in Norway, can we get a grant from you?")
+    say(stack, sender, "yes")  # organisation type and country were already given
+    assessment = say(stack, sender, "legal reform")
+    assert "partial fit" in assessment and "Norway is not among the countries listed" in assessment
+    assert "nothing has been stored" in say(stack, sender, "no").lower()
+    assert EnquiryStore(stack.database_url).for_conversation(sender) == []
+
+
+def test_stop_in_the_middle_ends_the_questions(stack: Stack) -> None:
+    sender = f"funding-{uuid.uuid4().hex}"
+    say(stack, sender, "do you offer grants?")
+    say(stack, sender, "yes")
+    assert "stopped the questions" in say(stack, sender, "stop")
+    assert "Kazakhstan" in say(stack, sender, "which countries in central asia?")  # back to normal
+    assert EnquiryStore(stack.database_url).for_conversation(sender) == []
+
+
+def test_question_in_the_middle_is_answered_then_the_form_resumes(stack: Stack) -> None:
+    sender = f"funding-{uuid.uuid4().hex}"
+    say(stack, sender, "can my organisation get funding?")
+    say(stack, sender, "yes")
+    reply = say(stack, sender, "what is the OPCAT?")
+    assert "first global system of detention monitoring" in reply
+    assert "kind of organisation" in reply

@@ -1,0 +1,352 @@
+"""The funding conversation: slot validation, the fit assessment, consent and storage."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.countries import PlaceResolver
+from actions.enquiries import Enquiry, EnquiryStore, export_csv
+from actions.funding import (
+    ABANDONED,
+    ActionAssessPartnershipFit,
+    ActionRecordEnquiry,
+    ValidateEnquiryForm,
+    ValidateFundingForm,
+    consent_time,
+)
+from actions.knowledge import KnowledgeBase
+from actions.partnership import LIKELY, NOT_A_FIT, PARTIAL, assess, recognise
+from tests.conftest import make_tracker
+
+
+@pytest.fixture
+def form(knowledge: KnowledgeBase, places: PlaceResolver) -> ValidateFundingForm:
+    return ValidateFundingForm(knowledge, places)
+
+
+# -- recognising answers ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("ngo", "ngo"), ("We are an NGO", "ngo"), ("a small charity", "ngo"),
+        ("civil society organisation", "ngo"),
+        ("nhri", "nhri"), ("the national human rights institution", "nhri"), ("Ombudsman office", "nhri"),
+        ("state_body", "state_body"), ("the Ministry of Justice", "state_body"),
+        ("government agency", "state_body"),
+        ("a university", "academic"), ("universty", "academic"), ("research institute", "academic"),
+        ("other", "other"),
+    ],
+)  # fmt: skip
+def test_organisation_type_is_recognised(
+    form: ValidateFundingForm, dispatcher: CollectingDispatcher, answer: str, expected: str
+) -> None:
+    result = form.validate_organisation_type(answer, dispatcher, make_tracker(), {})
+    assert result == {"organisation_type": expected}
+    assert dispatcher.messages == []
+
+
+@pytest.mark.parametrize("answer", ["", "banana", "<script>alert(1)</script>", None, 42, ["x"]])
+def test_unreadable_organisation_type_is_asked_again(
+    form: ValidateFundingForm, dispatcher: CollectingDispatcher, answer: Any
+) -> None:
+    assert form.validate_organisation_type(answer, dispatcher, make_tracker(), {}) == {
+        "organisation_type": None
+    }
+    assert "didn't recognise" in dispatcher.messages[0]["text"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("detention_monitoring", "detention_monitoring"), ("prison visits", "detention_monitoring"),
+        ("legal reform", "legal_reform"), ("training judges", "training"), ("police training", "training"),
+        ("OPCAT implementation", "npm_opcat"), ("our NPM", "npm_opcat"),
+        ("rehabilitation for survivors", "victim_assistance"), ("legal aid to victims", "victim_assistance"),
+        ("media campaigns", "other"),
+    ],
+)  # fmt: skip
+def test_work_area_is_recognised(
+    form: ValidateFundingForm, dispatcher: CollectingDispatcher, answer: str, expected: str
+) -> None:
+    assert form.validate_work_area(answer, dispatcher, make_tracker(), {}) == {"work_area": expected}
+
+
+COUNTRY_ANSWERS = [
+    ("Kenya", "KEN"),
+    ("Keyna", "KEN"),
+    ("we are in Viet Nam", "VNM"),
+    ("Norway", "NOR"),
+    (["Uganda"], "UGA"),
+]
+
+
+@pytest.mark.parametrize(("answer", "iso3"), COUNTRY_ANSWERS)
+def test_country_is_normalised_to_its_code(
+    form: ValidateFundingForm, dispatcher: CollectingDispatcher, answer: Any, iso3: str
+) -> None:
+    assert form.validate_organisation_country(answer, dispatcher, make_tracker(), {}) == {
+        "organisation_country": iso3
+    }
+
+
+@pytest.mark.parametrize("answer", ["Narnia", "asdf", "Kenya and Uganda", "<b>x</b>"])
+def test_unknown_or_several_countries_are_asked_again(
+    form: ValidateFundingForm, dispatcher: CollectingDispatcher, answer: str
+) -> None:
+    assert form.validate_organisation_country(answer, dispatcher, make_tracker(), {}) == {
+        "organisation_country": None
+    }
+    assert "<" not in dispatcher.messages[0]["text"]
+
+
+def test_button_options_exist_in_the_knowledge_base(knowledge: KnowledgeBase) -> None:
+    import yaml
+
+    domain = yaml.safe_load((Path(__file__).resolve().parent.parent / "domain.yml").read_text())
+    payloads = [
+        b["payload"]
+        for name in ("utter_ask_organisation_type", "utter_ask_work_area")
+        for b in domain["responses"][name][0]["buttons"]
+    ]
+    types = {t.id for t in knowledge.partnership.organisation_types}
+    areas = {a.id for a in knowledge.partnership.work_areas}
+    for payload in payloads:
+        value = payload.split('": "')[1].rstrip('"}')
+        assert value in types | areas, payload
+
+
+# -- the assessment -----------------------------------------------------------------------------
+
+
+def assessment(knowledge: KnowledgeBase, places: PlaceResolver, org: str, iso3: str, work: str):  # type: ignore[no-untyped-def]
+    types = {t.id: t for t in knowledge.partnership.organisation_types}
+    areas = {a.id: a for a in knowledge.partnership.work_areas}
+    country = places.by_code(iso3)
+    assert country is not None
+    return assess(knowledge, types[org], country, areas[work])
+
+
+def test_ngo_in_a_listed_country_doing_monitoring_is_a_likely_fit(
+    knowledge: KnowledgeBase, places: PlaceResolver
+) -> None:
+    result = assessment(knowledge, places, "ngo", "KEN", "detention_monitoring")
+    assert result.level == LIKELY
+    assert any("Kenya is among the countries" in r for r in result.reasons)
+
+
+@pytest.mark.parametrize(
+    ("org", "iso3", "work", "why"),
+    [
+        ("ngo", "NOR", "legal_reform", "Norway is not among the countries listed"),
+        ("other", "KEN", "training", "the APT's partners are"),
+        ("academic", "PER", "other", "I can't tell whether it matches"),
+    ],
+)
+def test_partial_fit_says_why(
+    knowledge: KnowledgeBase, places: PlaceResolver, org: str, iso3: str, work: str, why: str
+) -> None:
+    result = assessment(knowledge, places, org, iso3, work)
+    assert result.level == PARTIAL
+    assert any(why in r for r in result.reasons)
+
+
+def test_victim_assistance_is_not_a_fit_and_points_elsewhere(
+    knowledge: KnowledgeBase, places: PlaceResolver
+) -> None:
+    result = assessment(knowledge, places, "ngo", "KEN", "victim_assistance")
+    assert result.level == NOT_A_FIT
+    assert any("Other NGOs offer legal and medical assistance" in r for r in result.reasons)
+
+
+def test_assess_action_explains_and_never_promises_money(
+    knowledge: KnowledgeBase, places: PlaceResolver, dispatcher: CollectingDispatcher
+) -> None:
+    tracker = make_tracker(
+        slots={"organisation_type": "nhri", "organisation_country": "ARG", "work_area": "npm_opcat"}
+    )
+    events = asyncio.run(ActionAssessPartnershipFit(knowledge, places).run(dispatcher, tracker, {}))
+    assert events == [SlotSet("partnership_fit", LIKELY)]
+    text = dispatcher.messages[0]["text"]
+    assert text.startswith("This looks like a likely fit") and "does not fund organisations directly" in text
+    assert "grant" not in text.lower()
+
+
+def test_recognise_prefers_the_longest_alias(knowledge: KnowledgeBase) -> None:
+    option = recognise(knowledge.partnership.work_areas, "legal aid to victims and legal reform")
+    assert option is not None and option.id == "victim_assistance"
+
+
+# -- contact details ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("answer", "email"),
+    [("jane@example.org", "jane@example.org"), ("my email is Jane.Doe@Example.ORG.", "Jane.Doe@example.org")],
+)
+def test_valid_email_is_kept(dispatcher: CollectingDispatcher, answer: str, email: str) -> None:
+    assert ValidateEnquiryForm().validate_contact_email(answer, dispatcher, make_tracker(), {}) == {
+        "contact_email": email
+    }
+
+
+def test_invalid_email_is_asked_again_once_then_given_up(dispatcher: CollectingDispatcher) -> None:
+    form = ValidateEnquiryForm()
+    first = form.validate_contact_email("jane at example", dispatcher, make_tracker(), {})
+    assert first == {"contact_email": None, "email_retry": True}
+    second = form.validate_contact_email(
+        "still@wrong", dispatcher, make_tracker(slots={"email_retry": True}), {}
+    )
+    assert second == {"contact_email": None, "enquiry_status": ABANDONED}
+    assert "have not stored anything" in dispatcher.messages[-1]["text"]
+    required = asyncio.run(
+        form.required_slots(["organisation_name", "contact_email"], dispatcher,
+                            make_tracker(slots={"enquiry_status": ABANDONED}), {})
+    )  # fmt: skip
+    assert required == []
+
+
+@pytest.mark.parametrize("name", ["", " ", "x", "123", "a" * 201, "bad\x00name"])
+def test_unusable_organisation_name_is_asked_again(dispatcher: CollectingDispatcher, name: str) -> None:
+    assert ValidateEnquiryForm().validate_organisation_name(name, dispatcher, make_tracker(), {}) == {
+        "organisation_name": None
+    }
+
+
+def test_organisation_name_is_tidied(dispatcher: CollectingDispatcher) -> None:
+    result = ValidateEnquiryForm().validate_organisation_name(
+        "  Justice   Watch\n", dispatcher, make_tracker(), {}
+    )
+    assert result == {"organisation_name": "Justice Watch"}
+
+
+# -- consent and storage ------------------------------------------------------------------------
+
+
+def bot(utter: str, ts: float) -> Dict[str, Any]:
+    return {"event": "bot", "timestamp": ts, "text": "…", "metadata": {"utter_action": utter}}
+
+
+def user(intent: str, ts: float) -> Dict[str, Any]:
+    return {"event": "user", "timestamp": ts, "text": "…", "parse_data": {"intent": {"name": intent}}}
+
+
+def tracker_with(events: List[Dict[str, Any]], slots: Dict[str, Any]):  # type: ignore[no-untyped-def]
+    from rasa_sdk import Tracker
+
+    return Tracker(
+        "visitor-7", slots, {"text": "x", "intent": {}, "entities": []}, events, False, None, {}, ""
+    )
+
+
+def test_consent_is_the_yes_right_after_the_consent_question() -> None:
+    assert consent_time(tracker_with([bot("utter_ask_enquiry_consent", 1.0), user("affirm", 2.0)], {})) == 2.0
+    assert consent_time(tracker_with([bot("utter_ask_enquiry_consent", 1.0), user("deny", 2.0)], {})) is None
+    assert consent_time(tracker_with([user("affirm", 2.0)], {})) is None
+    not_next = [bot("utter_ask_enquiry_consent", 1.0), user("ask_opcat", 2.0), user("affirm", 3.0)]
+    assert consent_time(tracker_with(not_next, {})) is None
+
+
+FILLED = {
+    "organisation_type": "ngo", "organisation_country": "KEN", "work_area": "training",
+    "partnership_fit": "likely", "organisation_name": "Justice Watch", "contact_email": "jane@example.org",
+}  # fmt: skip
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> EnquiryStore:
+    url = f"sqlite:///{tmp_path / 'apt.db'}"
+    monkeypatch.setenv("APT_DATABASE_URL", url)
+    return EnquiryStore(url)
+
+
+def test_enquiry_is_recorded_with_consent(
+    knowledge: KnowledgeBase, places: PlaceResolver, dispatcher: CollectingDispatcher, store: EnquiryStore
+) -> None:
+    tracker = tracker_with(
+        [bot("utter_ask_enquiry_consent", 1_700_000_000.0), user("affirm", 1_700_000_005.0)], FILLED
+    )
+    events = asyncio.run(ActionRecordEnquiry(knowledge, places).run(dispatcher, tracker, {}))
+    assert SlotSet("enquiry_status", "recorded") in events
+    [enquiry] = store.all()
+    assert (enquiry.conversation_id, enquiry.organisation_type, enquiry.country_iso3, enquiry.country) == (
+        "visitor-7", "ngo", "KEN", "Kenya",
+    )  # fmt: skip
+    assert (enquiry.work_area, enquiry.fit, enquiry.organisation_name, enquiry.email) == (
+        "training", "likely", "Justice Watch", "jane@example.org",
+    )  # fmt: skip
+    assert enquiry.consent is True and enquiry.consent_at == "2023-11-14T22:13:25+00:00"
+    assert [m["response"] for m in dispatcher.messages] == ["utter_enquiry_recorded"]
+
+
+def test_nothing_is_stored_without_consent(
+    knowledge: KnowledgeBase, places: PlaceResolver, dispatcher: CollectingDispatcher, store: EnquiryStore
+) -> None:
+    tracker = tracker_with([bot("utter_ask_enquiry_consent", 1.0), user("deny", 2.0)], FILLED)
+    asyncio.run(ActionRecordEnquiry(knowledge, places).run(dispatcher, tracker, {}))
+    assert store.all() == []
+    assert "not stored anything" in dispatcher.messages[0]["text"]
+
+
+def test_nothing_is_stored_after_an_abandoned_email(
+    knowledge: KnowledgeBase, places: PlaceResolver, dispatcher: CollectingDispatcher, store: EnquiryStore
+) -> None:
+    slots = {**FILLED, "contact_email": None, "enquiry_status": ABANDONED}
+    tracker = tracker_with([bot("utter_ask_enquiry_consent", 1.0), user("affirm", 2.0)], slots)
+    asyncio.run(ActionRecordEnquiry(knowledge, places).run(dispatcher, tracker, {}))
+    assert store.all() == []
+
+
+def test_store_refuses_an_enquiry_without_consent(store: EnquiryStore) -> None:
+    enquiry = Enquiry("c", "ngo", "KEN", "Kenya", "training", "likely", "N", "e@example.org", False, "t")
+    with pytest.raises(ValueError, match="consent"):
+        store.record(enquiry)
+
+
+def test_csv_export_has_every_field_and_defuses_formulas(store: EnquiryStore) -> None:
+    store.record(
+        Enquiry(
+            "c1", "ngo", "KEN", "Kenya", "training", "likely", "=HYPERLINK(1)", "e@example.org", True, "t"
+        )
+    )
+    out = io.StringIO()
+    export_csv(store.all(), out)
+    [row] = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert row["organisation_name"] == "'=HYPERLINK(1)"
+    assert row["country"] == "Kenya" and row["consent"] == "True" and row["created_at"]
+
+
+def test_enquiries_command_lists_and_exports(
+    store: EnquiryStore, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from actions.enquiries import main
+
+    store.record(
+        Enquiry("c1", "nhri", "PER", "Peru", "npm_opcat", "likely", "Org", "o@example.org", True, "t")
+    )
+    assert main(["list"]) == 0
+    assert "o@example.org" in capsys.readouterr().out
+    target = tmp_path / "enquiries.csv"
+    assert main(["export", str(target)]) == 0
+    assert "Peru" in target.read_text()
+
+
+def test_funding_answers_are_only_taken_from_the_funding_question_or_the_form() -> None:
+    """An organisation name such as "Justice Watch" tagged as an organisation type later in
+    the conversation must not overwrite the validated answers."""
+    import yaml
+
+    slots = yaml.safe_load((Path(__file__).resolve().parent.parent / "domain.yml").read_text())["slots"]
+    for name in ("organisation_type", "organisation_country", "work_area"):
+        for mapping in slots[name]["mappings"]:
+            in_form = any(c.get("active_loop") == "funding_form" for c in mapping.get("conditions", []))
+            assert in_form or mapping.get("intent") == "ask_funding", (name, mapping)
