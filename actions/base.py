@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from typing import Any, Dict, List, Optional
+from typing import Any, List, Optional
 
 from rasa_sdk import Action, Tracker
 
@@ -46,6 +46,3 @@ def entity_values(tracker: Tracker, entity: str) -> List[str]:
         e.get("value") for e in tracker.latest_message.get("entities") or [] if e.get("entity") == entity
     ]
     return [str(v) for v in values if v]
-
-
-JsonDict = Dict[str, Any]
