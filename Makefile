@@ -8,6 +8,8 @@ PY          := $(VENV)/bin/python
 RASA        := $(VENV)/bin/rasa
 SPACY_MODEL := build/spacy-en-blank
 MODEL       := models/apt.tar.gz
+WIDGET      := web/node_modules/rasa-webchat/lib/index.js
+CHROMIUM    := /usr/bin/chromium
 
 # No network for telemetry here, and TensorFlow's start-up chatter hides the real output.
 export RASA_TELEMETRY_ENABLED := false
@@ -19,7 +21,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
-install: $(VENV)/.installed $(SPACY_MODEL)/meta.json  ## create .venv with Python 3.10 and the pinned dependencies
+install: $(VENV)/.installed $(SPACY_MODEL)/meta.json $(WIDGET)  ## create .venv (Python 3.10, pinned dependencies) and the widget
 
 $(VENV)/.installed: requirements.txt constraints.txt scripts/find-python.sh
 	@python=$$(scripts/find-python.sh) || exit 1; \
@@ -35,6 +37,16 @@ $(SPACY_MODEL)/meta.json: $(VENV)/.installed
 	mkdir -p build
 	$(PY) -c "import spacy; spacy.blank('en').to_disk('$(SPACY_MODEL)')"
 
+# The chat widget, from npm at the version pinned in web/package-lock.json.
+$(WIDGET): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+# Browser tests drive Debian's chromium through Playwright; no browser is downloaded.
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "error: install Chromium (Debian package 'chromium') for the browser tests" >&2; exit 1; }
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+
 train: install  ## train the model (Rasa skips training when data and config are unchanged)
 	$(RASA) train --fixed-model-name apt --out models
 
@@ -44,7 +56,7 @@ run: train  ## start the action server and the Rasa server (REST on port 5005)
 shell: train  ## talk to the assistant in the terminal
 	$(PY) scripts/serve.py --shell
 
-test: lint  ## run the whole test suite (lint, unit, data validation, stories, NLU, end-to-end)
+test: lint $(CHROMIUM)  ## run the whole test suite (lint, unit, data validation, stories, NLU, end-to-end)
 	$(PY) -m pytest
 
 lint: install  ## ruff on the Python code

@@ -4,7 +4,8 @@ Every sentence here either quotes a knowledge-base field or joins fields with pl
 connecting words; no fact is typed into this module. Static texts that need no data (the
 FAQ answers, greetings, the disclosure answer) live in ``domain.yml`` responses instead.
 Replies are plain text with "- " bullet lines, which read well in the terminal, the REST
-channel and the web widget alike.
+channel and the web widget alike (the widget renders Markdown, so a sentence after a list
+is separated from it by a blank line).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def about_apt(kb: KnowledgeBase) -> str:
     org = kb.organisation
     return (
         f"The {org.name} ({org.short_name}) is {org.kind}. {org.approach}\n"
-        f"Its work covers four activities:\n{_bullets(a.title for a in kb.activities)}\n"
+        f"Its work covers four activities:\n{_bullets(a.title for a in kb.activities)}\n\n"
         "Ask me about any of them, or about its objectives, partners or the countries it works in."
     )
 
@@ -82,7 +83,7 @@ def address(kb: KnowledgeBase) -> str:
 def contacts(kb: KnowledgeBase) -> str:
     people = _bullets(f"{c.name}, {c.role}" for c in kb.contacts)
     return (
-        f"The contacts named in the APT's profile are:\n{people}\n"
+        f"The contacts named in the APT's profile are:\n{people}\n\n"
         f"You can write to them at the APT's address: {', '.join(kb.organisation.address)}."
     )
 
@@ -148,7 +149,7 @@ def countries_summary(kb: KnowledgeBase) -> str:
     )
     return (
         f"The APT's profile lists {total} countries where it works, in "
-        f"{len(kb.regions)} regions:\n{_bullets(lines)}\n"
+        f"{len(kb.regions)} regions:\n{_bullets(lines)}\n\n"
         'Ask me about a region or sub-region, for example "Which countries in Central Asia?", '
         "or about one country."
     )

@@ -1,4 +1,5 @@
-"""Start the action server and the Rasa server, wait until both answer, print "ready".
+"""Start the action server, the Rasa server and the demo web page; wait until all answer,
+then print "ready".
 
 Used by `make run` (REST channel in the foreground until Ctrl-C) and `make shell` (talk in
 the terminal), and by the end-to-end tests, so that the tests exercise the same start-up.
@@ -10,6 +11,9 @@ Settings come from the environment, with defaults for a local machine:
   APT_MODEL         trained model                               (models/apt.tar.gz)
   APT_READY_TIMEOUT seconds to wait for both servers            (300)
   APT_TRACKER_DB    keep conversations in this SQLite file      (unset: in memory)
+  APT_WEB_PORT      port of the demo page with the chat widget  (8080)
+  APT_ALLOWED_ORIGINS  browser origins the widget may connect from, comma-separated
+                    (default: the demo page, http://127.0.0.1:<web port> and http://localhost:<web port>)
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ def settings() -> Dict[str, str]:
         "model": env.get("APT_MODEL", str(ROOT / "models" / "apt.tar.gz")),
         "timeout": env.get("APT_READY_TIMEOUT", "300"),
         "tracker_db": env.get("APT_TRACKER_DB", ""),
+        "web_port": env.get("APT_WEB_PORT", "8080"),
+        "origins": env.get("APT_ALLOWED_ORIGINS", ""),
     }
 
 
@@ -57,6 +63,20 @@ def endpoints_file(actions_port: str, tracker_db: str) -> str:
     handle = tempfile.NamedTemporaryFile("w", suffix=".yml", prefix="endpoints-", delete=False)
     with handle:
         yaml.safe_dump(endpoints, handle)
+    return handle.name
+
+
+SOCKET_CHANNEL = "channels.socketio_origins.OriginCheckedSocketIOInput"
+
+
+def credentials_file(origins: str, web_port: str) -> str:
+    """credentials.yml with the widget's allowed origins from the environment."""
+    credentials = yaml.safe_load((ROOT / "credentials.yml").read_text()) or {}
+    allowed = origins or f"http://127.0.0.1:{web_port},http://localhost:{web_port}"
+    credentials[SOCKET_CHANNEL]["cors_allowed_origins"] = [o.strip() for o in allowed.split(",") if o.strip()]
+    handle = tempfile.NamedTemporaryFile("w", suffix=".yml", prefix="credentials-", delete=False)
+    with handle:
+        yaml.safe_dump(credentials, handle)
     return handle.name
 
 
@@ -115,6 +135,7 @@ def main() -> int:
 
     env = {**os.environ, "SANIC_HOST": "127.0.0.1", "RASA_TELEMETRY_ENABLED": "false"}
     endpoints = endpoints_file(conf["actions_port"], conf["tracker_db"])
+    credentials = credentials_file(conf["origins"], conf["web_port"])
     processes: Dict[str, subprocess.Popen] = {}
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -133,7 +154,7 @@ def main() -> int:
             "--endpoints",
             endpoints,
             "--credentials",
-            str(ROOT / "credentials.yml"),
+            credentials,
         ]
         if args.shell:
             wait_until_ready(
@@ -145,16 +166,26 @@ def main() -> int:
             cwd=ROOT,
             env=env,
         )
+        processes["demo page server"] = subprocess.Popen(
+            [str(BIN / "python"), "-m", "http.server", "--bind", conf["host"],
+             "--directory", str(ROOT / "web"), conf["web_port"]],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        rasa_url = f"http://{conf['host']}:{conf['rasa_port']}"
+        web_url = f"http://{conf['host']}:{conf['web_port']}/"
         wait_until_ready(
             processes,
-            [
-                f"http://127.0.0.1:{conf['actions_port']}/health",
-                f"http://{conf['host']}:{conf['rasa_port']}/",
-            ],
+            [f"http://127.0.0.1:{conf['actions_port']}/health", f"{rasa_url}/", web_url],
             float(conf["timeout"]),
         )
+        if conf["rasa_port"] != "5005":
+            web_url += f"?socketUrl={rasa_url}"
+        print(f"Demo page with the chat widget: {web_url}", flush=True)
         print(
-            f"APT assistant ready: POST http://{conf['host']}:{conf['rasa_port']}/webhooks/rest/webhook "
+            f"APT assistant ready: POST {rasa_url}/webhooks/rest/webhook "
             '{"sender": "<id>", "message": "<text>"} (Ctrl-C stops)',
             flush=True,
         )
@@ -168,6 +199,7 @@ def main() -> int:
     finally:
         stop(processes)
         os.unlink(endpoints)
+        os.unlink(credentials)
 
 
 if __name__ == "__main__":

@@ -95,8 +95,9 @@ def free_port() -> int:
 class Stack:
     """The running assistant, reached over HTTP like any client."""
 
-    def __init__(self, url: str, tracker_db: Path, database_url: str) -> None:
+    def __init__(self, url: str, tracker_db: Path, database_url: str, web_url: str) -> None:
         self.url = url
+        self.web_url = web_url
         self.tracker_db = tracker_db
         self.database_url = database_url
 
@@ -116,7 +117,7 @@ class Stack:
 @pytest.fixture(scope="session")
 def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Starts the stack with the same launcher as `make run`, on free ports."""
-    rasa_port, actions_port = free_port(), free_port()
+    rasa_port, actions_port, web_port = free_port(), free_port(), free_port()
     stack_dir = tmp_path_factory.mktemp("stack")
     tracker_db = stack_dir / "conversations.db"
     database_url = f"sqlite:///{stack_dir / 'apt.db'}"
@@ -128,6 +129,7 @@ def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "APT_MODEL": str(trained_model),
         "APT_TRACKER_DB": str(tracker_db),
         "APT_DATABASE_URL": database_url,
+        "APT_WEB_PORT": str(web_port),
         "APT_READY_TIMEOUT": str(STACK_START_TIMEOUT),
     }
     with open(log_path, "w") as log:
@@ -145,7 +147,9 @@ def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
                 if process.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"the stack did not start:\n{log_path.read_text()[-5000:]}")
                 time.sleep(1)
-            yield Stack(f"http://127.0.0.1:{rasa_port}", tracker_db, database_url)
+            rasa_url = f"http://127.0.0.1:{rasa_port}"
+            web_url = f"http://127.0.0.1:{web_port}/?socketUrl={rasa_url}"
+            yield Stack(rasa_url, tracker_db, database_url, web_url)
         finally:
             os.killpg(process.pid, signal.SIGTERM)
             try:
