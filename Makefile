@@ -60,8 +60,8 @@ test: lint $(CHROMIUM)  ## run the whole test suite (lint, unit, data validation
 	$(PY) -m pytest
 
 lint: install  ## ruff on the Python code
-	$(VENV)/bin/ruff check actions scripts tests
-	$(VENV)/bin/ruff format --check actions scripts tests
+	$(VENV)/bin/ruff check actions channels scripts tests
+	$(VENV)/bin/ruff format --check actions channels scripts tests
 
 validate: install  ## check domain, data and stories for inconsistencies
 	$(RASA) data validate --fail-on-warnings
