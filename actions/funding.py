@@ -20,9 +20,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import KnowledgeAction
-from actions.countries import CountryMatch, PlaceResolver, resolver_for
+from actions.countries import CountryMatch, PlaceResolver
 from actions.enquiries import Enquiry, store_for
-from actions.knowledge import KnowledgeBase, OrganisationType, WorkArea, load_knowledge_base
+from actions.knowledge import KnowledgeBase, OrganisationType, WorkArea
 from actions.partnership import assess, explain, recognise
 
 CONSENT_QUESTION = "utter_ask_enquiry_consent"
@@ -38,13 +38,9 @@ def _first_text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-class ValidateFundingForm(FormValidationAction):
+class ValidateFundingForm(KnowledgeAction, FormValidationAction):
     """Turns free answers into the knowledge base's options; an answer it cannot read
     empties the slot so that the form asks again, with the options as buttons."""
-
-    def __init__(self, knowledge: Optional[KnowledgeBase] = None, places: Optional[PlaceResolver] = None):
-        self.knowledge = knowledge or load_knowledge_base()
-        self.places = places or resolver_for(self.knowledge)
 
     def name(self) -> str:
         return "validate_funding_form"
