@@ -117,7 +117,7 @@ def country_listed(match: CountryMatch) -> str:
     _, subregion, region = match.listing
     return (
         f"Yes. {match.name} is among the countries where the APT works: its profile lists it "
-        f"under {subregion.name} ({region.name})."
+        f"under {subregion.name} ({region.label})."
     )
 
 
@@ -130,12 +130,12 @@ def countries_in_place(kb: KnowledgeBase, place: Place) -> str:
     if isinstance(place, Subregion):
         region = _region_of(kb, place)
         return (
-            f"In {place.name} ({region.name}), the APT's profile lists {len(countries)} "
+            f"In {place.name} ({region.label}), the APT's profile lists {len(countries)} "
             f"{_countries_word(len(countries))}: {join_names([c.label for c in countries])}."
         )
     lines = (f"{sub.name}: {join_names([c.label for c in sub.countries])}" for sub in place.subregions)
     return (
-        f"In {place.name}, the APT's profile lists {len(countries)} "
+        f"In {place.label}, the APT's profile lists {len(countries)} "
         f"{_countries_word(len(countries))}:\n{_bullets(lines)}"
     )
 
@@ -158,12 +158,12 @@ def countries_summary(kb: KnowledgeBase) -> str:
 def country_count(kb: KnowledgeBase, place: Place | None) -> str:
     if place is not None:
         count = len(place.countries)
-        return f"The APT's profile lists {count} {_countries_word(count)} in {place.name}."
+        return f"The APT's profile lists {count} {_countries_word(count)} in {place.label}."
     total = sum(len(r.countries) for r in kb.regions)
-    parts = join_names([f"{len(r.countries)} in {r.name}" for r in kb.regions])
+    parts = join_names([f"{len(r.countries)} in {r.label}" for r in kb.regions])
     return f"The APT's profile lists {total} countries: {parts}."
 
 
 def unknown_region(kb: KnowledgeBase) -> str:
-    regions = join_names([r.name for r in kb.regions])
+    regions = join_names([r.label for r in kb.regions])
     return f"I don't know that region. The APT's profile groups its countries under {regions}."

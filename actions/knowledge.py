@@ -50,6 +50,10 @@ class Subregion(_Strict):
     aliases: List[NonEmpty] = []  # type: ignore[valid-type]
     countries: List[Country]
 
+    @property
+    def label(self) -> str:
+        return self.name
+
     @validator("countries")
     def _not_empty(cls, value: List[Country]) -> List[Country]:
         if not value:
@@ -59,8 +63,14 @@ class Subregion(_Strict):
 
 class Region(_Strict):
     name: NonEmpty  # type: ignore[valid-type]
+    display: Optional[NonEmpty] = None  # type: ignore[valid-type]
     aliases: List[NonEmpty] = []  # type: ignore[valid-type]
     subregions: List[Subregion]
+
+    @property
+    def label(self) -> str:
+        """The name inside a sentence ("in the Americas")."""
+        return self.display or self.name
 
     @property
     def countries(self) -> List[Country]:

@@ -176,7 +176,7 @@ def test_region_lists_its_subregions(knowledge: KnowledgeBase, dispatcher: Colle
         entities=[entity("region", "Americas")],
     )
     [text] = texts(dispatcher)
-    assert text.startswith("In Americas, the APT's profile lists 13 countries:")
+    assert text.startswith("In the Americas, the APT's profile lists 13 countries:")
     assert "- Central America: Costa Rica, Honduras, Panama, Guatemala and Nicaragua" in text
     assert SlotSet("region", "Americas") in events and SlotSet("place_question", "list") in events
 
@@ -208,7 +208,7 @@ def test_unknown_region_says_so_then_summarises(
         (
             "how many countries do you work in?",
             "The APT's profile lists 79 countries: 30 in Africa, 12 in Europe, "
-            "24 in Asia and 13 in Americas.",
+            "24 in Asia and 13 in the Americas.",
         ),
         ("how many countries in Africa?", "The APT's profile lists 30 countries in Africa."),
         ("how many in Central Asia?", "The APT's profile lists 3 countries in Central Asia."),
