@@ -39,6 +39,7 @@ MAX_COUNTRIES_PER_MESSAGE = 6
 MAX_SCANNED_CHARS = 300
 MAX_REGEX_INPUT = 80
 MAX_CANDIDATE_WORDS = 40
+MAX_SHARED_WORD_COUNTRIES = 3
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class PlaceResolver:
                 self._places[_fold(name)] = place
         self._place_matcher = self._phrase_matcher(self._places)
         self._known_codes = set(self._converter.data["ISO3"])
+        self._codes_by_word = self._listed_codes_by_word()
         self._check_knowledge_codes()
 
     # -- construction -------------------------------------------------------------------
@@ -98,6 +100,15 @@ class PlaceResolver:
                 names[_fold(re.sub(r"\(.*?\)", "", name))] = country.iso3
         names.pop("", None)
         return names
+
+    def _listed_codes_by_word(self) -> Dict[str, List[str]]:
+        """Each word of a listed country's names -> the listed countries using it."""
+        words: Dict[str, set] = {}
+        for country, _, _ in self._knowledge.listed_countries():
+            for name in [country.name, country.label, *country.aliases]:
+                for word in _fold(name).split():
+                    words.setdefault(word, set()).add(country.iso3)
+        return {word: sorted(codes) for word, codes in words.items()}
 
     def _phrase_matcher(self, names: Iterable[str]) -> PhraseMatcher:
         matcher = PhraseMatcher(self._nlp.vocab, attr="LOWER")
@@ -155,16 +166,10 @@ class PlaceResolver:
         return [span.text.lower() for span in self._phrase_spans(folded, matcher)]
 
     def _shared_word(self, folded: str) -> List[str]:
-        """Listed countries whose names all contain this one word ("Congo" names two)."""
-        if " " in folded:
-            return []
-        codes = {
-            country.iso3
-            for country, _, _ in self._knowledge.listed_countries()
-            for name in [country.name, country.label, *country.aliases]
-            if folded in _fold(name).split()
-        }
-        return sorted(codes) if len(codes) > 1 else []
+        """Listed countries whose names all contain this one word ("Congo" names two); a
+        word in many names ("republic") names none of them."""
+        codes = self._codes_by_word.get(folded, [])
+        return codes if 1 < len(codes) <= MAX_SHARED_WORD_COUNTRIES else []
 
     def _resolve_mention(self, mention: str) -> List[str]:
         """Country codes for a short string the NLU model tagged as a country."""

@@ -143,3 +143,7 @@ def test_unknown_region_is_not_guessed(places: PlaceResolver, text: str) -> None
 def test_region_entity_takes_precedence(places: PlaceResolver) -> None:
     found = places.place("and there?", ["Central Asia"])
     assert found is not None and found.name == "Central Asia"
+
+
+def test_a_word_common_to_many_names_is_not_a_country(places: PlaceResolver) -> None:
+    assert places.countries("", ["Republic"]) == []
