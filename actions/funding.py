@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from email_validator import EmailNotValidError, validate_email
 from rasa_sdk import FormValidationAction, Tracker
@@ -48,11 +48,8 @@ class ValidateFundingForm(KnowledgeAction, FormValidationAction):
     def validate_organisation_type(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        option = recognise(self.knowledge.partnership.organisation_types, _first_text(value))
-        if option is None:
-            dispatcher.utter_message(text="Sorry, I didn't recognise that kind of organisation.")
-            return {"organisation_type": None}
-        return {"organisation_type": option.id}
+        options = self.knowledge.partnership.organisation_types
+        return _option_slot("organisation_type", options, value, "kind of organisation", dispatcher)
 
     def validate_organisation_country(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -69,11 +66,19 @@ class ValidateFundingForm(KnowledgeAction, FormValidationAction):
     def validate_work_area(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        option = recognise(self.knowledge.partnership.work_areas, _first_text(value))
-        if option is None:
-            dispatcher.utter_message(text="Sorry, I didn't recognise that kind of work.")
-            return {"work_area": None}
-        return {"work_area": option.id}
+        options = self.knowledge.partnership.work_areas
+        return _option_slot("work_area", options, value, "kind of work", dispatcher)
+
+
+def _option_slot(
+    slot: str, options: Sequence[Any], value: Any, what: str, dispatcher: CollectingDispatcher
+) -> Dict[str, Any]:
+    """The option's id, or None (the form asks again) with a word on why."""
+    option = recognise(options, _first_text(value))
+    if option is None:
+        dispatcher.utter_message(text=f"Sorry, I didn't recognise that {what}.")
+        return {slot: None}
+    return {slot: option.id}
 
 
 class ActionAssessPartnershipFit(KnowledgeAction):
@@ -96,10 +101,8 @@ def _partnership_answers(
     knowledge: KnowledgeBase, places: PlaceResolver, tracker: Tracker
 ) -> Optional[Tuple[OrganisationType, CountryMatch, WorkArea]]:
     """The three validated answers of funding_form, or None if one is missing."""
-    types = {t.id: t for t in knowledge.partnership.organisation_types}
-    areas = {a.id: a for a in knowledge.partnership.work_areas}
-    organisation = types.get(tracker.get_slot("organisation_type") or "")
-    work = areas.get(tracker.get_slot("work_area") or "")
+    organisation = knowledge.partnership.organisation_type(tracker.get_slot("organisation_type") or "")
+    work = knowledge.partnership.work_area(tracker.get_slot("work_area") or "")
     country = places.by_code(tracker.get_slot("organisation_country") or "")
     if organisation is None or work is None or country is None:
         return None

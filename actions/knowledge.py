@@ -134,6 +134,12 @@ class Partnership(_Strict):
     organisation_types: List[OrganisationType]
     work_areas: List[WorkArea]
 
+    def organisation_type(self, type_id: str) -> Optional[OrganisationType]:
+        return next((t for t in self.organisation_types if t.id == type_id), None)
+
+    def work_area(self, area_id: str) -> Optional[WorkArea]:
+        return next((a for a in self.work_areas if a.id == area_id), None)
+
 
 class KnowledgeBase(_Strict):
     organisation: Organisation

@@ -53,6 +53,14 @@ def settings() -> Dict[str, str]:
     }
 
 
+def temporary_yaml(data: object, prefix: str) -> str:
+    """Write a derived configuration file for this run; the caller deletes it on exit."""
+    handle = tempfile.NamedTemporaryFile("w", suffix=".yml", prefix=prefix, delete=False)
+    with handle:
+        yaml.safe_dump(data, handle)
+    return handle.name
+
+
 def endpoints_file(actions_port: str, tracker_db: str) -> str:
     """endpoints.yml with the action server URL pointing at the chosen port and, if asked,
     conversations stored in a SQLite file."""
@@ -60,10 +68,7 @@ def endpoints_file(actions_port: str, tracker_db: str) -> str:
     endpoints["action_endpoint"] = {"url": f"http://127.0.0.1:{actions_port}/webhook"}
     if tracker_db:
         endpoints["tracker_store"] = {"type": "SQL", "dialect": "sqlite", "db": tracker_db}
-    handle = tempfile.NamedTemporaryFile("w", suffix=".yml", prefix="endpoints-", delete=False)
-    with handle:
-        yaml.safe_dump(endpoints, handle)
-    return handle.name
+    return temporary_yaml(endpoints, "endpoints-")
 
 
 SOCKET_CHANNEL = "channels.socketio_origins.OriginCheckedSocketIOInput"
@@ -74,10 +79,7 @@ def credentials_file(origins: str, web_port: str) -> str:
     credentials = yaml.safe_load((ROOT / "credentials.yml").read_text()) or {}
     allowed = origins or f"http://127.0.0.1:{web_port},http://localhost:{web_port}"
     credentials[SOCKET_CHANNEL]["cors_allowed_origins"] = [o.strip() for o in allowed.split(",") if o.strip()]
-    handle = tempfile.NamedTemporaryFile("w", suffix=".yml", prefix="credentials-", delete=False)
-    with handle:
-        yaml.safe_dump(credentials, handle)
-    return handle.name
+    return temporary_yaml(credentials, "credentials-")
 
 
 def answers(url: str) -> bool:

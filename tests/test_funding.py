@@ -129,11 +129,11 @@ def test_button_options_exist_in_the_knowledge_base(knowledge: KnowledgeBase) ->
 
 
 def assessment(knowledge: KnowledgeBase, places: PlaceResolver, org: str, iso3: str, work: str):  # type: ignore[no-untyped-def]
-    types = {t.id: t for t in knowledge.partnership.organisation_types}
-    areas = {a.id: a for a in knowledge.partnership.work_areas}
+    organisation = knowledge.partnership.organisation_type(org)
+    area = knowledge.partnership.work_area(work)
     country = places.by_code(iso3)
-    assert country is not None
-    return assess(knowledge, types[org], country, areas[work])
+    assert organisation is not None and area is not None and country is not None
+    return assess(knowledge, organisation, country, area)
 
 
 def test_ngo_in_a_listed_country_doing_monitoring_is_a_likely_fit(
