@@ -1,0 +1,14 @@
+"""Benchmark and quality report of the APT assistant: latency, throughput, memory, start-up
+and training time against Rasa's default assistant measured in the same run, plus NLU
+quality. Run it with `python -m benchmark` (`--help` lists the options).
+
+Every path is derived from this file, so the report can be rerun from any checkout.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORTS = ROOT / "reports"
+SCRATCH = ROOT / "build" / "benchmark"  # gitignored: scratch projects, models, rasa outputs
