@@ -9,19 +9,21 @@ RASA        := $(VENV)/bin/rasa
 SPACY_MODEL := build/spacy-en-blank
 MODEL       := models/apt.tar.gz
 WIDGET      := web/node_modules/rasa-webchat/lib/index.js
+CHARTS      := review/node_modules/chart.js/dist/chart.umd.js
 CHROMIUM    := /usr/bin/chromium
+PY_CODE     := actions benchmark channels review scripts storage tests
 
 # No network for telemetry here, and TensorFlow's start-up chatter hides the real output.
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL   := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install train run shell test lint validate enquiries enquiries-csv freeze clean
+.PHONY: help install train run shell test lint validate enquiries enquiries-csv staff-user purge forget api-token benchmark freeze clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
-install: $(VENV)/.installed $(SPACY_MODEL)/meta.json $(WIDGET)  ## create .venv (Python 3.10, pinned dependencies) and the widget
+install: $(VENV)/.installed $(SPACY_MODEL)/meta.json $(WIDGET) $(CHARTS)  ## create .venv (Python 3.10, pinned dependencies), the widget and the charts
 
 $(VENV)/.installed: requirements.txt constraints.txt scripts/find-python.sh
 	@python=$$(scripts/find-python.sh) || exit 1; \
@@ -42,6 +44,11 @@ $(WIDGET): web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
 	@touch $@
 
+# Chart.js for the staff workspace's insights page, pinned in review/package-lock.json.
+$(CHARTS): review/package.json review/package-lock.json
+	cd review && npm ci --no-audit --no-fund
+	@touch $@
+
 # Browser tests drive Debian's chromium through Playwright; no browser is downloaded.
 $(CHROMIUM):
 	@command -v apt-get >/dev/null || { echo "error: install Chromium (Debian package 'chromium') for the browser tests" >&2; exit 1; }
@@ -50,7 +57,7 @@ $(CHROMIUM):
 train: install  ## train the model (Rasa skips training when data and config are unchanged)
 	$(RASA) train --fixed-model-name apt --out models
 
-run: train  ## start the action server and the Rasa server (REST on port 5005)
+run: train  ## start the assistant (REST on port 5005), the demo page (8080) and the staff workspace (8081)
 	$(PY) scripts/serve.py
 
 shell: train  ## talk to the assistant in the terminal
@@ -60,8 +67,8 @@ test: lint $(CHROMIUM)  ## run the whole test suite (lint, unit, data validation
 	$(PY) -m pytest
 
 lint: install  ## ruff on the Python code
-	$(VENV)/bin/ruff check actions channels scripts tests
-	$(VENV)/bin/ruff format --check actions channels scripts tests
+	$(VENV)/bin/ruff check $(PY_CODE)
+	$(VENV)/bin/ruff format --check $(PY_CODE)
 
 validate: install  ## check domain, data and stories for inconsistencies
 	$(RASA) data validate --fail-on-warnings
@@ -71,6 +78,23 @@ enquiries: install  ## list the funding enquiries visitors agreed to pass on
 
 enquiries-csv: install  ## export the funding enquiries as CSV: make -s enquiries-csv > enquiries.csv
 	@$(PY) -m actions.enquiries export
+
+staff-user: install  ## create a staff account for the review workspace: make staff-user NAME=alice
+	@test -n "$(NAME)" || { echo "usage: make staff-user NAME=<username>" >&2; exit 2; }
+	@$(PY) -m review.accounts create "$(NAME)"
+
+purge: install  ## delete conversations with no message in the last DAYS days (default 90): make purge DAYS=30
+	@$(PY) -m storage.retention purge $(if $(DAYS),--days $(DAYS))
+
+forget: install  ## delete one conversation on the visitor's request: make forget ID=<conversation id>
+	@test -n "$(ID)" || { echo "usage: make forget ID=<conversation id>" >&2; exit 2; }
+	@$(PY) -m storage.retention forget "$(ID)"
+
+api-token: install  ## print an admin JWT for Rasa's HTTP API (needs APT_RASA_JWT_SECRET)
+	@$(PY) scripts/api_token.py
+
+benchmark: train  ## measure latency, memory, start-up, training and NLU quality; writes reports/
+	$(PY) -m benchmark
 
 freeze:  ## rewrite constraints.txt from the current environment (after a deliberate upgrade)
 	@{ echo "# Full, exact dependency set for a Python 3.10 virtual environment (pip freeze)."; \

@@ -1,9 +1,9 @@
 """Funding enquiries: partnership enquiries that visitors agreed to pass on to the APT.
 
-Stored in the project's database: ``$APT_DATABASE_URL`` (any SQLAlchemy URL, e.g.
-``postgresql://user@host/db``), by default the SQLite file ``var/apt.db`` in the project.
-The table is created on first use. Only enquiries with the visitor's explicit consent are
-recorded; the consent and its time are stored with them.
+Stored in the project's database (:mod:`storage.database`: ``$APT_DATABASE_URL``, by
+default the SQLite file ``var/apt.db``), apart from the conversation log. The table is
+created on first use. Only enquiries with the visitor's explicit consent are recorded; the
+consent and its time are stored with them.
 
 Command line (from the project root, in .venv):
     python -m actions.enquiries list            # newest first, one line each
@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import sys
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import IO, Dict, List, Optional
 
 import sqlalchemy as sa
 
-DATABASE_URL_ENV = "APT_DATABASE_URL"
-DEFAULT_DATABASE = Path(__file__).resolve().parent.parent / "var" / "apt.db"
+from storage.database import database_url, engine_for
 
 metadata = sa.MetaData()
 enquiries_table = sa.Table(
@@ -65,19 +62,12 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def database_url() -> str:
-    return os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{DEFAULT_DATABASE}"
-
-
 class EnquiryStore:
     """The enquiries table of one database; creates the table (and SQLite folder) lazily."""
 
     def __init__(self, url: Optional[str] = None) -> None:
         self.url = url or database_url()
-        engine_url = sa.engine.make_url(self.url)
-        if engine_url.get_backend_name() == "sqlite" and engine_url.database:
-            Path(engine_url.database).parent.mkdir(parents=True, exist_ok=True)
-        self._engine = sa.create_engine(self.url, future=True)
+        self._engine = engine_for(self.url)
         metadata.create_all(self._engine, tables=[enquiries_table])
 
     def record(self, enquiry: Enquiry) -> int:
@@ -90,12 +80,17 @@ class EnquiryStore:
             return int(result.inserted_primary_key[0])
 
     def all(self) -> List[Enquiry]:
-        query = enquiries_table.select().order_by(enquiries_table.c.id.desc())
-        with self._engine.connect() as connection:
-            return [Enquiry(**dict(row._mapping)) for row in connection.execute(query)]
+        return self._select(enquiries_table.select())
 
     def for_conversation(self, conversation_id: str) -> List[Enquiry]:
-        return [e for e in self.all() if e.conversation_id == conversation_id]
+        return self._select(
+            enquiries_table.select().where(enquiries_table.c.conversation_id == conversation_id)
+        )
+
+    def _select(self, query: sa.sql.Select) -> List[Enquiry]:
+        with self._engine.connect() as connection:
+            rows = connection.execute(query.order_by(enquiries_table.c.id.desc()))
+            return [Enquiry(**dict(row._mapping)) for row in rows]
 
 
 _stores: Dict[str, EnquiryStore] = {}

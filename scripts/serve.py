@@ -1,5 +1,5 @@
-"""Start the action server, the Rasa server and the demo web page; wait until all answer,
-then print "ready".
+"""Start the action server, the Rasa server, the demo web page and the staff review
+workspace; wait until all answer, then print "ready".
 
 Used by `make run` (REST channel in the foreground until Ctrl-C) and `make shell` (talk in
 the terminal), and by the end-to-end tests, so that the tests exercise the same start-up.
@@ -10,7 +10,12 @@ Settings come from the environment, with defaults for a local machine:
   APT_ACTIONS_PORT  action server port, always on 127.0.0.1     (5055)
   APT_MODEL         trained model                               (models/apt.tar.gz)
   APT_READY_TIMEOUT seconds to wait for both servers            (300)
-  APT_TRACKER_DB    keep conversations in this SQLite file      (unset: in memory)
+  APT_DATABASE_URL  the project's database: conversation log, enquiries, staff accounts
+                    (sqlite:///var/apt.db; e.g. postgresql://rasa@127.0.0.1:5432/apt)
+  APT_RASA_JWT_SECRET  enables Rasa's HTTP API, protected by JWTs signed with this secret
+                    (unset: the API is off; only the chat channels are served)
+  APT_REVIEW_HOST   interface of the staff review workspace      (127.0.0.1)
+  APT_REVIEW_PORT   port of the staff review workspace           (8081)
   APT_WEB_PORT      port of the demo page with the chat widget  (8080)
   APT_ALLOWED_ORIGINS  browser origins the widget may connect from, comma-separated
                     (default: the demo page, http://127.0.0.1:<web port> and http://localhost:<web port>)
@@ -35,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # scripts/ is not a package; the knowledge loader lives in actions/
 
 from actions.knowledge import KnowledgeBaseError, load_knowledge_base  # noqa: E402
+from storage.database import check_connection, database_url  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
@@ -47,7 +53,9 @@ def settings() -> Dict[str, str]:
         "actions_port": env.get("APT_ACTIONS_PORT", "5055"),
         "model": env.get("APT_MODEL", str(ROOT / "models" / "apt.tar.gz")),
         "timeout": env.get("APT_READY_TIMEOUT", "300"),
-        "tracker_db": env.get("APT_TRACKER_DB", ""),
+        "jwt_secret": env.get("APT_RASA_JWT_SECRET", ""),
+        "review_host": env.get("APT_REVIEW_HOST", "127.0.0.1"),
+        "review_port": env.get("APT_REVIEW_PORT", "8081"),
         "web_port": env.get("APT_WEB_PORT", "8080"),
         "origins": env.get("APT_ALLOWED_ORIGINS", ""),
     }
@@ -61,13 +69,10 @@ def temporary_yaml(data: object, prefix: str) -> str:
     return handle.name
 
 
-def endpoints_file(actions_port: str, tracker_db: str) -> str:
-    """endpoints.yml with the action server URL pointing at the chosen port and, if asked,
-    conversations stored in a SQLite file."""
+def endpoints_file(actions_port: str) -> str:
+    """endpoints.yml with the action server URL pointing at the chosen port."""
     endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text()) or {}
     endpoints["action_endpoint"] = {"url": f"http://127.0.0.1:{actions_port}/webhook"}
-    if tracker_db:
-        endpoints["tracker_store"] = {"type": "SQL", "dialect": "sqlite", "db": tracker_db}
     return temporary_yaml(endpoints, "endpoints-")
 
 
@@ -80,6 +85,10 @@ def credentials_file(origins: str, web_port: str) -> str:
     allowed = origins or f"http://127.0.0.1:{web_port},http://localhost:{web_port}"
     credentials[SOCKET_CHANNEL]["cors_allowed_origins"] = [o.strip() for o in allowed.split(",") if o.strip()]
     return temporary_yaml(credentials, "credentials-")
+
+
+def is_loopback(host: str) -> bool:
+    return host in ("127.0.0.1", "localhost", "::1")
 
 
 def answers(url: str) -> bool:
@@ -135,8 +144,19 @@ def main() -> int:
         print(f"error: no trained model at {conf['model']}: run `make train` first", file=sys.stderr)
         return 1
 
+    if conf["jwt_secret"] and len(conf["jwt_secret"]) < 32:
+        print("error: APT_RASA_JWT_SECRET must have at least 32 characters", file=sys.stderr)
+        return 1
+    try:
+        # Rasa would otherwise retry an unreachable database in silence, or fall back to
+        # keeping conversations in memory.
+        check_connection(database_url())
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
     env = {**os.environ, "SANIC_HOST": "127.0.0.1", "RASA_TELEMETRY_ENABLED": "false"}
-    endpoints = endpoints_file(conf["actions_port"], conf["tracker_db"])
+    endpoints = endpoints_file(conf["actions_port"])
     credentials = credentials_file(conf["origins"], conf["web_port"])
     processes: Dict[str, subprocess.Popen] = {}
 
@@ -164,10 +184,17 @@ def main() -> int:
             )
             return subprocess.call([str(BIN / "rasa"), "shell", *rasa_args], cwd=ROOT, env=env)
         processes["Rasa server"] = subprocess.Popen(
-            [str(BIN / "rasa"), "run", *rasa_args, "--interface", conf["host"], "--port", conf["rasa_port"]],
+            [str(BIN / "python"), str(ROOT / "scripts" / "rasa_server.py"), *rasa_args,
+             "--interface", conf["host"], "--port", conf["rasa_port"]],
             cwd=ROOT,
             env=env,
-        )
+        )  # fmt: skip
+        processes["review workspace"] = subprocess.Popen(
+            [str(BIN / "python"), "-m", "waitress", "--host", conf["review_host"],
+             "--port", conf["review_port"], "--threads", "4", "--call", "review:create_app"],
+            cwd=ROOT,
+            env={**env, "APT_REVIEW_SECURE_COOKIE": "0" if is_loopback(conf["review_host"]) else "1"},
+        )  # fmt: skip
         processes["demo page server"] = subprocess.Popen(
             [str(BIN / "python"), "-m", "http.server", "--bind", conf["host"],
              "--directory", str(ROOT / "web"), conf["web_port"]],
@@ -178,14 +205,23 @@ def main() -> int:
         )  # fmt: skip
         rasa_url = f"http://{conf['host']}:{conf['rasa_port']}"
         web_url = f"http://{conf['host']}:{conf['web_port']}/"
+        review_url = f"http://{conf['review_host']}:{conf['review_port']}/"
         wait_until_ready(
             processes,
-            [f"http://127.0.0.1:{conf['actions_port']}/health", f"{rasa_url}/", web_url],
+            [
+                f"http://127.0.0.1:{conf['actions_port']}/health",
+                f"{rasa_url}/",
+                web_url,
+                f"{review_url}login",
+            ],
             float(conf["timeout"]),
         )
         if conf["rasa_port"] != "5005":
             web_url += f"?socketUrl={rasa_url}"
         print(f"Demo page with the chat widget: {web_url}", flush=True)
+        print(f"Staff review workspace: {review_url} (accounts: make staff-user NAME=<name>)", flush=True)
+        if conf["jwt_secret"]:
+            print(f"Rasa HTTP API enabled at {rasa_url} (JWT required: make api-token)", flush=True)
         print(
             f"APT assistant ready: POST {rasa_url}/webhooks/rest/webhook "
             '{"sender": "<id>", "message": "<text>"} (Ctrl-C stops)',

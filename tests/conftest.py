@@ -4,6 +4,7 @@ stack (action server + Rasa server) per test session."""
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -95,11 +96,13 @@ def free_port() -> int:
 class Stack:
     """The running assistant, reached over HTTP like any client."""
 
-    def __init__(self, url: str, tracker_db: Path, database_url: str, web_url: str) -> None:
+    def __init__(self, url: str, database_file: Path, web_url: str, review_url: str, jwt_secret: str) -> None:
         self.url = url
         self.web_url = web_url
-        self.tracker_db = tracker_db
-        self.database_url = database_url
+        self.review_url = review_url
+        self.database_file = database_file  # SQLite: conversation log, enquiries, staff
+        self.database_url = f"sqlite:///{database_file}"
+        self.jwt_secret = jwt_secret
 
     def send(self, sender: str, message: Any, timeout: float = 60) -> List[Dict[str, Any]]:
         response = requests.post(
@@ -117,19 +120,20 @@ class Stack:
 @pytest.fixture(scope="session")
 def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Starts the stack with the same launcher as `make run`, on free ports."""
-    rasa_port, actions_port, web_port = free_port(), free_port(), free_port()
+    rasa_port, actions_port, web_port, review_port = free_port(), free_port(), free_port(), free_port()
     stack_dir = tmp_path_factory.mktemp("stack")
-    tracker_db = stack_dir / "conversations.db"
-    database_url = f"sqlite:///{stack_dir / 'apt.db'}"
+    database_file = stack_dir / "apt.db"
+    jwt_secret = secrets.token_hex(32)
     log_path = tmp_path_factory.getbasetemp() / "stack.log"
     env = {
         **os.environ,
         "APT_RASA_PORT": str(rasa_port),
         "APT_ACTIONS_PORT": str(actions_port),
         "APT_MODEL": str(trained_model),
-        "APT_TRACKER_DB": str(tracker_db),
-        "APT_DATABASE_URL": database_url,
+        "APT_DATABASE_URL": f"sqlite:///{database_file}",
         "APT_WEB_PORT": str(web_port),
+        "APT_REVIEW_PORT": str(review_port),
+        "APT_RASA_JWT_SECRET": jwt_secret,
         "APT_READY_TIMEOUT": str(STACK_START_TIMEOUT),
     }
     with open(log_path, "w") as log:
@@ -149,10 +153,66 @@ def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
                 time.sleep(1)
             rasa_url = f"http://127.0.0.1:{rasa_port}"
             web_url = f"http://127.0.0.1:{web_port}/?socketUrl={rasa_url}"
-            yield Stack(rasa_url, tracker_db, database_url, web_url)
+            review_url = f"http://127.0.0.1:{review_port}"
+            yield Stack(rasa_url, database_file, web_url, review_url, jwt_secret)
         finally:
             os.killpg(process.pid, signal.SIGTERM)
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
+
+
+# -- databases: SQLite always, PostgreSQL where the local server answers ---------------------
+
+POSTGRES_SERVER = os.environ.get("APT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _postgres_database(name: str) -> Optional[str]:
+    """Create an empty database on the local PostgreSQL; None if no server answers."""
+    import sqlalchemy as sa
+
+    server = sa.create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError:
+        return None
+    finally:
+        server.dispose()
+    return str(sa.engine.make_url(POSTGRES_SERVER).set(database=name))
+
+
+def _drop_postgres_database(name: str) -> None:
+    import sqlalchemy as sa
+
+    from storage import database
+
+    for url in [u for u in database._engines if u.endswith(f"/{name}")]:
+        database._engines.pop(url).dispose()
+    server = sa.create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    server.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty project database: a SQLite file, and a fresh PostgreSQL database.
+
+    PostgreSQL tests run wherever the server at 127.0.0.1:5432 answers; set
+    APT_REQUIRE_POSTGRES=1 to make its absence a failure instead of a skip.
+    """
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'apt.db'}"
+        return
+    name = f"apt_test_{secrets.token_hex(6)}"
+    url = _postgres_database(name)
+    if url is None:
+        if os.environ.get("APT_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"no PostgreSQL server at {POSTGRES_SERVER}")
+        pytest.skip(f"no PostgreSQL server at {POSTGRES_SERVER}")
+    try:
+        yield url
+    finally:
+        _drop_postgres_database(name)

@@ -96,7 +96,7 @@ def test_disclosure_gets_a_careful_answer_and_is_marked(stack: Stack) -> None:
     assert "I'm very sorry" in replies
     assert "does not take up individual cases" in replies
     assert "legal and medical assistance" in replies
-    with sqlite3.connect(stack.tracker_db) as db:
+    with sqlite3.connect(stack.database_file) as db:
         rows = db.execute(
             "SELECT data FROM events WHERE sender_id = ? AND type_name = 'slot'", (sender,)
         ).fetchall()
@@ -109,7 +109,7 @@ def test_disclosure_gets_a_careful_answer_and_is_marked(stack: Stack) -> None:
 def test_ordinary_conversation_is_not_marked_as_disclosure(stack: Stack) -> None:
     sender = conversation()
     stack.texts(sender, "what is the OPCAT?")
-    with sqlite3.connect(stack.tracker_db) as db:
+    with sqlite3.connect(stack.database_file) as db:
         rows = db.execute(
             "SELECT data FROM events WHERE sender_id = ? AND type_name = 'slot'", (sender,)
         ).fetchall()

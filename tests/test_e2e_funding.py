@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from typing import List
 
@@ -33,6 +34,10 @@ def test_completed_enquiry_is_stored_once_with_the_right_fields(stack: Stack) ->
     assert "has been recorded" in say(stack, sender, "jane@example.org")
 
     [enquiry] = EnquiryStore(stack.database_url).for_conversation(sender)
+    with sqlite3.connect(stack.database_file) as db:
+        log = " ".join(d for (d,) in db.execute("SELECT data FROM events WHERE sender_id = ?", (sender,)))
+    assert "jane@example.org" not in log and "Justice Watch" not in log, "kept only in the enquiries table"
+    assert "[ENQUIRY EMAIL]" in log and "[ENQUIRY ORGANISATION]" in log
     assert (enquiry.organisation_type, enquiry.country_iso3, enquiry.country, enquiry.work_area) == (
         "ngo",
         "KEN",

@@ -1,0 +1,100 @@
+"""The staff review workspace: conversation logs, corrections, enquiries and insights.
+
+A Flask app (application factory, one blueprint per concern, as in Flask's tutorial). It
+reads the conversation log only through :mod:`review.queries` and keeps its own tables
+(staff accounts, login failures, review notes, corrections) in the project's database.
+Every page needs a staff login; accounts are created on the command line
+(``python -m review.accounts create NAME``), there is no default password.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+from flask import Flask, Response
+from flask_wtf.csrf import CSRFProtect
+
+from storage.database import database_url
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET_KEY_FILE = ROOT / "var" / "review-secret-key"
+
+csrf = CSRFProtect()
+
+SECURITY_HEADERS = {
+    # Everything is served from here; no inline script, so an injected <script> cannot run.
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    # Conversations are sensitive: no copies in shared caches or the browser's history cache.
+    "Cache-Control": "no-store",
+}
+
+
+def secret_key() -> str:
+    """``APT_REVIEW_SECRET_KEY``, else a random key kept in ``var/`` (readable by its owner
+    only) so that staff sessions survive a restart."""
+    key = os.environ.get("APT_REVIEW_SECRET_KEY")
+    if key:
+        return key
+    if not SECRET_KEY_FILE.exists():
+        import secrets
+
+        SECRET_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(SECRET_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return SECRET_KEY_FILE.read_text().strip()
+
+
+def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_mapping(
+        DATABASE_URL=database_url(),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        # Off only where the workspace is served over plain HTTP on this machine (the run
+        # command sets APT_REVIEW_SECURE_COOKIE=0 for 127.0.0.1); on in every other case.
+        SESSION_COOKIE_SECURE=os.environ.get("APT_REVIEW_SECURE_COOKIE", "1") != "0",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        WTF_CSRF_TIME_LIMIT=8 * 3600,
+        PAGE_SIZE=50,
+        # Same threshold as the FallbackClassifier in config.yml.
+        LOW_CONFIDENCE=0.6,
+        # Failed-login throttling: this many failures within the window lock the account
+        # name (or, at IP_LIMIT, the address) until the window has passed.
+        LOGIN_FAILURE_LIMIT=5,
+        LOGIN_FAILURE_IP_LIMIT=20,
+        LOGIN_FAILURE_WINDOW=timedelta(minutes=15),
+        CHART_JS=ROOT / "review" / "node_modules" / "chart.js" / "dist" / "chart.umd.js",
+        DOMAIN_FILE=ROOT / "domain.yml",
+    )
+    if test_config:
+        app.config.from_mapping(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = secret_key()
+
+    from review import auth, conversations, db, enquiries, improve, insights
+
+    db.init_app(app)
+    auth.init_app(app)  # before CSRF: an anonymous request is sent to the login page first
+    csrf.init_app(app)
+    for blueprint in (auth.bp, conversations.bp, improve.bp, enquiries.bp, insights.bp):
+        app.register_blueprint(blueprint)
+    app.add_url_rule("/", endpoint="index", view_func=conversations.index)
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    return app

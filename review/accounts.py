@@ -1,0 +1,139 @@
+"""Staff accounts: created, listed, removed and re-passworded on the command line only.
+
+    python -m review.accounts create NAME        # asks for the password twice
+    python -m review.accounts create NAME --password-stdin
+    python -m review.accounts password NAME      # set a new password
+    python -m review.accounts list
+    python -m review.accounts delete NAME
+
+Passwords are hashed with Argon2id (argon2-cffi's defaults); there is no default account.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import re
+import sys
+import time
+from typing import List, Optional
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from review.db import create_tables, staff_users
+from storage.database import database_url, engine_for
+
+MIN_PASSWORD_LENGTH = 12
+USERNAME = re.compile(r"^[A-Za-z0-9._-]{2,64}$")
+
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so that a wrong name takes as long as a
+# wrong password and does not reveal which accounts exist.
+_DUMMY_HASH = _hasher.hash("not a real password, only for timing")
+
+
+class AccountError(ValueError):
+    pass
+
+
+def check_new_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def verify(password_hash: Optional[str], password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def create(engine: sa.engine.Engine, username: str, password: str) -> None:
+    if not USERNAME.match(username):
+        raise AccountError("a username is 2 to 64 letters, digits, '.', '_' or '-'")
+    check_new_password(password)
+    with engine.begin() as connection:
+        if connection.execute(sa.select(staff_users.c.id).where(staff_users.c.username == username)).first():
+            raise AccountError(f"the account {username!r} exists already")
+        connection.execute(
+            staff_users.insert().values(
+                username=username, password_hash=_hasher.hash(password), created_at=time.time()
+            )
+        )
+
+
+def set_password(engine: sa.engine.Engine, username: str, password: str) -> None:
+    check_new_password(password)
+    with engine.begin() as connection:
+        result = connection.execute(
+            staff_users.update()
+            .where(staff_users.c.username == username)
+            .values(password_hash=_hasher.hash(password))
+        )
+        if result.rowcount == 0:
+            raise AccountError(f"no account {username!r}")
+
+
+def delete(engine: sa.engine.Engine, username: str) -> None:
+    with engine.begin() as connection:
+        if connection.execute(staff_users.delete().where(staff_users.c.username == username)).rowcount == 0:
+            raise AccountError(f"no account {username!r}")
+
+
+def usernames(engine: sa.engine.Engine) -> List[str]:
+    with engine.connect() as connection:
+        return list(
+            connection.execute(sa.select(staff_users.c.username).order_by(staff_users.c.username)).scalars()
+        )
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if not sys.stdin.isatty():
+        raise AccountError("no terminal to ask for the password: use --password-stdin")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != first:
+        raise AccountError("the two passwords differ")
+    return first
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m review.accounts", description="Staff accounts of the review workspace."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, text in (("create", "create an account"), ("password", "set a new password")):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("username")
+        command.add_argument(
+            "--password-stdin", action="store_true", help="read the password from standard input"
+        )
+    commands.add_parser("list", help="list the accounts")
+    commands.add_parser("delete", help="delete an account").add_argument("username")
+    args = parser.parse_args(argv)
+
+    engine = engine_for(database_url())
+    create_tables(engine)
+    try:
+        if args.command == "list":
+            print("\n".join(usernames(engine)) or "no staff accounts yet")
+        elif args.command == "delete":
+            delete(engine, args.username)
+            print(f"deleted {args.username}")
+        elif args.command == "create":
+            create(engine, args.username, _read_password(args.password_stdin))
+            print(f"created {args.username}")
+        else:
+            set_password(engine, args.username, _read_password(args.password_stdin))
+            print(f"new password set for {args.username}")
+    except AccountError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Login, logout, and the rule that nothing but the login page is reachable without it.
+
+Failed logins are counted in the database (not in process memory), so the throttle holds
+across restarts and several workers: after ``LOGIN_FAILURE_LIMIT`` failures for one
+username, or ``LOGIN_FAILURE_IP_LIMIT`` from one address, within ``LOGIN_FAILURE_WINDOW``,
+further attempts are refused with 429 until the window has passed.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Optional
+
+import sqlalchemy as sa
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from review import db
+from review.accounts import verify
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+PUBLIC_ENDPOINTS = {"auth.login", "static"}
+
+
+class StaffUser(UserMixin):
+    def __init__(self, user_id: int, username: str) -> None:
+        self.id = user_id
+        self.username = username
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> Optional[StaffUser]:
+    with db.connect() as connection:
+        row = connection.execute(
+            sa.select(db.staff_users.c.id, db.staff_users.c.username).where(
+                db.staff_users.c.id == int(user_id)
+            )
+        ).first()
+    return StaffUser(row.id, row.username) if row else None
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+
+    @app.before_request
+    def require_login() -> Optional[Response]:
+        if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+            return None
+        return login_manager.unauthorized()
+
+
+def _is_throttled(username: str, address: str) -> bool:
+    since = time.time() - current_app.config["LOGIN_FAILURE_WINDOW"].total_seconds()
+    failures = db.login_failures
+    with db.connect() as connection:
+        by_name = connection.execute(
+            sa.select(sa.func.count()).where(failures.c.username == username, failures.c.at >= since)
+        ).scalar_one()
+        by_address = connection.execute(
+            sa.select(sa.func.count()).where(failures.c.address == address, failures.c.at >= since)
+        ).scalar_one()
+    return (
+        by_name >= current_app.config["LOGIN_FAILURE_LIMIT"]
+        or by_address >= current_app.config["LOGIN_FAILURE_IP_LIMIT"]
+    )
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> object:
+    if request.method == "GET":
+        return render_template("auth/login.html")
+    username = request.form.get("username", "").strip()[:64]
+    password = request.form.get("password", "")
+    address = (request.remote_addr or "unknown")[:64]
+    if _is_throttled(username, address):
+        return render_template(
+            "auth/login.html", error="Too many failed attempts. Try again in 15 minutes."
+        ), 429
+    with db.connect() as connection:
+        row = connection.execute(
+            sa.select(db.staff_users).where(db.staff_users.c.username == username)
+        ).first()
+    if not verify(row.password_hash if row else None, password):
+        with db.begin() as connection:
+            connection.execute(
+                db.login_failures.insert().values(username=username, address=address, at=time.time())
+            )
+        return render_template("auth/login.html", error="Wrong username or password."), 401
+    with db.begin() as connection:
+        connection.execute(db.login_failures.delete().where(db.login_failures.c.username == username))
+    login_user(StaffUser(row.id, row.username))
+    flash(f"Signed in as {row.username}.")
+    return redirect(url_for("conversations.list_conversations"))
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Response:
+    logout_user()
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,59 @@
+"""Corrections made by staff, and their export as Rasa NLU training data."""
+
+from __future__ import annotations
+
+from typing import Dict, List
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
+
+from review import db
+
+bp = Blueprint("improve", __name__, url_prefix="/improve")
+
+
+def corrections_yaml(rows: List[Dict[str, str]]) -> str:
+    """Rasa 3 NLU training data (``version: "3.1"``) with one block per intent.
+
+    Written by hand rather than with a YAML dumper so it has the layout of ``data/nlu.yml``
+    (``examples: |`` blocks) and can be pasted into it. A message is one line; duplicates
+    within an intent are dropped.
+    """
+    by_intent: Dict[str, List[str]] = {}
+    for row in rows:
+        text = " ".join(str(row["text"]).split())
+        if text and text not in by_intent.setdefault(row["intent"], []):
+            by_intent[row["intent"]].append(text)
+    lines = ['version: "3.1"', "nlu:"]
+    for intent in sorted(by_intent):
+        lines += [f"- intent: {intent}", "  examples: |"]
+        lines += [f"    - {text}" for text in by_intent[intent]]
+    return "\n".join(lines) + "\n"
+
+
+def _all_corrections() -> List[Dict[str, str]]:
+    with db.connect() as connection:
+        rows = connection.execute(sa.select(db.corrections).order_by(db.corrections.c.created_at.desc()))
+        return [dict(r._mapping) for r in rows]
+
+
+@bp.route("/")
+def corrections() -> str:
+    return render_template("improve/corrections.html", corrections=_all_corrections())
+
+
+@bp.route("/corrections.yml")
+def export_corrections() -> Response:
+    return Response(
+        corrections_yaml(_all_corrections()),
+        mimetype="application/x-yaml",
+        headers={"Content-Disposition": 'attachment; filename="nlu_corrections.yml"'},
+    )
+
+
+@bp.route("/corrections/<int:correction_id>/delete", methods=["POST"])
+def delete_correction(correction_id: int) -> Response:
+    with db.begin() as connection:
+        connection.execute(db.corrections.delete().where(db.corrections.c.id == correction_id))
+    flash("Correction removed.")
+    return redirect(url_for("improve.corrections"))

@@ -1,0 +1,73 @@
+"""Where the project's database is, and one engine per URL per process.
+
+Everything the project stores (conversation events, their summaries, funding enquiries, staff
+accounts and review notes) lives in one database: ``$APT_DATABASE_URL`` (any SQLAlchemy URL,
+e.g. ``postgresql://rasa@127.0.0.1:5432/apt``), by default the SQLite file ``var/apt.db`` in
+the project, so nothing has to be installed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Dict, Optional
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+DATABASE_URL_ENV = "APT_DATABASE_URL"
+DEFAULT_DATABASE = Path(__file__).resolve().parent.parent / "var" / "apt.db"
+
+_engines: Dict[str, Engine] = {}
+
+
+def database_url() -> str:
+    return os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{DEFAULT_DATABASE}"
+
+
+def is_sqlite(url: str) -> bool:
+    return sa.engine.make_url(url).get_backend_name() == "sqlite"
+
+
+def engine_for(url: Optional[str] = None) -> Engine:
+    """A pooled engine for ``url`` (default: the project's database), created on first use.
+
+    For SQLite the file's folder is created, and each connection waits for a busy lock
+    instead of failing at once, since the Rasa server, the action server and the staff
+    workspace write to the same file.
+    """
+    url = url or database_url()
+    if url not in _engines:
+        engine_url = sa.engine.make_url(url)
+        kwargs: Dict[str, object] = {"future": True}
+        if is_sqlite(url):
+            if engine_url.database:
+                Path(engine_url.database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": 30}
+        else:
+            kwargs["pool_pre_ping"] = True
+        engine = sa.create_engine(engine_url, **kwargs)
+        if is_sqlite(url):
+            sa.event.listen(engine, "connect", _write_ahead_log)
+        _engines[url] = engine
+    return _engines[url]
+
+
+def _write_ahead_log(dbapi_connection: object, _record: object) -> None:
+    """Readers (the staff workspace) then never block the Rasa server's writes."""
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def check_connection(url: Optional[str] = None) -> None:
+    """Raise with a readable message if the database cannot be reached."""
+    url = url or database_url()
+    try:
+        with engine_for(url).connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError as error:
+        safe = sa.engine.make_url(url).render_as_string(hide_password=True)
+        raise RuntimeError(
+            f"cannot reach the database {safe}: {error.__class__.__name__}: {error}"
+        ) from error

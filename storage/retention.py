@@ -1,0 +1,114 @@
+"""Retention of the conversation log: delete old conversations, or one on request.
+
+    python -m storage.retention purge [--days N]     # default: RETENTION_DAYS (90)
+    python -m storage.retention forget SENDER_ID     # a visitor's request to be forgotten
+
+A conversation is its events and everything derived from it: its summary and facets, the
+staff's review mark and note, and corrections made from its messages. ``purge`` deletes all
+of that for conversations whose last message is older than N days; funding enquiries are a
+separate record (kept until the APT deletes them). ``forget`` also deletes the funding
+enquiry made in that conversation, since the visitor asks to erase what they gave.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Dict, Iterable, List, Optional
+
+import sqlalchemy as sa
+
+from storage import schema
+from storage.database import database_url, engine_for
+
+RETENTION_DAYS = 90
+
+# Every table holding a conversation's data, with the column naming the conversation.
+CONVERSATION_TABLES = {
+    "events": "sender_id",
+    "conversation_summaries": "sender_id",
+    "conversation_facets": "sender_id",
+    "conversation_reviews": "sender_id",
+    "nlu_corrections": "sender_id",
+}
+ENQUIRIES_TABLE = ("funding_enquiries", "conversation_id")
+BATCH = 500
+
+
+def _tables(engine: sa.engine.Engine, names: Dict[str, str]) -> List[sa.Column]:
+    existing = set(sa.inspect(engine).get_table_names())
+    metadata = sa.MetaData()
+    return [
+        sa.Table(name, metadata, autoload_with=engine).c[column]
+        for name, column in names.items()
+        if name in existing
+    ]
+
+
+def _delete(engine: sa.engine.Engine, sender_ids: List[str], with_enquiries: bool) -> Dict[str, int]:
+    names = dict(CONVERSATION_TABLES)
+    if with_enquiries:
+        names[ENQUIRIES_TABLE[0]] = ENQUIRIES_TABLE[1]
+    counts: Dict[str, int] = {}
+    with engine.begin() as connection:
+        for column in _tables(engine, names):
+            deleted = connection.execute(sa.delete(column.table).where(column.in_(sender_ids))).rowcount
+            counts[column.table.name] = counts.get(column.table.name, 0) + max(deleted, 0)
+    return counts
+
+
+def forget(engine: sa.engine.Engine, sender_id: str) -> Dict[str, int]:
+    """Delete one conversation everywhere; returns rows deleted per table."""
+    schema.create_tables(engine)
+    return _delete(engine, [sender_id], with_enquiries=True)
+
+
+def expired(engine: sa.engine.Engine, days: float, now: Optional[float] = None) -> Iterable[str]:
+    """Conversations whose last event is older than ``days``."""
+    cutoff = (now or time.time()) - days * 86400
+    last_event = sa.func.max(schema.events.c.timestamp)
+    query = (
+        sa.select(schema.events.c.sender_id).group_by(schema.events.c.sender_id).having(last_event < cutoff)
+    )
+    summarised = sa.select(schema.summaries.c.sender_id).where(schema.summaries.c.last_active_at < cutoff)
+    with engine.connect() as connection:
+        found = set(connection.execute(query).scalars()) | set(connection.execute(summarised).scalars())
+    return sorted(found)
+
+
+def purge(engine: sa.engine.Engine, days: float, now: Optional[float] = None) -> int:
+    """Delete conversations older than ``days``; returns how many."""
+    if days <= 0:
+        raise ValueError("the retention period must be more than 0 days")
+    schema.create_tables(engine)
+    sender_ids = list(expired(engine, days, now))
+    for start in range(0, len(sender_ids), BATCH):
+        _delete(engine, sender_ids[start : start + BATCH], with_enquiries=False)
+    return len(sender_ids)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m storage.retention", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    purge_command = commands.add_parser("purge", help="delete conversations older than N days")
+    purge_command.add_argument("--days", type=float, default=RETENTION_DAYS, help=f"default {RETENTION_DAYS}")
+    commands.add_parser("forget", help="delete one conversation").add_argument("sender_id")
+    args = parser.parse_args(argv)
+    engine = engine_for(database_url())
+    if args.command == "purge":
+        if args.days <= 0:
+            parser.error("--days must be more than 0")
+        count = purge(engine, args.days)
+        print(f"deleted {count} conversation(s) with no message in the last {args.days:g} days")
+        return 0
+    counts = forget(engine, args.sender_id)
+    if not counts.get("events") and not counts.get("conversation_summaries"):
+        print(f"error: no conversation {args.sender_id!r}", file=sys.stderr)
+        return 1
+    print(f"deleted conversation {args.sender_id}: " + ", ".join(f"{n} {t}" for t, n in counts.items() if n))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

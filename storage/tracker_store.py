@@ -1,0 +1,182 @@
+"""Rasa's SQL tracker store, with personal data redacted before anything is written.
+
+Configured in ``endpoints.yml`` (``type: storage.tracker_store.RedactingSQLTrackerStore``);
+the database is the project's (:mod:`storage.database`: SQLite by default, PostgreSQL or any
+SQLAlchemy URL through ``APT_DATABASE_URL``).
+
+On every save, the new events are redacted (:func:`redact_event`), written to Rasa's
+``events`` table, and folded into the conversation's summary row (:mod:`storage.summary`)
+in the same transaction, so the log and the staff list never disagree.
+
+What is redacted: personal data in the visitor's text, wherever Rasa copies it (the message,
+the parsed message, entity values, string slot values); the enquiry form's personal answers
+(``PERSONAL_SLOTS``: the email address and the organisation name, which the visitor agreed
+to pass on and which are kept only in the ``funding_enquiries`` table) are replaced whole,
+both as slot values and as the visitor's reply to the form's question. The assistant's own
+messages are stored as they are: they carry the APT's public contacts, never a visitor's.
+
+Rasa keeps the in-memory tracker of the turn being processed unredacted, so the enquiry is
+recorded with the real address; from the next turn on, the conversation is read back from
+the redacted log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from copy import deepcopy
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+import sqlalchemy as sa
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from storage import schema
+from storage.database import database_url, engine_for
+from storage.redaction import redact
+from storage.summary import Summary, summarise
+
+logger = logging.getLogger(__name__)
+
+REQUESTED_SLOT = "requested_slot"
+PERSONAL_SLOTS = {"contact_email": "[ENQUIRY EMAIL]", "organisation_name": "[ENQUIRY ORGANISATION]"}
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_redact_value(v) for v in value]
+    return value
+
+
+def redact_event(
+    event: Dict[str, Any], requested_slot: Optional[str]
+) -> Tuple[Dict[str, Any], Optional[str]]:
+    """The event as it may be stored, and the form question pending after it.
+
+    ``requested_slot`` is the slot the form was asking for when this event happened: a
+    visitor's message that answers a ``PERSONAL_SLOTS`` question is replaced whole.
+    """
+    event = deepcopy(event)
+    kind = event.get("event")
+    if kind == "slot":
+        name = event.get("name")
+        if name == REQUESTED_SLOT:
+            requested_slot = event.get("value")
+        elif name in PERSONAL_SLOTS and event.get("value") is not None:
+            event["value"] = PERSONAL_SLOTS[name]
+        else:
+            event["value"] = _redact_value(event.get("value"))
+    elif kind == "user":
+        placeholder = PERSONAL_SLOTS.get(requested_slot or "")
+        text = event.get("text")
+        event["text"] = placeholder if placeholder and text else _redact_value(text)
+        parse_data = event.get("parse_data") or {}
+        if "text" in parse_data:
+            parse_data["text"] = event["text"]
+        for entity in parse_data.get("entities") or []:
+            for key in ("value", "text"):
+                if key in entity:
+                    entity[key] = placeholder or _redact_value(entity[key])
+    elif kind == "active_loop" and event.get("name") is None:
+        requested_slot = None
+    return event, requested_slot
+
+
+def requested_slot_before(events: Iterable[Any]) -> Optional[str]:
+    """The form question pending after ``events`` (Rasa event objects)."""
+    requested: Optional[str] = None
+    for event in events:
+        data = event.as_dict()
+        if data.get("event") == "slot" and data.get("name") == REQUESTED_SLOT:
+            requested = data.get("value")
+        elif data.get("event") == "active_loop" and data.get("name") is None:
+            requested = None
+    return requested
+
+
+class RedactingSQLTrackerStore(SQLTrackerStore):
+    """SQLTrackerStore on the project's database that stores only redacted events."""
+
+    def __init__(
+        self,
+        domain: Optional[Domain] = None,
+        host: Optional[str] = None,
+        event_broker: Optional[EventBroker] = None,
+        url: Optional[str] = None,
+        **kwargs: Any,
+    ) -> None:
+        # Rasa's constructor retries an unreachable database forever, in silence; this one
+        # uses the project's engine and fails at start with the reason instead.
+        self.url = url or database_url()
+        self.engine = engine_for(self.url)
+        SQLTrackerStore.Base.metadata.create_all(self.engine)
+        schema.create_tables(self.engine)
+        self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
+        if event_broker is not None:
+            logger.warning("The event broker receives events before redaction.")
+        TrackerStore.__init__(self, domain, event_broker, **kwargs)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        await self.stream_events(tracker)
+        with self.session_scope() as session:
+            new_events = list(self._additional_events(session, tracker))
+            if not new_events:
+                return
+            earlier = list(tracker.events)[: len(tracker.events) - len(new_events)]
+            requested = requested_slot_before(earlier)
+            stored: List[Dict[str, Any]] = []
+            for event in new_events:
+                data, requested = redact_event(event.as_dict(), requested)
+                stored.append(data)
+                session.add(
+                    self.SQLEvent(
+                        sender_id=tracker.sender_id,
+                        type_name=event.type_name,
+                        timestamp=data.get("timestamp"),
+                        intent_name=(data.get("parse_data") or {}).get("intent", {}).get("name"),
+                        action_name=data.get("name"),
+                        data=json.dumps(data),
+                    )
+                )
+            self._update_summary(session, tracker.sender_id, stored)
+            session.commit()
+
+    @staticmethod
+    def _update_summary(session: sa.orm.Session, sender_id: str, events: List[Dict[str, Any]]) -> None:
+        previous = load_summary(session, sender_id)
+        summary = summarise(sender_id, events, previous)
+        if previous is None:
+            session.execute(schema.summaries.insert().values(**summary.row()))
+        else:
+            session.execute(
+                schema.summaries.update()
+                .where(schema.summaries.c.sender_id == sender_id)
+                .values(**summary.row())
+            )
+        session.execute(schema.facets.delete().where(schema.facets.c.sender_id == sender_id))
+        rows = [
+            {"sender_id": sender_id, "kind": kind, "value": value[:255], "count": count}
+            for kind, counter in (("intent", summary.intents), ("country", summary.countries))
+            for value, count in counter.items()
+        ]
+        if rows:
+            session.execute(schema.facets.insert(), rows)
+
+
+def load_summary(connection: Any, sender_id: str) -> Optional[Summary]:
+    """The stored summary of one conversation with its facets, or None."""
+    row = connection.execute(
+        sa.select(schema.summaries).where(schema.summaries.c.sender_id == sender_id)
+    ).first()
+    if row is None:
+        return None
+    facets = connection.execute(sa.select(schema.facets).where(schema.facets.c.sender_id == sender_id)).all()
+    summary = Summary(**dict(row._mapping))
+    for facet in facets:
+        counter = summary.intents if facet.kind == "intent" else summary.countries
+        counter[facet.value] = facet.count
+    return summary

@@ -1,0 +1,122 @@
+"""End to end: a visitor chats over HTTP; staff find the conversation, redacted, in the
+review workspace started by the same launcher; Rasa's HTTP API refuses anonymous callers."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import uuid
+
+import jwt
+import pytest
+import requests
+
+from review.accounts import create
+from storage.database import engine_for
+from tests.conftest import Stack
+
+PASSWORD = "a long staff password"
+
+
+@pytest.fixture(scope="module")
+def conversation(stack: Stack) -> str:
+    sender = f"e2e-review-{uuid.uuid4().hex}"
+    stack.send(sender, "hello")
+    stack.send(sender, "Do you work in Kenya? I am jane.doe@example.org, phone +41 79 123 45 67")
+    stack.send(sender, "asdkjh qwpoeiru zmxnbv")
+    return sender
+
+
+@pytest.fixture(scope="module")
+def staff(stack: Stack) -> requests.Session:
+    create(engine_for(stack.database_url), "e2e-staff", PASSWORD)
+    session = requests.Session()
+    login_page = session.get(f"{stack.review_url}/login", timeout=30).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', login_page).group(1)
+    response = session.post(
+        f"{stack.review_url}/login",
+        data={"username": "e2e-staff", "password": PASSWORD, "csrf_token": token},
+        timeout=30,
+    )
+    assert response.status_code == 200 and "Signed in as e2e-staff" in response.text
+    return session
+
+
+def test_the_log_on_disk_holds_only_redacted_text(stack: Stack, conversation: str) -> None:
+    with sqlite3.connect(stack.database_file) as db:
+        log = " ".join(
+            d for (d,) in db.execute("SELECT data FROM events WHERE sender_id = ?", (conversation,))
+        )
+    assert "Do you work in Kenya? I am [EMAIL], phone [PHONE]" in log
+    assert "jane.doe" not in log and "123 45 67" not in log
+
+
+def test_staff_find_the_conversation_redacted_in_the_workspace(
+    stack: Stack, staff: requests.Session, conversation: str
+) -> None:
+    listing = staff.get(f"{stack.review_url}/conversations/", params={"q": "work in kenya"}, timeout=30).text
+    assert f"/conversations/{conversation}/transcript" in listing
+    transcript = staff.get(f"{stack.review_url}/conversations/{conversation}/transcript", timeout=30).text
+    assert "Do you work in Kenya? I am [EMAIL], phone [PHONE]" in transcript
+    with sqlite3.connect(stack.database_file) as db:
+        [(intent,)] = db.execute(
+            "SELECT intent_name FROM events"
+            " WHERE sender_id = ? AND type_name = 'user' AND data LIKE '%Kenya%'",
+            (conversation,),
+        ).fetchall()
+    assert f"intent <strong>{intent}</strong>" in transcript
+    assert "jane.doe" not in transcript
+    assert "channel rest" in transcript
+
+
+def test_the_misunderstood_message_is_flagged_as_a_fallback(
+    stack: Stack, staff: requests.Session, conversation: str
+) -> None:
+    listing = staff.get(f"{stack.review_url}/conversations/", params={"flag": "fallback"}, timeout=30).text
+    assert f"/conversations/{conversation}/transcript" in listing
+
+
+def test_the_workspace_refuses_anonymous_visitors(stack: Stack, conversation: str) -> None:
+    response = requests.get(
+        f"{stack.review_url}/conversations/{conversation}/transcript", timeout=30, allow_redirects=False
+    )
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def api_token(stack: Stack, username: str, role: str) -> dict:
+    token = jwt.encode({"user": {"username": username, "role": role}}, stack.jwt_secret, algorithm="HS256")
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_rasa_api_refuses_to_show_a_conversation_without_a_token(stack: Stack, conversation: str) -> None:
+    tracker_url = f"{stack.url}/conversations/{conversation}/tracker"
+    assert requests.get(tracker_url, timeout=30).status_code == 401
+    assert requests.get(tracker_url, params={"token": "guess"}, timeout=30).status_code == 401
+    forged = jwt.encode({"user": {"username": "x", "role": "admin"}}, "not-the-secret" * 3, algorithm="HS256")
+    assert (
+        requests.get(tracker_url, headers={"Authorization": f"Bearer {forged}"}, timeout=30).status_code
+        == 401
+    )
+    events_url = f"{stack.url}/conversations/{conversation}/tracker/events"
+    assert requests.post(events_url, json={"event": "restart"}, timeout=30).status_code == 401
+
+
+def test_rasa_api_gives_a_visitor_token_only_its_own_conversation(stack: Stack, conversation: str) -> None:
+    other = api_token(stack, "someone-else", "user")
+    assert (
+        requests.get(
+            f"{stack.url}/conversations/{conversation}/tracker", headers=other, timeout=30
+        ).status_code
+        == 403
+    )
+
+
+def test_rasa_api_answers_an_admin_token_with_the_redacted_tracker(stack: Stack, conversation: str) -> None:
+    response = requests.get(
+        f"{stack.url}/conversations/{conversation}/tracker",
+        headers=api_token(stack, "staff", "admin"),
+        timeout=30,
+    )
+    assert response.status_code == 200
+    texts = [e.get("text") for e in response.json()["events"] if e["event"] == "user"]
+    assert "Do you work in Kenya? I am [EMAIL], phone [PHONE]" in texts

@@ -1,0 +1,475 @@
+"""The staff review workspace, through Flask's test client on a real database (SQLite and
+PostgreSQL): login and its protections, the list and its filters, transcripts, review
+marks, corrections exported as Rasa training data, enquiries, insights, exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, Iterator, List
+
+import pytest
+import sqlalchemy as sa
+import yaml
+from flask import Flask
+from flask.testing import FlaskClient
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet
+
+from actions.enquiries import Enquiry, EnquiryStore
+from review import create_app
+from review.accounts import AccountError, create
+from storage import schema
+from storage.database import engine_for
+from storage.tracker_store import RedactingSQLTrackerStore
+from tests.test_tracker_store import DOMAIN, save, user
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "correct horse battery staple"
+DAY = 86400
+
+
+def seed(url: str) -> Dict[str, str]:
+    """A few realistic conversations, written by the real tracker store."""
+    store = RedactingSQLTrackerStore(domain=DOMAIN, url=url)
+    now = time.time()
+    save(
+        store,
+        "c-disclosure",
+        [
+            SessionStarted(timestamp=now - 3 * DAY),
+            ActionExecuted("action_listen"),
+            user(
+                "my brother is detained and was beaten, call me on +41 22 919 21 70",
+                "disclose_abuse",
+                0.97,
+                at=now - 3 * DAY + 1,
+            ),
+            SlotSet("disclosure_reported", True),
+            BotUttered("I'm very sorry ...", timestamp=now - 3 * DAY + 2),
+        ],
+    )
+    save(
+        store,
+        "c-fallback",
+        [
+            SessionStarted(timestamp=now - 2 * DAY),
+            ActionExecuted("action_listen"),
+            user("blorp the frobnicator", "nlu_fallback", 0.32, at=now - 2 * DAY + 1),
+            BotUttered("Sorry, I didn't get that.", timestamp=now - 2 * DAY + 2),
+            ActionExecuted("action_listen"),
+            user("do you work in Viet Nam?", "ask_country_engagement", 0.99, at=now - 2 * DAY + 5),
+            SlotSet("country", "Viet Nam"),
+            BotUttered("Yes, Viet Nam is among ...", timestamp=now - 2 * DAY + 6),
+        ],
+    )
+    save(
+        store,
+        "c-funding",
+        [
+            SessionStarted(timestamp=now - DAY),
+            ActionExecuted("action_listen"),
+            user("can you fund our project?", "ask_funding", 0.98, at=now - DAY + 1),
+            SlotSet("enquiry_status", "recorded"),
+            ActionExecuted("action_listen"),
+            user("<script>alert('x')</script>", "out_of_scope", 0.7, at=now - DAY + 9),
+        ],
+    )
+    EnquiryStore(url).record(
+        Enquiry(
+            "c-funding",
+            "ngo",
+            "KEN",
+            "Kenya",
+            "monitoring",
+            "likely",
+            "=Friends",
+            "ngo@example.org",
+            True,
+            "t",
+        )
+    )
+    return {"disclosure": "c-disclosure", "fallback": "c-fallback", "funding": "c-funding"}
+
+
+@pytest.fixture
+def app(database_url: str) -> Iterator[Flask]:
+    seed(database_url)
+    app = create_app(
+        {"DATABASE_URL": database_url, "SECRET_KEY": "test", "SESSION_COOKIE_SECURE": False, "PAGE_SIZE": 2}
+    )
+    create(engine_for(database_url), "alice", PASSWORD)
+    yield app
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
+
+
+def login(client: FlaskClient, password: str = PASSWORD, username: str = "alice") -> Any:
+    return client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": csrf_token(client)}
+    )
+
+
+@pytest.fixture
+def staff(app: Flask) -> FlaskClient:
+    client = app.test_client()
+    assert login(client).status_code == 302
+    return client
+
+
+def page(client: FlaskClient, path: str) -> str:
+    response = client.get(path)
+    assert response.status_code == 200, path
+    return response.get_data(as_text=True)
+
+
+def routes(app: Flask) -> List[tuple]:
+    args = {"sender_id": "c-funding", "correction_id": 1, "filename": "review.css"}
+    with app.test_request_context():
+        from flask import url_for
+
+        return [
+            (
+                rule.endpoint,
+                url_for(rule.endpoint, **{a: args[a] for a in rule.arguments}),
+                sorted(rule.methods - {"HEAD", "OPTIONS"}),
+            )
+            for rule in app.url_map.iter_rules()
+            if rule.endpoint not in ("auth.login", "static")
+        ]
+
+
+# -- nothing without login ------------------------------------------------------------------
+
+
+def test_every_route_refuses_anonymous_visitors(app: Flask) -> None:
+    client = app.test_client()
+    checked = 0
+    for endpoint, path, methods in routes(app):
+        for method in methods:
+            response = client.open(path, method=method)
+            assert response.status_code in (302, 401), (endpoint, method, response.status_code)
+            assert response.status_code == 401 or "/login" in response.headers["Location"]
+            assert b"ngo@example.org" not in response.data and b"Viet Nam" not in response.data
+            checked += 1
+    assert checked >= 15
+
+
+def test_login_with_the_right_password_opens_the_workspace(app: Flask) -> None:
+    client = app.test_client()
+    response = login(client)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/conversations/")
+    assert "alice" in page(client, "/conversations/")
+
+
+def test_session_cookie_is_http_only_and_strict(app: Flask) -> None:
+    client = app.test_client()
+    cookie = login(client).headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+
+
+def test_session_cookie_is_secure_by_default(database_url: str) -> None:
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "test"})
+    create(engine_for(database_url), "bob", PASSWORD)
+    assert "Secure" in login(app.test_client(), username="bob").headers["Set-Cookie"]
+
+
+def test_wrong_password_and_unknown_user_are_refused_alike(app: Flask) -> None:
+    client = app.test_client()
+    wrong = login(client, password="not the password at all")
+    unknown = login(client, username="mallory")
+    assert wrong.status_code == unknown.status_code == 401
+    assert b"Wrong username or password." in wrong.data and b"Wrong username or password." in unknown.data
+    assert client.get("/conversations/").status_code == 302
+
+
+def test_repeated_failed_logins_are_throttled_even_with_the_right_password(app: Flask) -> None:
+    client = app.test_client()
+    for _ in range(5):
+        assert login(client, password="guess guess guess").status_code == 401
+    response = login(client)
+    assert response.status_code == 429 and b"Too many failed attempts" in response.data
+
+
+def test_logout_ends_the_session(staff: FlaskClient) -> None:
+    assert staff.post("/logout", data={"csrf_token": csrf_token(staff, "/conversations/")}).status_code == 302
+    assert staff.get("/conversations/").status_code == 302
+
+
+def test_forms_without_a_csrf_token_are_rejected(app: Flask, staff: FlaskClient) -> None:
+    assert (
+        app.test_client().post("/login", data={"username": "alice", "password": PASSWORD}).status_code == 400
+    )
+    for path, data in [
+        ("/conversations/c-funding/note", {"note": "forged"}),
+        ("/conversations/c-funding/reviewed", {"reviewed": "1"}),
+        ("/conversations/c-funding/delete", {}),
+        ("/logout", {}),
+    ]:
+        assert staff.post(path, data=data).status_code == 400, path
+    assert "forged" not in page(staff, "/conversations/c-funding/transcript")
+
+
+def test_pages_carry_security_headers(staff: FlaskClient) -> None:
+    headers = staff.get("/conversations/").headers
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert headers["X-Frame-Options"] == "DENY" and headers["Cache-Control"] == "no-store"
+
+
+# -- list, filters, pagination --------------------------------------------------------------
+
+
+def total(html: str) -> int:
+    return int(re.search(r'<strong id="total">(\d+)</strong>', html).group(1))
+
+
+def listed(html: str) -> List[str]:
+    return re.findall(r'href="/conversations/([^/"]+)/transcript"', html)
+
+
+def test_list_shows_newest_first_with_flags_and_intents(staff: FlaskClient) -> None:
+    html = page(staff, "/conversations/")
+    assert total(html) == 3
+    assert listed(html) == ["c-funding", "c-fallback"], "page size 2, newest first"
+    assert "funding enquiry" in html and "ask_funding" in html and "fallback ×1" in html
+
+
+def test_pagination_walks_every_conversation_once(staff: FlaskClient) -> None:
+    seen: List[str] = []
+    path = "/conversations/"
+    while path:
+        html = page(staff, path)
+        seen += listed(html)
+        found = re.search(r'rel="next" href="([^"]+)"', html)
+        path = found.group(1).replace("&amp;", "&") if found else ""
+    assert seen == ["c-funding", "c-fallback", "c-disclosure"]
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("flag=disclosure", ["c-disclosure"]),
+        ("flag=funding", ["c-funding"]),
+        ("flag=fallback", ["c-fallback", "c-funding"]),
+        ("intent=ask_country_engagement", ["c-fallback"]),
+        ("low=1", ["c-fallback"]),
+        ("q=VIET+nam", ["c-fallback"]),
+        ("q=100%25", []),
+        ("flag=unreviewed&intent=greet", []),
+    ],
+)
+def test_filters(staff: FlaskClient, query: str, expected: List[str]) -> None:
+    html = page(staff, f"/conversations/?{query}")
+    assert sorted(listed(html)) == sorted(expected) and total(html) == len(expected)
+
+
+def test_date_filters_use_the_start_day(staff: FlaskClient) -> None:
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    two_days_ago = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 2 * DAY))
+    assert total(page(staff, f"/conversations/?from={two_days_ago}")) == 2
+    assert total(page(staff, f"/conversations/?to={two_days_ago}")) == 2
+    assert total(page(staff, f"/conversations/?from={today}")) == 0
+
+
+def test_an_invalid_filter_is_reported_not_a_crash(staff: FlaskClient) -> None:
+    html = page(staff, "/conversations/?from=yesterday&flag=bogus")
+    assert "From must be a date" in html and "Unknown flag." in html and total(html) == 3
+
+
+# -- transcript, review, corrections ----------------------------------------------------------
+
+
+def test_transcript_shows_messages_with_intent_confidence_and_slots(staff: FlaskClient) -> None:
+    html = page(staff, "/conversations/c-fallback/transcript")
+    assert "blorp the frobnicator" in html and "nlu_fallback" in html and "0.32" in html
+    assert "slot country = &#34;Viet Nam&#34;" in html and "Yes, Viet Nam is among" in html
+    assert html.index("blorp") < html.index("Viet Nam?")
+
+
+def test_transcript_shows_the_redacted_text_and_warns_of_a_disclosure(staff: FlaskClient) -> None:
+    html = page(staff, "/conversations/c-disclosure/transcript")
+    assert "call me on [PHONE]" in html and "919 21 70" not in html
+    assert "disclosed torture or detention" in html
+
+
+def test_visitor_text_is_never_rendered_as_html(staff: FlaskClient) -> None:
+    html = page(staff, "/conversations/c-funding/transcript")
+    assert "<script>alert" not in html and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
+
+
+def test_unknown_conversation_is_404(staff: FlaskClient) -> None:
+    assert staff.get("/conversations/nobody/transcript").status_code == 404
+
+
+def test_mark_reviewed_and_note(staff: FlaskClient) -> None:
+    token = csrf_token(staff, "/conversations/c-fallback/transcript")
+    staff.post("/conversations/c-fallback/reviewed", data={"reviewed": "1", "csrf_token": token})
+    staff.post(
+        "/conversations/c-fallback/note",
+        data={"note": "Add <b>Vietnamese</b> spellings", "csrf_token": token},
+    )
+    html = page(staff, "/conversations/c-fallback/transcript")
+    assert "Reviewed by alice" in html and "Add &lt;b&gt;Vietnamese&lt;/b&gt; spellings" in html
+    assert listed(page(staff, "/conversations/?flag=reviewed")) == ["c-fallback"]
+    assert "c-fallback" not in listed(page(staff, "/conversations/?flag=unreviewed"))
+
+
+def user_event_id(url: str, sender: str, text: str) -> int:
+    with engine_for(url).connect() as connection:
+        for event_id, data in connection.execute(
+            sa.select(schema.events.c.id, schema.events.c.data).where(schema.events.c.sender_id == sender)
+        ):
+            if json.loads(data).get("text") == text:
+                return event_id
+    raise AssertionError(text)
+
+
+def correct(client: FlaskClient, app: Flask, sender: str, text: str, intent: str) -> Any:
+    event_id = user_event_id(app.config["DATABASE_URL"], sender, text)
+    token = csrf_token(client, f"/conversations/{sender}/transcript")
+    return client.post(
+        f"/conversations/{sender}/corrections",
+        data={"event_id": event_id, "intent": intent, "csrf_token": token},
+    )
+
+
+def test_corrections_are_exported_as_nlu_training_data(app: Flask, staff: FlaskClient) -> None:
+    assert correct(staff, app, "c-fallback", "blorp the frobnicator", "out_of_scope").status_code == 302
+    assert correct(staff, app, "c-funding", "<script>alert('x')</script>", "out_of_scope").status_code == 302
+    assert correct(staff, app, "c-funding", "can you fund our project?", "ask_funding").status_code == 302
+    assert "corrected to <strong>out_of_scope</strong>" in page(staff, "/conversations/c-fallback/transcript")
+    exported = staff.get("/improve/corrections.yml").get_data(as_text=True)
+    data = yaml.safe_load(exported)
+    assert data["version"] == "3.1"
+    examples = {block["intent"]: block["examples"] for block in data["nlu"]}
+    assert (
+        examples["out_of_scope"] == "- blorp the frobnicator\n- <script>alert('x')</script>\n"
+        or examples["out_of_scope"] == "- <script>alert('x')</script>\n- blorp the frobnicator\n"
+    )
+    assert examples["ask_funding"] == "- can you fund our project?\n"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the database plays no part
+def test_exported_corrections_pass_rasa_data_validation(
+    app: Flask, staff: FlaskClient, tmp_path: Path
+) -> None:
+    correct(staff, app, "c-fallback", "blorp the frobnicator", "out_of_scope")
+    correct(
+        staff,
+        app,
+        "c-disclosure",
+        "my brother is detained and was beaten, call me on [PHONE]",
+        "disclose_abuse",
+    )
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("nlu.yml", "rules.yml", "stories.yml"):
+        (data / name).write_text((ROOT / "data" / name).read_text())
+    (data / "corrections.yml").write_text(staff.get("/improve/corrections.yml").get_data(as_text=True))
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "rasa"), "data", "validate", "--domain", str(ROOT / "domain.yml"),
+         "--config", str(ROOT / "config.yml"), "--data", str(data)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    examples = {
+        (m.get("text"), m.get("intent")) for m in load_data(str(data / "corrections.yml")).intent_examples
+    }
+    assert ("my brother is detained and was beaten, call me on [PHONE]", "disclose_abuse") in examples
+
+
+def test_a_correction_to_an_unknown_intent_or_message_is_refused(app: Flask, staff: FlaskClient) -> None:
+    assert correct(staff, app, "c-fallback", "blorp the frobnicator", "not_an_intent").status_code == 400
+    token = csrf_token(staff, "/conversations/c-fallback/transcript")
+    response = staff.post(
+        "/conversations/c-fallback/corrections",
+        data={"event_id": 999999, "intent": "greet", "csrf_token": token},
+    )
+    assert response.status_code == 400
+
+
+# -- enquiries, insights, exports -------------------------------------------------------------
+
+
+def test_enquiries_list_and_csv(staff: FlaskClient) -> None:
+    assert "ngo@example.org" in page(staff, "/enquiries/") and "Kenya" in page(staff, "/enquiries/")
+    rows = list(csv.DictReader(io.StringIO(page(staff, "/enquiries/export.csv"))))
+    assert rows[0]["email"] == "ngo@example.org" and rows[0]["organisation_name"] == "'=Friends"
+
+
+def test_insights_figures(staff: FlaskClient) -> None:
+    html = page(staff, "/insights/")
+    figures = json.loads(re.search(r'id="insights-data">(.*?)</script>', html, re.S).group(1))
+    assert figures["conversations"] == 3 and figures["messages"] == 5 and figures["disclosures"] == 1
+    assert figures["fallback_rate"] == pytest.approx(0.4)
+    assert sum(figures["conversations_per_day"]) == 3 and len(figures["days"]) == 3
+    assert ["Viet Nam", 1] in figures["countries"]
+    assert dict(figures["top_intents"])["ask_funding"] == 1
+
+
+def test_csv_export_follows_the_filters(staff: FlaskClient) -> None:
+    response = staff.get("/conversations/export.csv?flag=disclosure")
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [r["sender_id"] for r in rows] == ["c-disclosure"] and rows[0]["disclosure"] == "True"
+    assert len(list(csv.DictReader(io.StringIO(page(staff, "/conversations/export.csv"))))) == 3
+
+
+def test_json_export_has_the_messages(staff: FlaskClient) -> None:
+    exported = json.loads(page(staff, "/conversations/export.json?intent=ask_country_engagement"))
+    assert [c["sender_id"] for c in exported] == ["c-fallback"]
+    assert [m["text"] for m in exported[0]["messages"]][:2] == [
+        "blorp the frobnicator",
+        "Sorry, I didn't get that.",
+    ]
+
+
+def test_staff_can_delete_a_conversation(staff: FlaskClient) -> None:
+    token = csrf_token(staff, "/conversations/c-disclosure/transcript")
+    assert staff.post("/conversations/c-disclosure/delete", data={"csrf_token": token}).status_code == 302
+    assert staff.get("/conversations/c-disclosure/transcript").status_code == 404
+
+
+# -- accounts -----------------------------------------------------------------------------------
+
+
+def test_accounts_need_a_long_password_and_a_unique_name(database_url: str) -> None:
+    engine = engine_for(database_url)
+    create_app({"DATABASE_URL": database_url, "SECRET_KEY": "x"})
+    with pytest.raises(AccountError):
+        create(engine, "carol", "short")
+    create(engine, "carol", PASSWORD)
+    with pytest.raises(AccountError):
+        create(engine, "carol", PASSWORD)
+    with pytest.raises(AccountError):
+        create(engine, "<script>", PASSWORD)
+
+
+def test_account_command_reads_the_password_from_stdin_only_when_asked(tmp_path: Path) -> None:
+    env = {"APT_DATABASE_URL": f"sqlite:///{tmp_path / 'apt.db'}", "PATH": "/usr/bin:/bin"}
+
+    def command(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "review.accounts", *args],
+            cwd=ROOT,
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+        )
+
+    assert "use --password-stdin" in command("create", "dave").stderr
+    assert command("create", "dave", "--password-stdin", stdin=PASSWORD + "\n").returncode == 0
+    assert command("list").stdout.split() == ["dave"]
+    with engine_for(env["APT_DATABASE_URL"]).connect() as connection:
+        stored = connection.execute(sa.text("SELECT password_hash FROM staff_users")).scalar_one()
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored

@@ -1,0 +1,232 @@
+"""The redacting tracker store on a real database (SQLite, and PostgreSQL where it runs):
+what is written, what Rasa reads back, the summaries, and retention."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any, List
+
+import pytest
+import sqlalchemy as sa
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActiveLoop,
+    BotUttered,
+    Event,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from actions.enquiries import Enquiry, EnquiryStore
+from storage import retention, schema
+from storage.database import engine_for
+from storage.tracker_store import RedactingSQLTrackerStore, load_summary
+
+ROOT = Path(__file__).resolve().parent.parent
+DOMAIN = Domain.load(str(ROOT / "domain.yml"))
+
+
+def user(
+    text: str, intent: str, confidence: float = 0.95, at: float | None = None, **kwargs: Any
+) -> UserUttered:
+    return UserUttered(
+        text,
+        intent={"name": intent, "confidence": confidence},
+        parse_data={"text": text, "intent": {"name": intent, "confidence": confidence}, "entities": []},
+        input_channel="rest",
+        timestamp=at,
+        **kwargs,
+    )
+
+
+def save(store: RedactingSQLTrackerStore, sender: str, events: List[Event]) -> None:
+    """Append ``events`` to the stored conversation, as Rasa does after each turn."""
+
+    async def turn() -> None:
+        tracker = await store.retrieve(sender) or DialogueStateTracker(sender, DOMAIN.slots)
+        for event in events:
+            tracker.update(event)
+        await store.save(tracker)
+
+    asyncio.run(turn())
+
+
+def stored_texts(url: str, sender: str) -> List[str]:
+    with engine_for(url).connect() as connection:
+        rows = connection.execute(
+            sa.select(schema.events.c.data)
+            .where(schema.events.c.sender_id == sender)
+            .order_by(schema.events.c.id)
+        ).scalars()
+        return [json.dumps(json.loads(row)) for row in rows]
+
+
+@pytest.fixture
+def store(database_url: str) -> RedactingSQLTrackerStore:
+    return RedactingSQLTrackerStore(domain=DOMAIN, url=database_url)
+
+
+def test_personal_data_never_reaches_the_database(store: RedactingSQLTrackerStore) -> None:
+    save(
+        store,
+        "v1",
+        [
+            ActionExecuted("action_listen"),
+            user("my email is jane@example.org, call +41 22 919 21 70", "inform"),
+        ],
+    )
+    log = "\n".join(stored_texts(store.url, "v1"))
+    assert "jane@example.org" not in log and "919 21 70" not in log
+    assert "my email is [EMAIL], call [PHONE]" in log
+
+
+def test_rasa_reads_back_the_redacted_conversation(store: RedactingSQLTrackerStore) -> None:
+    save(store, "v2", [ActionExecuted("action_listen"), user("reach me at jane@example.org", "inform")])
+    save(
+        store,
+        "v2",
+        [
+            BotUttered("Thank you."),
+            ActionExecuted("action_listen"),
+            user("do you work in Kenya?", "ask_country_engagement"),
+        ],
+    )
+    tracker = asyncio.run(store.retrieve("v2"))
+    assert [e.text for e in tracker.events if isinstance(e, UserUttered)] == [
+        "reach me at [EMAIL]",
+        "do you work in Kenya?",
+    ]
+    assert len(stored_texts(store.url, "v2")) == 5, "each event is written once"
+
+
+def test_enquiry_email_is_kept_only_in_the_enquiries_table(store: RedactingSQLTrackerStore) -> None:
+    save(
+        store,
+        "v3",
+        [
+            ActiveLoop("enquiry_form"),
+            SlotSet("requested_slot", "contact_email"),
+            BotUttered("What email address should the APT use?"),
+            ActionExecuted("action_listen"),
+            user("maria.dupont@example.org", "inform"),
+            SlotSet("contact_email", "maria.dupont@example.org"),
+            ActiveLoop(None),
+            SlotSet("enquiry_status", "recorded"),
+        ],
+    )
+    EnquiryStore(store.url).record(
+        Enquiry(
+            "v3",
+            "ngo",
+            "KEN",
+            "Kenya",
+            "monitoring",
+            "likely",
+            "Friends",
+            "maria.dupont@example.org",
+            True,
+            "t",
+        )
+    )
+    assert "maria.dupont" not in "\n".join(stored_texts(store.url, "v3"))
+    assert EnquiryStore(store.url).for_conversation("v3")[0].email == "maria.dupont@example.org"
+    with engine_for(store.url).connect() as connection:
+        assert load_summary(connection, "v3").funding_enquiry
+
+
+def test_summary_counts_messages_intents_fallbacks_and_flags(store: RedactingSQLTrackerStore) -> None:
+    start = time.time() - 60
+    save(
+        store,
+        "v4",
+        [
+            SessionStarted(timestamp=start),
+            ActionExecuted("action_listen"),
+            user("hello", "greet", 0.99, at=start + 1),
+        ],
+    )
+    save(
+        store,
+        "v4",
+        [BotUttered("Hi!"), ActionExecuted("action_listen"), user("asdf qwer", "nlu_fallback", 0.31)],
+    )
+    save(
+        store,
+        "v4",
+        [
+            BotUttered("Sorry?"),
+            ActionExecuted("action_listen"),
+            user("my brother was tortured in prison", "disclose_abuse", 0.97),
+            SlotSet("disclosure_reported", True),
+            SlotSet("country", "Viet Nam"),
+        ],
+    )
+    with engine_for(store.url).connect() as connection:
+        summary = load_summary(connection, "v4")
+    assert (summary.user_messages, summary.bot_messages, summary.fallback_count) == (3, 2, 1)
+    assert summary.lowest_confidence == pytest.approx(0.31)
+    assert summary.disclosure and not summary.funding_enquiry
+    assert summary.channel == "rest"
+    assert summary.started_at == pytest.approx(start)
+    assert dict(summary.intents) == {"greet": 1, "nlu_fallback": 1, "disclose_abuse": 1}
+    assert dict(summary.countries) == {"Viet Nam": 1}
+    assert "my brother was tortured" in summary.search_text
+
+
+def test_purge_deletes_only_conversations_older_than_the_period(store: RedactingSQLTrackerStore) -> None:
+    old = time.time() - 100 * 86400
+    save(store, "old", [SessionStarted(timestamp=old), user("hello", "greet", at=old + 1)])
+    save(store, "new", [ActionExecuted("action_listen"), user("hello", "greet")])
+    assert retention.purge(store.engine, days=90) == 1
+    assert stored_texts(store.url, "old") == [] and stored_texts(store.url, "new") != []
+    with store.engine.connect() as connection:
+        assert load_summary(connection, "old") is None and load_summary(connection, "new") is not None
+
+
+def test_forget_deletes_one_conversation_with_its_enquiry(store: RedactingSQLTrackerStore) -> None:
+    save(store, "gone", [ActionExecuted("action_listen"), user("hello", "greet")])
+    save(store, "kept", [ActionExecuted("action_listen"), user("hello", "greet")])
+    EnquiryStore(store.url).record(
+        Enquiry("gone", "ngo", "KEN", "Kenya", "monitoring", "likely", "F", "a@example.org", True, "t")
+    )
+    counts = retention.forget(store.engine, "gone")
+    assert counts["events"] == 2 and counts["funding_enquiries"] == 1
+    assert stored_texts(store.url, "gone") == [] and stored_texts(store.url, "kept") != []
+    assert EnquiryStore(store.url).for_conversation("gone") == []
+
+
+def test_purge_refuses_a_period_of_zero_days(store: RedactingSQLTrackerStore) -> None:
+    with pytest.raises(ValueError):
+        retention.purge(store.engine, days=0)
+
+
+def test_retention_command_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'apt.db'}"
+    store = RedactingSQLTrackerStore(domain=DOMAIN, url=url)
+    save(store, "someone", [ActionExecuted("action_listen"), user("hello", "greet")])
+    env = {"APT_DATABASE_URL": url, "PATH": "/usr/bin:/bin"}
+
+    def command(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "storage.retention", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+
+    assert "deleted 0 conversation(s)" in command("purge", "--days", "30").stdout
+    assert command("purge", "--days", "0").returncode != 0
+    assert command("forget", "nobody").returncode == 1
+    done = command("forget", "someone")
+    assert done.returncode == 0 and "deleted conversation someone" in done.stdout
+    assert stored_texts(url, "someone") == []
