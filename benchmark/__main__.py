@@ -10,14 +10,26 @@ stopped at the end, also on Ctrl-C.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from contextlib import ExitStack
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
-from benchmark import REPORTS, ROOT, SCRATCH, conversations, machine, quality, report, targets, training
+from benchmark import (
+    REPORTS,
+    ROOT,
+    SCRATCH,
+    conversations,
+    machine,
+    merge,
+    quality,
+    report,
+    targets,
+    training,
+)
 from benchmark.load import LevelResult, run_level, warm_up
 from benchmark.memory import mib, rss_bytes
 from benchmark.processes import on_termination, stop_all
@@ -32,7 +44,12 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
         prog="python -m benchmark", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="skip cross-validation and the training timings")
-    parser.add_argument("--only", action="append", choices=PHASES, help="run only this phase (repeatable)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=PHASES,
+        help="run only this phase (repeatable); updates those sections of an existing report",
+    )
     parser.add_argument(
         "--levels", default="1,8,32", help="concurrent conversations per level (default 1,8,32)"
     )
@@ -121,33 +138,80 @@ def run_load(args: argparse.Namespace) -> Dict[str, Any]:
     }
 
 
-def run_quality(args: argparse.Namespace) -> Dict[str, Any]:
+def run_quality(args: argparse.Namespace, result: Dict[str, Any]) -> None:
     if not args.model.is_file():
         raise RuntimeError(f"no trained model at {args.model}: run `make train` first")
-    result: Dict[str, Any] = {
-        "test_set": quality.test_set_quality(
-            args.model, ROOT / "tests" / "test_nlu.yml", SCRATCH / "test-nlu", args.out
-        )
-    }
-    overall = result["test_set"]["overall"]
+    test_set = quality.test_set_quality(
+        args.model, ROOT / "tests" / "test_nlu.yml", SCRATCH / "test-nlu", args.out
+    )
+    result.setdefault("quality", {})["test_set"] = test_set
+    overall = test_set["overall"]
     say(f"held-out weighted F1 {overall.get('weighted', {}).get('f1')}, accuracy {overall.get('accuracy')}")
-    if not args.quick:
-        result["cross_validation"] = quality.cross_validation(args.folds, SCRATCH / "cross-validation")
-        say(f"cross-validation: {result['cross_validation'].get('per_fold_mean_std', {}).get('test')}")
-    return result
 
 
-def run_training(_args: argparse.Namespace) -> Dict[str, Any]:
-    return {"ours": training.time_ours(SCRATCH), "baseline": training.time_baseline(SCRATCH)}
+def run_cross_validation(args: argparse.Namespace, result: Dict[str, Any]) -> None:
+    cv = quality.cross_validation(args.folds, SCRATCH / "cross-validation")
+    result.setdefault("quality", {})["cross_validation"] = cv
+    say(f"cross-validation: {cv.get('per_fold_mean_std', {}).get('test')}")
+
+
+def run_training(_args: argparse.Namespace, result: Dict[str, Any]) -> None:
+    """Ours first, kept even if the baseline's training is then interrupted."""
+    timings = result.setdefault("training", {})
+    timings["ours"] = training.time_ours(SCRATCH)
+    timings["baseline"] = training.time_baseline(SCRATCH)
+
+
+def run_load_phase(args: argparse.Namespace, result: Dict[str, Any]) -> None:
+    result["load"] = run_load(args)
+
+
+STEPS: Dict[str, Callable[[argparse.Namespace, Dict[str, Any]], None]] = {
+    "load": run_load_phase,
+    "quality": run_quality,
+    "cross-validation": run_cross_validation,
+    "training": run_training,
+}
+
+
+def steps_for(only: Optional[List[str]], quick: bool) -> List[str]:
+    """The steps to run: --only picks phases (quality includes cross-validation); --quick
+    drops the two slow ones, cross-validation and training."""
+    chosen = [
+        step
+        for step in STEPS
+        if not only or step in only or (step == "cross-validation" and "quality" in only)
+    ]
+    if quick:
+        chosen = [step for step in chosen if step not in ("cross-validation", "training")]
+    return chosen
+
+
+def previous_report(args: argparse.Namespace) -> Optional[Dict[str, Any]]:
+    """The report a partial run (--only) updates, if there is one."""
+    path = args.out / "benchmark.json"
+    if not args.only or not path.is_file():
+        return None
+    return json.loads(path.read_text())
+
+
+def finish(
+    result: Dict[str, Any], started: float, out: Path, previous: Optional[Dict[str, Any]], steps: List[str]
+) -> Dict[str, Any]:
+    """Evaluate the targets on what was measured so far and write both reports; returns
+    what was written."""
+    result["duration_s"] = round(time.monotonic() - started, 1)
+    written = merge.merge(previous, result, steps) if previous else result
+    written["targets"] = targets.evaluate(written)
+    report.write(written, out)
+    return written
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     on_termination()
-    chosen = [p for p in PHASES if (not args.only or p in args.only)]
-    if args.quick:
-        chosen = [p for p in chosen if p != "training"]
+    chosen = steps_for(args.only, args.quick)
     per_level = args.conversations * conversations.messages_per_conversation(conversations.OURS)
     conversations.messages_per_conversation([*conversations.OURS, *conversations.BASELINE])  # same length
     started = time.monotonic()
@@ -156,7 +220,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         "command": " ".join([".venv/bin/python -m benchmark", *argv]),
         "machine": machine.describe(),
         "settings": {
-            "phases": chosen + (["cross-validation"] if "quality" in chosen and not args.quick else []),
+            "phases": chosen,
             "levels": args.levels,
             "conversations_per_level": args.conversations,
             "messages_per_conversation": conversations.messages_per_conversation(conversations.OURS),
@@ -168,27 +232,30 @@ def main(argv: Optional[List[str]] = None) -> int:
         "tuning": report.load_tuning(Path(__file__).parent / "tuning.yml"),
         "problems": [],
     }
-    runners = {"load": run_load, "quality": run_quality, "training": run_training}
+    previous = previous_report(args)
+    done: List[str] = []
     try:
         for name in chosen:
             with phase(name):
                 try:
-                    result[name] = runners[name](args)
+                    STEPS[name](args, result)
                 except Exception as failure:  # noqa: BLE001 - one failed phase must not lose the others
                     say(f"{name} failed: {failure}")
                     result["problems"].append(f"{name}: {failure}")
+            done.append(name)
+            finish(result, started, args.out, previous, done)  # a run cut short keeps what it measured
     except KeyboardInterrupt:
         say("interrupted: stopping every server started, writing what was measured")
-        result["problems"].append("interrupted before the end")
+        missing = [name for name in chosen if name not in done]
+        result["problems"].append(f"interrupted before the end; not measured: {', '.join(missing)}")
     finally:
         stop_all()
-    result["targets"] = targets.evaluate(result)
-    result["duration_s"] = round(time.monotonic() - started, 1)
-    paths = report.write(result, args.out)
-    say(f"report written: {paths['markdown']} and {paths['json'].name}")
-    for target in result["targets"]:
+    measured = [name for name in chosen if name in done or name in merge.measured_steps(result)]
+    written = finish(result, started, args.out, previous, measured)
+    say(f"report written: {args.out / 'benchmark.md'} and benchmark.json")
+    for target in written["targets"]:
         say(f"target {target['what']}: measured {target['measured']}, met {target['met']}")
-    return 1 if result["problems"] else 0
+    return 1 if written["problems"] else 0
 
 
 if __name__ == "__main__":

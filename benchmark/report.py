@@ -320,11 +320,17 @@ def render_markdown(result: Dict[str, Any]) -> str:
         " Rasa's default assistant (`rasa init`), measured in the same run on the same machine.",
         "",
     ]
+    runs = result.get("runs") or []
+    if len(runs) > 1:
+        lines += ["This report combines runs (a later partial run replaced the sections it measured):", ""]
+        lines += [f"- `{run['command']}` ({run['generated']}): {', '.join(run['steps'])}" for run in runs] + [
+            ""
+        ]
     for section in (_targets, _machine, _load, _memory_and_startup, _training, _quality, _tuning):
         lines += section(result)
     problems: Optional[List[str]] = result.get("problems")
     if problems:
-        lines += ["## Problems in this run", ""] + [f"- {problem}" for problem in problems] + [""]
+        lines += ["## Problems", ""] + [f"- {problem}" for problem in problems] + [""]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -37,7 +37,9 @@ def append_nlu_example(nlu_text: str, intent: str, example: str) -> str:
 
 
 def _env(project: Path) -> Dict[str, str]:
-    return environment({"RASA_CACHE_DIRECTORY": str(project / ".rasa" / "cache")})
+    """Each scratch project its own training cache; the project root importable, in case the
+    configuration names a custom component of the project."""
+    return environment({"RASA_CACHE_DIRECTORY": str(project / ".rasa" / "cache"), "PYTHONPATH": str(ROOT)})
 
 
 def copy_project(destination: Path) -> None:

@@ -403,7 +403,7 @@ def test_markdown_shows_a_missed_target_and_problems() -> None:
     result["problems"] = ["training: rasa train exited with 1"]
     text = render(result)
     assert "| weighted intent F1 on the held-out test set | ≥ 0.95 | 0.900 | **NO** |" in text
-    assert "## Problems in this run" in text and "rasa train exited with 1" in text
+    assert "## Problems" in text and "rasa train exited with 1" in text
 
 
 def test_markdown_names_the_failed_messages() -> None:
@@ -438,3 +438,57 @@ def test_tuning_file_is_a_list(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         report.load_tuning(broken)
     assert report.load_tuning(tmp_path / "missing.yml") == []
+
+
+# -- which steps a command runs ---------------------------------------------------------------
+
+
+def test_default_runs_everything_and_quick_skips_the_slow_steps() -> None:
+    from benchmark.__main__ import steps_for
+
+    assert steps_for(None, quick=False) == ["load", "quality", "cross-validation", "training"]
+    assert steps_for(None, quick=True) == ["load", "quality"]
+    assert steps_for(["quality"], quick=False) == ["quality", "cross-validation"]
+    assert steps_for(["quality"], quick=True) == ["quality"]
+    assert steps_for(["training", "load"], quick=False) == ["load", "training"]
+
+
+# -- partial runs update the report -----------------------------------------------------------
+
+
+def test_a_partial_run_replaces_only_its_sections() -> None:
+    from benchmark import merge
+
+    previous = sample_result()
+    previous["settings"]["phases"] = ["load", "quality", "cross-validation", "training"]
+    previous["problems"] = ["interrupted before the end; not measured: training", "load: something"]
+    fresh = {
+        "command": ".venv/bin/python -m benchmark --only training",
+        "generated": "2024-01-02 09:00 UTC",
+        "machine": {"cores": 2},
+        "tuning": [],
+        "settings": {"phases": ["training"]},
+        "training": {"ours": {"full_s": 300.0, "after_one_nlu_line_s": 200.0}, "baseline": {"full_s": 90.0}},
+        "problems": [],
+    }
+    merged = merge.merge(previous, fresh, ["training"])
+    assert merged["training"]["ours"]["full_s"] == 300.0
+    assert merged["load"] == previous["load"] and merged["quality"] == previous["quality"]
+    assert merged["problems"] == ["load: something"]  # the interruption is made good
+    assert [run["steps"] for run in merged["runs"]] == [["load", "quality", "cross-validation"], ["training"]]
+    assert merged["settings"] == previous["settings"]
+    text = render(merged)
+    assert "This report combines runs" in text and "`.venv/bin/python -m benchmark --only training`" in text
+    assert "| ours, full training (`rasa train --force`) | 300.0 |" in text
+
+
+def test_an_interruption_note_stays_while_steps_are_missing() -> None:
+    from benchmark import merge
+
+    previous = sample_result()
+    del previous["quality"]["cross_validation"]
+    previous["settings"]["phases"] = ["load", "quality", "cross-validation", "training"]
+    previous["problems"] = ["interrupted before the end; not measured: cross-validation, training"]
+    fresh = {"command": "x", "generated": "y", "training": {"ours": {"full_s": 1.0}}, "problems": []}
+    merged = merge.merge(previous, fresh, ["training"])
+    assert merged["problems"] == previous["problems"]
