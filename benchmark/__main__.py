@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from contextlib import ExitStack
@@ -243,6 +244,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                     say(f"{name} failed: {failure}")
                     result["problems"].append(f"{name}: {failure}")
             done.append(name)
+            result.setdefault("load_average_after", {})[name] = [round(v, 2) for v in os.getloadavg()]
             finish(result, started, args.out, previous, done)  # a run cut short keeps what it measured
     except KeyboardInterrupt:
         say("interrupted: stopping every server started, writing what was measured")

@@ -54,6 +54,10 @@ def merge(previous: Dict[str, Any], fresh: Dict[str, Any], steps: List[str]) -> 
         merged[key] = fresh.get(key)
     if "load" in steps:
         merged["settings"] = fresh.get("settings")
+    merged["load_average_after"] = {
+        **(previous.get("load_average_after") or {}),
+        **(fresh.get("load_average_after") or {}),
+    }
     planned = set((previous.get("settings") or {}).get("phases") or []) | set(steps)
     complete = planned <= set(measured_steps(merged))
     kept = [

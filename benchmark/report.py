@@ -55,6 +55,10 @@ def _targets(result: Dict[str, Any]) -> List[str]:
     return ["## Targets", "", *table(["target", "required", "measured", "met"], rows)]
 
 
+def _loads(values: Optional[Sequence[float]]) -> str:
+    return " / ".join(f"{value:.2f}" for value in values) if values else "–"
+
+
 def _machine(result: Dict[str, Any]) -> List[str]:
     machine = result.get("machine", {})
     settings = result.get("settings", {})
@@ -69,7 +73,14 @@ def _machine(result: Dict[str, Any]) -> List[str]:
                 "Python / Rasa / rasa-sdk",
                 f"{machine.get('python')} / {machine.get('rasa')} / {machine.get('rasa_sdk')}",
             ],
-            ["load average at start (1/5/15 min)", fmt(machine.get("load_average_at_start"))],
+            ["load average at start (1/5/15 min)", _loads(machine.get("load_average_at_start"))],
+            [
+                "load average after each step",
+                "; ".join(
+                    f"{step}: {_loads(v)}" for step, v in (result.get("load_average_after") or {}).items()
+                )
+                or "–",
+            ],
             [
                 "project commit",
                 f"{machine.get('git_commit')}{' (uncommitted changes)' if machine.get('git_dirty') else ''}",
@@ -317,7 +328,8 @@ def render_markdown(result: Dict[str, Any]) -> str:
         "",
         f"Generated {result.get('generated', '–')} by `{result.get('command', 'python -m benchmark')}`"
         f" in {fmt(result.get('duration_s'), 0, ' s')}. Figures for our assistant are compared with"
-        " Rasa's default assistant (`rasa init`), measured in the same run on the same machine.",
+        " Rasa's default assistant (`rasa init`), measured in the same run on the same machine"
+        " (a shared one: the load averages below tell how busy it was).",
         "",
     ]
     runs = result.get("runs") or []
