@@ -11,7 +11,7 @@ MODEL       := models/apt.tar.gz
 WIDGET      := web/node_modules/rasa-webchat/lib/index.js
 CHARTS      := review/node_modules/chart.js/dist/chart.umd.js
 CHROMIUM    := /usr/bin/chromium
-PY_CODE     := actions benchmark channels review scripts storage tests
+PY_CODE     := actions benchmark channels components review scripts storage tests
 
 # No network for telemetry here, and TensorFlow's start-up chatter hides the real output.
 export RASA_TELEMETRY_ENABLED := false

@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # scripts/ is not a package; the knowledge loader lives in actions/
 
 from actions.knowledge import KnowledgeBaseError, load_knowledge_base  # noqa: E402
-from storage.database import check_connection, database_url  # noqa: E402
+from storage.database import check_connection, database_url, engine_for  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
@@ -85,6 +85,17 @@ def credentials_file(origins: str, web_port: str) -> str:
     allowed = origins or f"http://127.0.0.1:{web_port},http://localhost:{web_port}"
     credentials[SOCKET_CHANNEL]["cors_allowed_origins"] = [o.strip() for o in allowed.split(",") if o.strip()]
     return temporary_yaml(credentials, "credentials-")
+
+
+def create_tables(url: str) -> None:
+    """Every table of the project, before the servers start: otherwise the workspace and Rasa
+    would both create them at the same moment on a fresh database."""
+    from actions.enquiries import metadata as enquiry_tables
+    from review.db import create_tables as create_log_and_review_tables
+
+    engine = engine_for(url)
+    create_log_and_review_tables(engine)
+    enquiry_tables.create_all(engine)
 
 
 def is_loopback(host: str) -> bool:
@@ -151,6 +162,7 @@ def main() -> int:
         # Rasa would otherwise retry an unreachable database in silence, or fall back to
         # keeping conversations in memory.
         check_connection(database_url())
+        create_tables(database_url())
     except RuntimeError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -15,6 +15,7 @@ from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 import requests
+from playwright.sync_api import Browser, sync_playwright
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -216,3 +217,25 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield url
     finally:
         _drop_postgres_database(name)
+
+
+# -- the browser (Debian's chromium, driven by Playwright) ------------------------------------
+
+SCREENSHOTS = ROOT / "build" / "test-output"
+CHROMIUM = "/usr/bin/chromium"
+# Without these flags Chromium tries to reach Google's services, which this sandbox refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]  # fmt: skip
+
+
+# Module scope: Playwright's synchronous API keeps an event loop running while it is open,
+# which would stop later tests from using asyncio.run().
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -109,3 +109,22 @@ def test_pending_form_question_is_found_in_earlier_events() -> None:
 
     assert requested_slot_before([SlotSet("requested_slot", "contact_email")]) == "contact_email"
     assert requested_slot_before([SlotSet("requested_slot", "contact_email"), ActiveLoop(None)]) is None
+
+
+def test_nlu_sees_placeholders_but_buttons_and_plain_text_are_untouched() -> None:
+    from rasa.shared.nlu.constants import TEXT
+    from rasa.shared.nlu.training_data.message import Message
+
+    from components.personal_data import PersonalDataMasker
+
+    messages = [
+        Message({TEXT: "my son was tortured, call me on +41 79 123 45 67"}),
+        Message({TEXT: '/inform{"contact_email": "jane@example.org"}'}),
+        Message({TEXT: "do you work in Kenya?"}),
+    ]
+    PersonalDataMasker().process(messages)
+    assert [m.get(TEXT) for m in messages] == [
+        "my son was tortured, call me on [PHONE]",
+        '/inform{"contact_email": "jane@example.org"}',
+        "do you work in Kenya?",
+    ]
