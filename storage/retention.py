@@ -78,10 +78,14 @@ def expired(engine: sa.engine.Engine, days: float, now: Optional[float] = None) 
 
 
 def purge(engine: sa.engine.Engine, days: float, now: Optional[float] = None) -> int:
-    """Delete conversations older than ``days``; returns how many."""
+    """Delete conversations older than ``days``; returns how many. Also scrubs what enquiry
+    forms abandoned over an hour ago left in the log."""
+    from storage.tracker_store import scrub_abandoned_forms
+
     if days <= 0:
         raise ValueError("the retention period must be more than 0 days")
     schema.create_tables(engine)
+    scrub_abandoned_forms(engine, now)
     sender_ids = list(expired(engine, days, now))
     for start in range(0, len(sender_ids), BATCH):
         _delete(engine, sender_ids[start : start + BATCH], with_enquiries=False)

@@ -9,21 +9,26 @@ On every save, the new events are redacted (:func:`redact_event`), written to Ra
 in the same transaction, so the log and the staff list never disagree.
 
 What is redacted: personal data in the visitor's text, wherever Rasa copies it (the message,
-the parsed message, entity values, string slot values); the enquiry form's personal answers
+the parsed message, entity values, string slot values). The enquiry form's personal answers
 (``PERSONAL_SLOTS``: the email address and the organisation name, which the visitor agreed
-to pass on and which are kept only in the ``funding_enquiries`` table) are replaced whole,
-both as slot values and as the visitor's reply to the form's question. The assistant's own
-messages are stored as they are: they carry the APT's public contacts, never a visitor's.
+to pass on and which are kept only in the ``funding_enquiries`` table) are treated apart:
 
-Rasa keeps the in-memory tracker of the turn being processed unredacted, so the enquiry is
-recorded with the real address; from the next turn on, the conversation is read back from
-the redacted log.
+- the visitor's reply to those questions is replaced whole, at once;
+- the slot values must survive from one turn to the next (the name is asked before the email,
+  and Rasa reads each turn back from this store), so they are stored as given while the
+  enquiry form is active, and scrubbed from the log as soon as it is not (recorded, refused,
+  stopped). A form abandoned mid-way is scrubbed at the conversation's next message, or by
+  ``python -m storage.retention purge`` (:func:`scrub_abandoned_forms`) an hour later.
+
+The assistant's own messages are stored as they are: they carry the APT's public contacts,
+never a visitor's.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from copy import deepcopy
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
@@ -31,6 +36,7 @@ import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from storage import schema
@@ -42,6 +48,8 @@ logger = logging.getLogger(__name__)
 
 REQUESTED_SLOT = "requested_slot"
 PERSONAL_SLOTS = {"contact_email": "[ENQUIRY EMAIL]", "organisation_name": "[ENQUIRY ORGANISATION]"}
+PERSONAL_FORM = "enquiry_form"
+ABANDONED_AFTER_SECONDS = 3600
 
 
 def _redact_value(value: Any) -> Any:
@@ -53,12 +61,13 @@ def _redact_value(value: Any) -> Any:
 
 
 def redact_event(
-    event: Dict[str, Any], requested_slot: Optional[str]
+    event: Dict[str, Any], requested_slot: Optional[str], keep_personal_slots: bool = False
 ) -> Tuple[Dict[str, Any], Optional[str]]:
     """The event as it may be stored, and the form question pending after it.
 
     ``requested_slot`` is the slot the form was asking for when this event happened: a
     visitor's message that answers a ``PERSONAL_SLOTS`` question is replaced whole.
+    ``keep_personal_slots`` keeps those slots' values (while the enquiry form still needs them).
     """
     event = deepcopy(event)
     kind = event.get("event")
@@ -66,8 +75,9 @@ def redact_event(
         name = event.get("name")
         if name == REQUESTED_SLOT:
             requested_slot = event.get("value")
-        elif name in PERSONAL_SLOTS and event.get("value") is not None:
-            event["value"] = PERSONAL_SLOTS[name]
+        elif name in PERSONAL_SLOTS:
+            if event.get("value") is not None and not keep_personal_slots:
+                event["value"] = PERSONAL_SLOTS[name]
         else:
             event["value"] = _redact_value(event.get("value"))
     elif kind == "user":
@@ -128,9 +138,12 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
                 return
             earlier = list(tracker.events)[: len(tracker.events) - len(new_events)]
             requested = requested_slot_before(earlier)
+            form_needs_them = tracker.active_loop_name == PERSONAL_FORM
             stored: List[Dict[str, Any]] = []
             for event in new_events:
-                data, requested = redact_event(event.as_dict(), requested)
+                data, requested = redact_event(
+                    event.as_dict(), requested, keep_personal_slots=form_needs_them
+                )
                 stored.append(data)
                 session.add(
                     self.SQLEvent(
@@ -143,6 +156,8 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
                     )
                 )
             self._update_summary(session, tracker.sender_id, stored)
+            if not form_needs_them and _holds_personal_values(earlier):
+                scrub_personal_slots(session, schema.events.c.sender_id == tracker.sender_id)
             session.commit()
 
     @staticmethod
@@ -165,6 +180,45 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         ]
         if rows:
             session.execute(schema.facets.insert(), rows)
+
+
+def _holds_personal_values(events: Iterable[Any]) -> bool:
+    """Whether events read back from the log still carry a personal slot value."""
+    for event in events:
+        if isinstance(event, SlotSet) and event.key in PERSONAL_SLOTS:
+            if event.value is not None and event.value != PERSONAL_SLOTS[event.key]:
+                return True
+    return False
+
+
+def scrub_personal_slots(connection: Any, where: Any) -> int:
+    """Replace the stored values of ``PERSONAL_SLOTS`` in the slot events matching ``where``;
+    returns how many events were rewritten."""
+    rows = connection.execute(
+        sa.select(schema.events.c.id, schema.events.c.data).where(
+            where,
+            schema.events.c.type_name == "slot",
+            schema.events.c.action_name.in_(list(PERSONAL_SLOTS)),
+        )
+    ).all()
+    changed = 0
+    for event_id, raw in rows:
+        data = json.loads(raw)
+        placeholder = PERSONAL_SLOTS[data["name"]]
+        if data.get("value") not in (None, placeholder):
+            data["value"] = placeholder
+            connection.execute(
+                schema.events.update().where(schema.events.c.id == event_id).values(data=json.dumps(data))
+            )
+            changed += 1
+    return changed
+
+
+def scrub_abandoned_forms(engine: sa.engine.Engine, now: Optional[float] = None) -> int:
+    """Scrub personal slot values left by enquiry forms abandoned over an hour ago."""
+    cutoff = (now or time.time()) - ABANDONED_AFTER_SECONDS
+    with engine.begin() as connection:
+        return scrub_personal_slots(connection, schema.events.c.timestamp < cutoff)
 
 
 def load_summary(connection: Any, sender_id: str) -> Optional[Summary]:

@@ -230,3 +230,38 @@ def test_retention_command_line(tmp_path: Path) -> None:
     done = command("forget", "someone")
     assert done.returncode == 0 and "deleted conversation someone" in done.stdout
     assert stored_texts(url, "someone") == []
+
+
+def test_enquiry_answers_survive_between_turns_and_are_scrubbed_when_the_form_ends(
+    store: RedactingSQLTrackerStore,
+) -> None:
+    save(store, "v5", [
+        ActiveLoop("enquiry_form"), SlotSet("requested_slot", "organisation_name"),
+        ActionExecuted("action_listen"), user("Friends of Maria Dupont", "inform"),
+        SlotSet("organisation_name", "Friends of Maria Dupont"), SlotSet("requested_slot", "contact_email"),
+    ])  # fmt: skip
+    tracker = asyncio.run(store.retrieve("v5"))
+    assert tracker.get_slot("organisation_name") == "Friends of Maria Dupont", "the form still needs it"
+    assert [e.text for e in tracker.events if isinstance(e, UserUttered)] == ["[ENQUIRY ORGANISATION]"]
+    save(store, "v5", [
+        ActionExecuted("action_listen"), user("maria@example.org", "inform"),
+        SlotSet("contact_email", "maria@example.org"), ActiveLoop(None),
+        SlotSet("enquiry_status", "recorded"),
+    ])  # fmt: skip
+    log = "\n".join(stored_texts(store.url, "v5"))
+    assert "Maria Dupont" not in log and "maria@example.org" not in log
+    assert asyncio.run(store.retrieve("v5")).get_slot("organisation_name") == "[ENQUIRY ORGANISATION]"
+
+
+def test_purge_scrubs_an_enquiry_form_abandoned_over_an_hour_ago(store: RedactingSQLTrackerStore) -> None:
+    then = time.time() - 2 * 3600
+    save(store, "v6", [
+        SessionStarted(timestamp=then), ActiveLoop("enquiry_form", timestamp=then),
+        SlotSet("requested_slot", "organisation_name", timestamp=then),
+        user("Acme Rights", "inform", at=then),
+        SlotSet("organisation_name", "Acme Rights", timestamp=then),
+    ])  # fmt: skip
+    assert "Acme Rights" in "\n".join(stored_texts(store.url, "v6"))
+    retention.purge(store.engine, days=90)
+    assert "Acme Rights" not in "\n".join(stored_texts(store.url, "v6"))
+    assert stored_texts(store.url, "v6"), "the conversation itself is kept"
