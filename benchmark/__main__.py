@@ -159,7 +159,7 @@ def run_cross_validation(args: argparse.Namespace, result: Dict[str, Any]) -> No
 def run_training(_args: argparse.Namespace, result: Dict[str, Any]) -> None:
     """Ours first, kept even if the baseline's training is then interrupted."""
     timings = result.setdefault("training", {})
-    timings["ours"] = training.time_ours(SCRATCH)
+    training.time_ours(SCRATCH, timings.setdefault("ours", {}))
     timings["baseline"] = training.time_baseline(SCRATCH)
 
 
