@@ -138,7 +138,9 @@ class PlaceResolver:
         return self._match(iso3) if iso3 in self._known_codes else None
 
     def _by_regex(self, text: str) -> Optional[str]:
-        if len(text) > MAX_REGEX_INPUT:
+        # The library reads a three-letter word as an ISO code: "and" would be Andorra,
+        # "can" Canada, "is" Iceland. Common English words are never a country here.
+        if len(text) > MAX_REGEX_INPUT or text.strip() in self._nlp.Defaults.stop_words:
             return None
         result = self._converter.convert(text, to="ISO3", not_found=None)
         return result if isinstance(result, str) and result in self._names.values() else None

@@ -147,3 +147,9 @@ def test_region_entity_takes_precedence(places: PlaceResolver) -> None:
 
 def test_a_word_common_to_many_names_is_not_a_country(places: PlaceResolver) -> None:
     assert places.countries("", ["Republic"]) == []
+
+
+@pytest.mark.parametrize("text", ["and Uganda?", "is Uganda on your list?", "can you work in Uganda"])
+def test_common_words_are_not_read_as_country_codes(places: PlaceResolver, text: str) -> None:
+    # The country library reads "and" as Andorra's code AND, "is" as ISL, "can" as CAN.
+    assert [m.iso3 for m in places.countries(text)] == ["UGA"]
