@@ -107,7 +107,7 @@ def store_for(url: Optional[str] = None) -> EnquiryStore:
 CSV_COLUMNS = [f.name for f in fields(Enquiry)]
 
 
-def _csv_safe(value: object) -> object:
+def csv_safe(value: object) -> object:
     """Stop spreadsheet programs from running a visitor's text as a formula."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
@@ -118,7 +118,7 @@ def export_csv(enquiries: List[Enquiry], out: IO[str]) -> None:
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
     writer.writeheader()
     for enquiry in enquiries:
-        writer.writerow({k: _csv_safe(v) for k, v in asdict(enquiry).items()})
+        writer.writerow({k: csv_safe(v) for k, v in asdict(enquiry).items()})
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -26,6 +26,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from actions.enquiries import csv_safe
 from review import db, queries
 
 bp = Blueprint("conversations", __name__, url_prefix="/conversations")
@@ -177,13 +178,6 @@ def _export_rows() -> Iterator[Dict[str, Any]]:
             yield {column: row[column] for column in EXPORT_COLUMNS}
 
 
-def _csv_safe(value: Any) -> Any:
-    """Stop spreadsheet programs from running a visitor's or a note's text as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def _download(name: str) -> Dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{name}"'}
 
@@ -196,7 +190,7 @@ def export_csv() -> Response:
         writer.writeheader()
         for row in _export_rows():
             row["intents"] = " ".join(row["intents"])
-            writer.writerow({k: _csv_safe(v) for k, v in row.items()})
+            writer.writerow({k: csv_safe(v) for k, v in row.items()})
             yield out.getvalue()
             out.seek(0)
             out.truncate()

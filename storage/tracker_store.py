@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import SlotSet
+from rasa.shared.core.events import ActiveLoop, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from storage import schema
@@ -100,10 +100,9 @@ def requested_slot_before(events: Iterable[Any]) -> Optional[str]:
     """The form question pending after ``events`` (Rasa event objects)."""
     requested: Optional[str] = None
     for event in events:
-        data = event.as_dict()
-        if data.get("event") == "slot" and data.get("name") == REQUESTED_SLOT:
-            requested = data.get("value")
-        elif data.get("event") == "active_loop" and data.get("name") is None:
+        if isinstance(event, SlotSet) and event.key == REQUESTED_SLOT:
+            requested = event.value
+        elif isinstance(event, ActiveLoop) and event.name is None:
             requested = None
     return requested
 

@@ -79,6 +79,18 @@ def run(args: List[str], timeout: int = 1800) -> subprocess.CompletedProcess:
     )
 
 
+def run_module(module: str, *args: str, database_url: str, stdin: str = "") -> subprocess.CompletedProcess:
+    """``python -m module args`` on the given project database, as a staff member would run it."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        env={"APT_DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"},
+        input=stdin,
+        capture_output=True,
+        text=True,
+    )
+
+
 @pytest.fixture(scope="session")
 def trained_model() -> Path:
     """The model, trained once per session (Rasa skips training when nothing changed)."""

@@ -27,6 +27,7 @@ from review.accounts import AccountError, create
 from storage import schema
 from storage.database import engine_for
 from storage.tracker_store import RedactingSQLTrackerStore
+from tests.conftest import run_module
 from tests.test_tracker_store import DOMAIN, save, user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -455,21 +456,14 @@ def test_accounts_need_a_long_password_and_a_unique_name(database_url: str) -> N
 
 
 def test_account_command_reads_the_password_from_stdin_only_when_asked(tmp_path: Path) -> None:
-    env = {"APT_DATABASE_URL": f"sqlite:///{tmp_path / 'apt.db'}", "PATH": "/usr/bin:/bin"}
+    url = f"sqlite:///{tmp_path / 'apt.db'}"
 
     def command(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "review.accounts", *args],
-            cwd=ROOT,
-            env=env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-        )
+        return run_module("review.accounts", *args, database_url=url, stdin=stdin)
 
     assert "use --password-stdin" in command("create", "dave").stderr
     assert command("create", "dave", "--password-stdin", stdin=PASSWORD + "\n").returncode == 0
     assert command("list").stdout.split() == ["dave"]
-    with engine_for(env["APT_DATABASE_URL"]).connect() as connection:
+    with engine_for(url).connect() as connection:
         stored = connection.execute(sa.text("SELECT password_hash FROM staff_users")).scalar_one()
     assert stored.startswith("$argon2id$") and PASSWORD not in stored

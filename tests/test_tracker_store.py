@@ -27,6 +27,7 @@ from actions.enquiries import Enquiry, EnquiryStore
 from storage import retention, schema
 from storage.database import engine_for
 from storage.tracker_store import RedactingSQLTrackerStore, load_summary
+from tests.conftest import run_module
 
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = Domain.load(str(ROOT / "domain.yml"))
@@ -208,21 +209,13 @@ def test_purge_refuses_a_period_of_zero_days(store: RedactingSQLTrackerStore) ->
 
 def test_retention_command_line(tmp_path: Path) -> None:
     import subprocess
-    import sys
 
     url = f"sqlite:///{tmp_path / 'apt.db'}"
     store = RedactingSQLTrackerStore(domain=DOMAIN, url=url)
     save(store, "someone", [ActionExecuted("action_listen"), user("hello", "greet")])
-    env = {"APT_DATABASE_URL": url, "PATH": "/usr/bin:/bin"}
 
     def command(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "storage.retention", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
+        return run_module("storage.retention", *args, database_url=url)
 
     assert "deleted 0 conversation(s)" in command("purge", "--days", "30").stdout
     assert command("purge", "--days", "0").returncode != 0
