@@ -8,10 +8,11 @@ PY          := $(VENV)/bin/python
 RASA        := $(VENV)/bin/rasa
 SPACY_MODEL := build/spacy-en-blank
 MODEL       := models/apt.tar.gz
-WIDGET      := web/node_modules/rasa-webchat/lib/index.js
+WIDGET_NPM  := web/node_modules/rasa-webchat/lib/index.js
+WIDGET      := web/vendor/webchat.js
 CHARTS      := review/node_modules/chart.js/dist/chart.umd.js
 CHROMIUM    := /usr/bin/chromium
-PY_CODE     := actions benchmark channels components review scripts storage tests
+PY_CODE     := actions benchmark channels components review runtime scripts storage tests
 
 # No network for telemetry here, and TensorFlow's start-up chatter hides the real output.
 export RASA_TELEMETRY_ENABLED := false
@@ -40,8 +41,13 @@ $(SPACY_MODEL)/meta.json: $(VENV)/.installed
 	$(PY) -c "import spacy; spacy.blank('en').to_disk('$(SPACY_MODEL)')"
 
 # The chat widget, from npm at the version pinned in web/package-lock.json.
-$(WIDGET): web/package.json web/package-lock.json
+$(WIDGET_NPM): web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+# The widget as served: connecting over WebSocket only (see scripts/build_widget.py).
+$(WIDGET): $(WIDGET_NPM) scripts/build_widget.py $(VENV)/.installed
+	$(PY) scripts/build_widget.py $(WIDGET_NPM) $(WIDGET)
 	@touch $@
 
 # Chart.js for the staff workspace's insights page, pinned in review/package-lock.json.

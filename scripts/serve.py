@@ -10,6 +10,8 @@ Settings come from the environment, with defaults for a local machine:
   APT_ACTIONS_PORT  action server port, always on 127.0.0.1     (5055)
   APT_MODEL         trained model                               (models/apt.tar.gz)
   APT_READY_TIMEOUT seconds to wait for both servers            (300)
+  APT_RASA_WORKERS  Rasa server processes sharing the port; each loads the model (~1.3 GB)
+                    and uses one core (2; 1 on a machine with one core or little memory)
   APT_DATABASE_URL  the project's database: conversation log, enquiries, staff accounts
                     (sqlite:///var/apt.db; e.g. postgresql://rasa@127.0.0.1:5432/apt)
   APT_RASA_JWT_SECRET  enables Rasa's HTTP API, protected by JWTs signed with this secret
@@ -58,7 +60,25 @@ def settings() -> Dict[str, str]:
         "review_port": env.get("APT_REVIEW_PORT", "8081"),
         "web_port": env.get("APT_WEB_PORT", "8080"),
         "origins": env.get("APT_ALLOWED_ORIGINS", ""),
+        "workers": env.get("APT_RASA_WORKERS", "2"),
     }
+
+
+def rasa_environment(base: Dict[str, str], workers: int) -> Dict[str, str]:
+    """Rasa's own settings for ``workers`` server processes (Sanic workers on one port).
+
+    Rasa starts more than one only with a lock store shared between processes, which
+    endpoints.yml configures (storage/lock_store.py). With several workers:
+
+    - each HTTP connection is closed after its answer (runtime/one_request_per_connection.py,
+      installed by scripts/rasa_server.py), so that requests spread over the workers;
+    - each worker runs TensorFlow on one thread, so that they do not compete for the cores.
+    """
+    env = {**base, "SANIC_WORKERS": str(workers)}
+    if workers > 1:
+        env.setdefault("TF_INTRA_OP_PARALLELISM_THREADS", "1")
+        env.setdefault("TF_INTER_OP_PARALLELISM_THREADS", "1")
+    return env
 
 
 def temporary_yaml(data: object, prefix: str) -> str:
@@ -72,7 +92,7 @@ def temporary_yaml(data: object, prefix: str) -> str:
 def endpoints_file(actions_port: str) -> str:
     """endpoints.yml with the action server URL pointing at the chosen port."""
     endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text()) or {}
-    endpoints["action_endpoint"] = {"url": f"http://127.0.0.1:{actions_port}/webhook"}
+    endpoints["action_endpoint"]["url"] = f"http://127.0.0.1:{actions_port}/webhook"
     return temporary_yaml(endpoints, "endpoints-")
 
 
@@ -155,6 +175,9 @@ def main() -> int:
         print(f"error: no trained model at {conf['model']}: run `make train` first", file=sys.stderr)
         return 1
 
+    if not conf["workers"].isdigit() or not 1 <= int(conf["workers"]) <= 16:
+        print(f"error: APT_RASA_WORKERS must be from 1 to 16, not {conf['workers']!r}", file=sys.stderr)
+        return 1
     if conf["jwt_secret"] and len(conf["jwt_secret"]) < 32:
         print("error: APT_RASA_JWT_SECRET must have at least 32 characters", file=sys.stderr)
         return 1
@@ -199,7 +222,7 @@ def main() -> int:
             [str(BIN / "python"), str(ROOT / "scripts" / "rasa_server.py"), *rasa_args,
              "--interface", conf["host"], "--port", conf["rasa_port"]],
             cwd=ROOT,
-            env=env,
+            env=rasa_environment(env, int(conf["workers"])),
         )  # fmt: skip
         processes["review workspace"] = subprocess.Popen(
             [str(BIN / "python"), "-m", "waitress", "--host", conf["review_host"],

@@ -34,7 +34,10 @@ def engine_for(url: Optional[str] = None) -> Engine:
 
     For SQLite the file's folder is created, and each connection waits for a busy lock
     instead of failing at once, since the Rasa server, the action server and the staff
-    workspace write to the same file.
+    workspace write to the same file. SQLite connections are pooled (SQLAlchemy 1.4 opens a
+    new one per session for a file): opening one, with its settings and schema read, was
+    over 10 % of the Rasa server's time under load. A pooled connection is used by one
+    thread at a time, so it may move between threads.
     """
     url = url or database_url()
     if url not in _engines:
@@ -43,7 +46,8 @@ def engine_for(url: Optional[str] = None) -> Engine:
         if is_sqlite(url):
             if engine_url.database:
                 Path(engine_url.database).parent.mkdir(parents=True, exist_ok=True)
-            kwargs["connect_args"] = {"timeout": 30}
+            kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+            kwargs["poolclass"] = sa.pool.QueuePool
         else:
             kwargs["pool_pre_ping"] = True
         engine = sa.create_engine(engine_url, **kwargs)
@@ -54,9 +58,16 @@ def engine_for(url: Optional[str] = None) -> Engine:
 
 
 def _write_ahead_log(dbapi_connection: object, _record: object) -> None:
-    """Readers (the staff workspace) then never block the Rasa server's writes."""
+    """Readers (the staff workspace) then never block the Rasa server's writes.
+
+    ``synchronous=NORMAL`` is SQLite's recommended setting in WAL mode: a commit no longer
+    waits for the disk (fsync was 13 % of the Rasa server's time under load); the database
+    cannot be corrupted, and a crash of a process loses nothing, only a power cut can lose
+    the last commits before the next checkpoint.
+    """
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 

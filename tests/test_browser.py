@@ -6,7 +6,7 @@ Each test saves a screenshot under build/test-output/ for a person to look at.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, List
 
 import pytest
 import requests
@@ -129,6 +129,23 @@ def test_widget_can_be_used_with_the_keyboard_alone(page: Page) -> None:
         timeout=REPLY_TIMEOUT
     )
     shot(page, "widget-keyboard")
+
+
+def test_widget_talks_over_one_websocket_without_long_polling(browser: Browser, stack: Stack) -> None:
+    """Several Rasa processes share the port: polling requests could reach the wrong one."""
+    context = browser.new_context()
+    page = context.new_page()
+    sockets: List[str] = []
+    requests_sent: List[str] = []
+    page.on("websocket", lambda socket: sockets.append(socket.url))
+    page.on("request", lambda request: requests_sent.append(request.url))
+    page.goto(stack.web_url)
+    open_widget(page)
+    send(page, "Do you work in Kenya?")
+    expect(page.locator(".rw-response", has_text="Kenya")).to_be_visible(timeout=REPLY_TIMEOUT)
+    context.close()
+    assert [url for url in requests_sent if "transport=polling" in url] == []
+    assert [url.split("?")[0] for url in sockets] == [stack.url.replace("http", "ws") + "/socket.io/"]
 
 
 def test_socket_refuses_origins_that_are_not_allowed(stack: Stack) -> None:

@@ -258,3 +258,68 @@ def test_purge_scrubs_an_enquiry_form_abandoned_over_an_hour_ago(store: Redactin
     retention.purge(store.engine, days=90)
     assert "Acme Rights" not in "\n".join(stored_texts(store.url, "v6"))
     assert stored_texts(store.url, "v6"), "the conversation itself is kept"
+
+
+def stored_types(store: RedactingSQLTrackerStore, sender: str) -> List[str]:
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(schema.events.c.type_name)
+            .where(schema.events.c.sender_id == sender)
+            .order_by(schema.events.c.id)
+        ).all()
+    return [row.type_name for row in rows]
+
+
+def test_each_event_is_stored_once_when_one_tracker_is_saved_several_times(
+    store: RedactingSQLTrackerStore,
+) -> None:
+    """Rasa may save the tracker it read more than once in a turn: only what is new each time."""
+
+    async def turn() -> None:
+        tracker = DialogueStateTracker("v1", DOMAIN.slots)  # new conversation: counted in the database
+        tracker.update(ActionExecuted("action_listen"))
+        await store.save(tracker)
+        tracker = await store.retrieve("v1")  # read back: carries the number stored
+        assert tracker is not None
+        tracker.update(user("hello", "greet"))
+        await store.save(tracker)
+        tracker.update(BotUttered("Hello!"))
+        tracker.update(ActionExecuted("action_listen"))
+        await store.save(tracker)
+        await store.save(tracker)  # nothing new
+
+    asyncio.run(turn())
+    assert stored_types(store, "v1") == ["action", "user", "bot", "action"]
+
+
+def test_a_copied_tracker_is_saved_as_rasa_would(store: RedactingSQLTrackerStore) -> None:
+    """A tracker the store did not read (a copy) has its new events found by counting."""
+    save(store, "v1", [ActionExecuted("action_listen"), user("hello", "greet")])
+
+    async def turn() -> None:
+        tracker = await store.retrieve("v1")
+        assert tracker is not None
+        copy = tracker.copy()
+        copy.update(BotUttered("Hello!"))
+        await store.save(copy)
+
+    asyncio.run(turn())
+    assert stored_types(store, "v1") == ["action", "user", "bot"]
+
+
+def test_events_stored_by_another_process_meanwhile_are_not_lost(store: RedactingSQLTrackerStore) -> None:
+    """The count travels with the tracker object, so trackers read separately stay apart."""
+    save(store, "v1", [ActionExecuted("action_listen")])
+
+    async def turns() -> None:
+        first = await store.retrieve("v1")
+        assert first is not None
+        first.update(user("hello", "greet"))
+        await store.save(first)
+        second = await store.retrieve("v1")
+        assert second is not None and len(second.events) == 2
+        second.update(BotUttered("Hello!"))
+        await store.save(second)
+
+    asyncio.run(turns())
+    assert stored_types(store, "v1") == ["action", "user", "bot"]

@@ -1,0 +1,71 @@
+"""The Rasa server as several worker processes on one port (APT_RASA_WORKERS, 2 by default):
+both answer, and the messages of one conversation never overlap, whichever process gets them."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import List
+
+import psutil
+import requests
+
+from tests.conftest import Stack
+
+
+def rasa_processes(stack: Stack) -> List[psutil.Process]:
+    port = stack.url.rsplit(":", 1)[1]
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        command = process.info["cmdline"] or []
+        if any(part.endswith("rasa_server.py") for part in command) and port in command:
+            found.append(process)
+    return found
+
+
+def test_two_rasa_workers_serve_the_port(stack: Stack) -> None:
+    processes = rasa_processes(stack)
+    parents = [p for p in processes if p.parent() is None or p.parent().pid not in {q.pid for q in processes}]
+    assert len(parents) == 1, processes
+    workers = parents[0].children()
+    assert len(workers) == 2, workers
+    assert all(worker.memory_info().rss > 500 * 2**20 for worker in workers)  # each loaded the model
+
+
+def test_follow_ups_work_whichever_worker_answers(stack: Stack) -> None:
+    sender = f"workers-{uuid.uuid4().hex}"
+    assert "Kenya" in "\n".join(stack.texts(sender, "do you work in Kenya?"))
+    for country in ["Uganda", "Peru", "Nepal", "Kenya", "Uganda", "Peru"]:
+        assert country in "\n".join(stack.texts(sender, f"and {country}?"))
+
+
+def test_simultaneous_messages_of_one_conversation_are_handled_in_turn(stack: Stack) -> None:
+    sender = f"workers-{uuid.uuid4().hex}"
+    countries = ["Kenya", "Peru", "Nepal", "Chile", "Ghana", "Togo", "Mali", "Chad"]
+    messages = [f"do you work in {country}?" for country in countries]
+    with ThreadPoolExecutor(max_workers=len(messages)) as pool:
+        replies = list(pool.map(lambda text: stack.send(sender, text), messages))
+    assert all(replies)
+    with sqlite3.connect(stack.database_file) as connection:
+        rows = connection.execute(
+            "SELECT type_name, data FROM events WHERE sender_id = ? ORDER BY id", (sender,)
+        ).fetchall()
+    events = [(kind, json.loads(data)) for kind, data in rows]
+    users = [i for i, (kind, _) in enumerate(events) if kind == "user"]
+    assert len(users) == len(messages)
+    for start, end in zip(users, users[1:] + [len(events)], strict=True):
+        turn = events[start + 1 : end]
+        # Each message's turn is whole: its answer, then listening, before the next message.
+        assert [kind for kind, _ in turn].count("user") == 0
+        assert any(kind == "bot" for kind, _ in turn), turn
+        assert turn[-1][0] == "action" and turn[-1][1]["name"] == "action_listen", turn
+
+
+def test_each_request_is_free_to_reach_either_worker(stack: Stack) -> None:
+    """No keep-alive: a client's connection does not tie it to one worker."""
+    message = {"sender": "workers-keepalive", "message": "hello"}
+    response = requests.post(f"{stack.url}/webhooks/rest/webhook", json=message, timeout=60)
+    assert response.status_code == 200 and response.json()
+    assert response.headers.get("connection", "").lower() == "close"

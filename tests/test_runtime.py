@@ -1,0 +1,182 @@
+"""The Rasa server's speed-ups (runtime/, endpoints.yml, the SQLite settings) change how fast
+it works, never what it accepts or answers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Dict
+
+import jsonschema
+import pytest
+import sqlalchemy as sa
+import yaml
+from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event, UserUttered, deserialise_events
+from rasa.shared.utils.common import all_subclasses
+
+from runtime import action_response_validation, event_types
+from storage.database import engine_for
+
+ROOT = Path(__file__).resolve().parent.parent
+
+VALID: Dict[str, Any] = {
+    "events": [
+        {"event": "slot", "name": "country", "value": "Kenya"},
+        {"event": "followup", "name": "action_listen"},
+    ],
+    "responses": [{"text": "Yes, the APT works in Kenya.", "buttons": []}],
+}
+INVALID = {
+    "event without type": {"events": [{"name": "country", "value": "Kenya"}]},
+    "unknown event type": {"events": [{"event": "no_such_event"}]},
+    "events not a list": {"events": {"event": "slot"}},
+    "response not an object": {"responses": ["plain text"]},
+    "slot without name": {"events": [{"event": "slot", "value": 1}]},
+    "not an object": ["events"],
+}
+
+
+def rasa_error(result: Any) -> jsonschema.ValidationError:
+    action = RemoteAction("action_list_countries", None)
+    with pytest.raises(jsonschema.ValidationError) as caught:
+        action_response_validation._RASA_VALIDATE(action, result)
+    return caught.value
+
+
+@pytest.fixture
+def installed():
+    action_response_validation.install()
+    yield
+    action_response_validation.uninstall()
+
+
+def test_valid_response_accepted_as_by_rasa(installed: None) -> None:
+    action = RemoteAction("action_list_countries", None)
+    assert action._validate_action_result(VALID) is True
+    assert action_response_validation._RASA_VALIDATE(action, VALID) is True
+
+
+@pytest.mark.parametrize("case", sorted(INVALID))
+def test_invalid_response_rejected_with_rasas_error(installed: None, case: str) -> None:
+    action = RemoteAction("action_list_countries", None)
+    expected = rasa_error(INVALID[case])
+    with pytest.raises(jsonschema.ValidationError) as caught:
+        action._validate_action_result(INVALID[case])
+    assert caught.value.message == expected.message
+    assert list(caught.value.path) == list(expected.path)
+    assert "Failed to validate Action server response" in caught.value.message
+
+
+def test_schema_compiled_once() -> None:
+    assert action_response_validation.response_validator() is action_response_validation.response_validator()
+    assert (
+        action_response_validation.response_validator().schema == RemoteAction.action_response_format_spec()
+    )
+
+
+def test_install_and_uninstall_switch_the_method() -> None:
+    action_response_validation.install()
+    try:
+        assert RemoteAction._validate_action_result is action_response_validation.validate_action_result
+    finally:
+        action_response_validation.uninstall()
+    assert RemoteAction._validate_action_result is action_response_validation._RASA_VALIDATE
+
+
+def test_server_launcher_imports_and_reaches_rasa() -> None:
+    """The launcher finds the runtime package from any working directory."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "rasa_server.py"), "--help"],
+        cwd="/",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "--enable-api" in result.stdout
+
+
+def test_action_calls_carry_the_domain_only_for_form_validators() -> None:
+    endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text())
+    assert endpoints["action_endpoint"]["enable_selective_domain"] is True
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    needing = {name for name in domain.user_actions if domain.does_custom_action_explicitly_need_domain(name)}
+    assert needing == {"validate_funding_form", "validate_enquiry_form"}
+
+
+def test_launcher_keeps_endpoint_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import serve
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    path = Path(serve.endpoints_file("6123"))
+    try:
+        written = yaml.safe_load(path.read_text())
+    finally:
+        path.unlink()
+    assert written["action_endpoint"] == {
+        "url": "http://127.0.0.1:6123/webhook",
+        "enable_selective_domain": True,
+    }
+
+
+def test_sqlite_in_wal_mode_without_fsync_per_commit(tmp_path: Path) -> None:
+    engine = engine_for(f"sqlite:///{tmp_path / 'apt.db'}")
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(sa.text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+
+
+def test_sqlite_connections_are_reused(tmp_path: Path) -> None:
+    engine = engine_for(f"sqlite:///{tmp_path / 'apt.db'}")
+    with engine.connect() as connection:
+        first = connection.connection.dbapi_connection
+    with engine.connect() as connection:
+        assert connection.connection.dbapi_connection is first
+
+
+@pytest.fixture
+def event_table():
+    event_types.install()
+    yield
+    event_types.uninstall()
+
+
+def test_every_event_type_resolves_to_rasas_class(event_table: None) -> None:
+    names = {cls.type_name for cls in all_subclasses(Event)}
+    assert {"user", "bot", "action", "slot", "active_loop", "session_started"} <= names
+    for name in names:
+        assert Event.resolve_by_type(name) is event_types._RASA_RESOLVE(name), name
+
+
+def test_unknown_event_types_behave_as_in_rasa(event_table: None) -> None:
+    assert Event.resolve_by_type("topic") is None
+    assert Event.resolve_by_type("no_such_event", default=UserUttered) is UserUttered
+    with pytest.raises(ValueError, match="Unknown event name 'no_such_event'"):
+        Event.resolve_by_type("no_such_event")
+
+
+def test_stored_events_read_back_the_same(event_table: None) -> None:
+    stored = [
+        {"event": "action", "name": "action_session_start", "timestamp": 1.0},
+        {"event": "session_started", "timestamp": 2.0},
+        {"event": "user", "text": "do you work in Kenya?", "parse_data": {"intent": {"name": "ask_country"}}},
+        {"event": "slot", "name": "country", "value": "Kenya"},
+        {"event": "bot", "text": "Yes."},
+        {"event": "active_loop", "name": None},
+    ]
+    patched = deserialise_events(stored)
+    event_types.uninstall()
+    assert patched == deserialise_events(stored)
+    assert [type(event).__name__ for event in patched] == [
+        "ActionExecuted",
+        "SessionStarted",
+        "UserUttered",
+        "SlotSet",
+        "BotUttered",
+        "ActiveLoop",
+    ]
