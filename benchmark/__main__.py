@@ -131,9 +131,11 @@ def run_load(args: argparse.Namespace) -> Dict[str, Any]:
         **results,
         "ratios": targets.level_ratios(results["ours"]["levels"], results["baseline"]["levels"]),
         "notes": [
-            "Our stack: scripts/serve.py with a fresh SQLite database (its tracker store and"
-            " project database) in build/benchmark/; the baseline: `rasa run` with its in-memory"
-            " tracker and no action server.",
+            "Our stack: scripts/serve.py as `make run` starts it (Rasa server with"
+            f" {os.environ.get('APT_RASA_WORKERS', '2')} worker processes, action server, staff"
+            " workspace) with a fresh SQLite database (its tracker store and project database) in"
+            " build/benchmark/; the baseline: `rasa run` (one process) with its in-memory tracker"
+            " and no action server. Memory is that of each server with its worker processes.",
             "Levels ran interleaved (ours, then the baseline, at each level) with both stacks up.",
         ],
     }

@@ -1,9 +1,10 @@
 """Start and stop the two stacks under test on free ports, and time their start-up.
 
-Ours is started exactly as `make run` starts it (scripts/serve.py: action server, Rasa server,
-demo page), with a temporary tracker database and project database so the benchmark touches
-nothing of the project's state. The baseline is Rasa's default assistant served by
-`rasa run` with its REST channel and its default in-memory tracker.
+Ours is started exactly as `make run` starts it (scripts/serve.py: action server, Rasa server
+with its worker processes, demo page, staff workspace), with a temporary tracker database and
+project database so the benchmark touches nothing of the project's state. The baseline is
+Rasa's default assistant served by `rasa run` with its REST channel and its default in-memory
+tracker.
 """
 
 from __future__ import annotations
