@@ -76,7 +76,7 @@ class FileLockStore(LockStore):
         """Hold the conversation's lock while the block runs (Rasa's interface)."""
         descriptor = os.open(self.path_for(conversation_id), os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            await self._acquire(descriptor, conversation_id, lock_lifetime)
+            await self._acquire(descriptor, conversation_id, lock_lifetime, wait_time_in_seconds)
             try:
                 yield TicketLock(conversation_id)
             finally:
@@ -85,7 +85,7 @@ class FileLockStore(LockStore):
             os.close(descriptor)
 
     @staticmethod
-    async def _acquire(descriptor: int, conversation_id: str, lock_lifetime: float) -> None:
+    async def _acquire(descriptor: int, conversation_id: str, lock_lifetime: float, poll: float) -> None:
         deadline = time.monotonic() + lock_lifetime
         while True:
             try:
@@ -97,7 +97,7 @@ class FileLockStore(LockStore):
                         f"Could not acquire lock for conversation_id '{conversation_id}' "
                         f"within {lock_lifetime:.0f} s."
                     ) from None
-                await asyncio.sleep(POLL_SECONDS)
+                await asyncio.sleep(poll)
 
     # Rasa's ticket interface, used only by its own ``lock()``, which this store replaces.
     def get_lock(self, conversation_id: str) -> Optional[TicketLock]:

@@ -146,22 +146,23 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
             _note_stored(tracker, len(rows))
         return tracker
 
-    def _new_events(self, session: sa.orm.Session, tracker: DialogueStateTracker) -> List[Any]:
-        """The tracker's events not yet in the database. Rasa counts the stored events of the
-        conversation on every save (about 8 % of the server's time under load); a tracker this
-        store read or saved carries that number, others are counted as Rasa does."""
+    def _stored_count(self, session: sa.orm.Session, tracker: DialogueStateTracker) -> int:
+        """How many of the tracker's events are already in the database. Rasa counts them in
+        the database on every save (about 8 % of the server's time under load); a tracker this
+        store read or saved carries the number, others are counted as Rasa does."""
         stored = tracker.__dict__.get(STORED_EVENTS)
         if stored is None or tracker.events.maxlen is not None or stored > len(tracker.events):
-            return list(self._additional_events(session, tracker))
-        return list(tracker.events)[stored:]
+            return len(tracker.events) - sum(1 for _ in self._additional_events(session, tracker))
+        return stored
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
         with self.session_scope() as session:
-            new_events = self._new_events(session, tracker)
+            events = list(tracker.events)
+            stored = self._stored_count(session, tracker)
+            earlier, new_events = events[:stored], events[stored:]
             if not new_events:
                 return
-            earlier = list(tracker.events)[: len(tracker.events) - len(new_events)]
             requested = requested_slot_before(earlier)
             form_needs_them = tracker.active_loop_name == PERSONAL_FORM
             stored: List[Dict[str, Any]] = []

@@ -3,6 +3,7 @@ stack (action server + Rasa server) per test session."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
 import signal
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
@@ -77,6 +79,15 @@ def run(args: List[str], timeout: int = 1800) -> subprocess.CompletedProcess:
     return subprocess.run(
         args, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=os.environ.copy()
     )
+
+
+def import_script(name: str) -> ModuleType:
+    """A module of scripts/ (not a package), imported from its file."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run_module(module: str, *args: str, database_url: str, stdin: str = "") -> subprocess.CompletedProcess:

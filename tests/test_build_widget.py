@@ -9,13 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, import_script
 
-sys.path.insert(0, str(ROOT / "scripts"))
-import build_widget  # noqa: E402
-import serve  # noqa: E402
-
-sys.path.remove(str(ROOT / "scripts"))
+build_widget = import_script("build_widget")
+serve = import_script("serve")
 
 NPM_BUNDLE = ROOT / "web" / "node_modules" / "rasa-webchat" / "lib" / "index.js"
 SERVED_BUNDLE = ROOT / "web" / "vendor" / "webchat.js"

@@ -19,6 +19,7 @@ from rasa.shared.utils.common import all_subclasses
 
 from runtime import action_response_validation, event_types
 from storage.database import engine_for
+from tests.conftest import import_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -107,13 +108,8 @@ def test_action_calls_carry_the_domain_only_for_form_validators() -> None:
     assert needing == {"validate_funding_form", "validate_enquiry_form"}
 
 
-def test_launcher_keeps_endpoint_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        import serve
-    finally:
-        sys.path.remove(str(ROOT / "scripts"))
-    path = Path(serve.endpoints_file("6123"))
+def test_launcher_keeps_endpoint_settings() -> None:
+    path = Path(import_script("serve").endpoints_file("6123"))
     try:
         written = yaml.safe_load(path.read_text())
     finally:
