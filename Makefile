@@ -12,14 +12,16 @@ WIDGET_NPM  := web/node_modules/rasa-webchat/lib/index.js
 WIDGET      := web/vendor/webchat.js
 CHARTS      := review/node_modules/chart.js/dist/chart.umd.js
 CHROMIUM    := /usr/bin/chromium
-PY_CODE     := actions benchmark channels components review runtime scripts storage tests
+PY_CODE     := apt_settings.py actions benchmark channels components review runtime scripts storage tests
+# Type-checked with mypy (make lint): the code that runs in the servers.
+TYPED_CODE  := apt_settings.py actions storage review runtime channels
 
 # No network for telemetry here, and TensorFlow's start-up chatter hides the real output.
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL   := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install train run shell test lint validate enquiries enquiries-csv staff-user purge forget api-token benchmark freeze clean
+.PHONY: help install train run shell test unit lint validate migrate enquiries enquiries-csv staff-user purge forget api-token benchmark freeze clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -72,18 +74,25 @@ shell: train  ## talk to the assistant in the terminal
 test: lint $(CHROMIUM)  ## run the whole test suite (lint, unit, data validation, stories, NLU, end-to-end)
 	$(PY) -m pytest
 
-lint: install  ## ruff on the Python code
+unit: install  ## the fast loop: tests that need no trained model, no servers and no browser
+	$(PY) -m pytest -m "not slow and not postgres" -q
+
+lint: install  ## ruff and mypy on the Python code
 	$(VENV)/bin/ruff check $(PY_CODE)
 	$(VENV)/bin/ruff format --check $(PY_CODE)
+	$(VENV)/bin/mypy $(TYPED_CODE)
 
 validate: install  ## check domain, data and stories for inconsistencies
 	$(RASA) data validate --fail-on-warnings
 
+migrate: install  ## bring the database to the newest schema revision (make run does it)
+	@$(PY) -m storage.migrate upgrade
+
 enquiries: install  ## list the funding enquiries visitors agreed to pass on
-	@$(PY) -m actions.enquiries list
+	@$(PY) -m storage.enquiries list
 
 enquiries-csv: install  ## export the funding enquiries as CSV: make -s enquiries-csv > enquiries.csv
-	@$(PY) -m actions.enquiries export
+	@$(PY) -m storage.enquiries export
 
 staff-user: install  ## create a staff account for the review workspace: make staff-user NAME=alice
 	@test -n "$(NAME)" || { echo "usage: make staff-user NAME=<username>" >&2; exit 2; }

@@ -11,16 +11,18 @@ from actions import answers
 from actions.base import KnowledgeAction, latest_intent
 from actions.knowledge import KnowledgeBase
 
-# Which answer each "about the APT" intent gets. Rules map every one of these intents to
-# action_answer_about_apt; an intent missing here is a programming error caught by tests.
-ANSWER_BY_INTENT: Dict[str, Callable[[KnowledgeBase], str]] = {
+# Which answer each "about the APT" intent gets (each sends its domain.yml response). Rules
+# map every one of these intents to action_answer_about_apt; an intent missing here is a
+# programming error caught by tests.
+Answer = Callable[[CollectingDispatcher, KnowledgeBase], None]
+ANSWER_BY_INTENT: Dict[str, Answer] = {
     "ask_about_apt": answers.about_apt,
     "ask_vision": answers.vision,
     "ask_objectives": answers.objectives,
-    "ask_legal_instruments": lambda kb: answers.activity(kb, "legal_instruments"),
-    "ask_advocacy": lambda kb: answers.activity(kb, "advocacy"),
-    "ask_capacity_building": lambda kb: answers.activity(kb, "capacity"),
-    "ask_practical_tools": lambda kb: answers.activity(kb, "tools"),
+    "ask_legal_instruments": lambda dispatcher, kb: answers.activity(dispatcher, kb, "legal_instruments"),
+    "ask_advocacy": lambda dispatcher, kb: answers.activity(dispatcher, kb, "advocacy"),
+    "ask_capacity_building": lambda dispatcher, kb: answers.activity(dispatcher, kb, "capacity"),
+    "ask_practical_tools": lambda dispatcher, kb: answers.activity(dispatcher, kb, "tools"),
     "ask_opcat": answers.opcat,
     "ask_operations": answers.operations,
     "ask_budget": answers.budget,
@@ -39,5 +41,5 @@ class ActionAnswerAboutApt(KnowledgeAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         answer = ANSWER_BY_INTENT.get(latest_intent(tracker) or "", answers.about_apt)
-        dispatcher.utter_message(text=answer(self.knowledge))
+        answer(dispatcher, self.knowledge)
         return []

@@ -1,19 +1,26 @@
-"""Reply texts built from the knowledge base.
+"""Replies built from the knowledge base: which ``domain.yml`` response, with which facts.
 
-Every sentence here either quotes a knowledge-base field or joins fields with plain
-connecting words; no fact is typed into this module. Static texts that need no data (the
-FAQ answers, greetings, the disclosure answer) live in ``domain.yml`` responses instead.
-Replies are plain text with "- " bullet lines, which read well in the terminal, the REST
-channel and the web widget alike (the widget renders Markdown, so a sentence after a list
-is separated from it by a blank line).
+Every sentence a visitor reads is a response in ``domain.yml``; each function here sends
+one, with the knowledge-base facts it names as variables (``{country_name}``), or quotes a
+knowledge-base text that is a whole answer by itself. Python builds data only: lists of
+knowledge-base items as "- " lines (which read well in the terminal, the REST channel and
+the web widget alike) and names joined with the list words below. No fact and no sentence
+is typed into this module (tests/test_wording.py checks the sentences).
 """
 
 from __future__ import annotations
 
 from typing import Iterable, Sequence
 
+from rasa_sdk.executor import CollectingDispatcher
+
 from actions.countries import CountryMatch
 from actions.knowledge import KnowledgeBase, Place, Region, Subregion
+
+# -- list words ---------------------------------------------------------------------------------
+# The only words Python adds to a reply: what joins the items of a list ("a, b and c"), a
+# number of countries ("1 country", "3 countries") and a count per place ("30 in Africa").
+# They are data inside a response's sentence, never a sentence of their own.
 
 
 def join_names(names: Sequence[str]) -> str:
@@ -24,146 +31,167 @@ def join_names(names: Sequence[str]) -> str:
     return f"{', '.join(names[:-1])} and {names[-1]}"
 
 
-def _bullets(lines: Iterable[str]) -> str:
+def countries_counted(count: int) -> str:
+    return f"{count} country" if count == 1 else f"{count} countries"
+
+
+def count_in(count: int, place_label: str) -> str:
+    return f"{count} in {place_label}"
+
+
+def bullets(lines: Iterable[str]) -> str:
     return "\n".join(f"- {line}" for line in lines)
 
 
-def _countries_word(count: int) -> str:
-    return "country" if count == 1 else "countries"
+# -- about the APT ------------------------------------------------------------------------------
 
 
-# -- about the APT --------------------------------------------------------------------------
-
-
-def about_apt(kb: KnowledgeBase) -> str:
+def about_apt(dispatcher: CollectingDispatcher, kb: KnowledgeBase) -> None:
     org = kb.organisation
-    return (
-        f"The {org.name} ({org.short_name}) is {org.kind}. {org.approach}\n"
-        f"Its work covers four activities:\n{_bullets(a.title for a in kb.activities)}\n\n"
-        "Ask me about any of them, or about its objectives, partners or the countries it works in."
+    dispatcher.utter_message(
+        response="utter_about_apt",
+        apt_name=org.name,
+        apt_short_name=org.short_name,
+        apt_kind=org.kind,
+        apt_approach=org.approach,
+        activity_count=len(kb.activities),
+        activity_list=bullets(a.title for a in kb.activities),
     )
 
 
-def vision(kb: KnowledgeBase) -> str:
-    titles = join_names([o.title.lower() for o in kb.objectives])
-    return (
-        f"{kb.organisation.vision} To prevent torture, it focuses on "
-        f"{len(kb.objectives)} integrated objectives: {titles}."
+def vision(dispatcher: CollectingDispatcher, kb: KnowledgeBase) -> None:
+    dispatcher.utter_message(
+        response="utter_vision",
+        vision=kb.organisation.vision,
+        objective_count=len(kb.objectives),
+        objective_titles=join_names([o.title.lower() for o in kb.objectives]),
     )
 
 
-def objectives(kb: KnowledgeBase) -> str:
-    lines = (f"{o.title}: {o.text}" for o in kb.objectives)
-    return f"The APT focuses on {len(kb.objectives)} integrated objectives:\n{_bullets(lines)}"
+def objectives(dispatcher: CollectingDispatcher, kb: KnowledgeBase) -> None:
+    dispatcher.utter_message(
+        response="utter_objectives",
+        objective_count=len(kb.objectives),
+        objective_list=bullets(f"{o.title}: {o.text}" for o in kb.objectives),
+    )
 
 
-def activity(kb: KnowledgeBase, activity_id: str) -> str:
+def activity(dispatcher: CollectingDispatcher, kb: KnowledgeBase, activity_id: str) -> None:
     topic = kb.activity(activity_id)
-    return f"{topic.title}. {topic.text}"
+    dispatcher.utter_message(response="utter_activity", activity_title=topic.title, activity_text=topic.text)
 
 
-def opcat(kb: KnowledgeBase) -> str:
-    return kb.opcat.text
+def opcat(dispatcher: CollectingDispatcher, kb: KnowledgeBase) -> None:
+    dispatcher.utter_message(text=kb.opcat.text)
 
 
-def operations(kb: KnowledgeBase) -> str:
-    return kb.organisation.operations
+def operations(dispatcher: CollectingDispatcher, kb: KnowledgeBase) -> None:
+    dispatcher.utter_message(text=kb.organisation.operations)
 
 
-def budget(kb: KnowledgeBase) -> str:
-    return f"According to its profile, the APT's budget is {kb.organisation.budget}."
+def budget(dispatcher: CollectingDispatcher, kb: KnowledgeBase) -> None:
+    dispatcher.utter_message(response="utter_budget", budget=kb.organisation.budget)
 
 
-def address(kb: KnowledgeBase) -> str:
+def address(dispatcher: CollectingDispatcher, kb: KnowledgeBase) -> None:
     org = kb.organisation
-    lines = "\n".join(org.address)
-    return f"The APT's postal address is:\n{org.name} ({org.short_name})\n{lines}"
-
-
-def contacts(kb: KnowledgeBase) -> str:
-    people = _bullets(f"{c.name}, {c.role}" for c in kb.contacts)
-    return (
-        f"The contacts named in the APT's profile are:\n{people}\n\n"
-        f"You can write to them at the APT's address: {', '.join(kb.organisation.address)}."
+    dispatcher.utter_message(
+        response="utter_address",
+        apt_name=org.name,
+        apt_short_name=org.short_name,
+        address_lines="\n".join(org.address),
     )
 
 
-def partners(kb: KnowledgeBase) -> str:
-    lines = (f"{p.name}: {p.text}" for p in kb.partners)
-    return f"The APT works with these partners:\n{_bullets(lines)}"
+def contacts(dispatcher: CollectingDispatcher, kb: KnowledgeBase) -> None:
+    dispatcher.utter_message(
+        response="utter_contacts",
+        contact_list=bullets(f"{c.name}, {c.role}" for c in kb.contacts),
+        address=", ".join(kb.organisation.address),
+    )
 
 
-def cinat(kb: KnowledgeBase) -> str:
-    return kb.cinat.text
+def partners(dispatcher: CollectingDispatcher, kb: KnowledgeBase) -> None:
+    dispatcher.utter_message(
+        response="utter_partners", partner_list=bullets(f"{p.name}: {p.text}" for p in kb.partners)
+    )
 
 
-# -- countries --------------------------------------------------------------------------------
+def cinat(dispatcher: CollectingDispatcher, kb: KnowledgeBase) -> None:
+    dispatcher.utter_message(text=kb.cinat.text)
 
-# Questions back to the visitor. Kept here rather than in domain.yml because only these
-# actions send them (Rasa's validator reports responses that no story or rule uses).
-ASK_WHICH_COUNTRY = (
-    'Which country do you mean? You can ask, for example, "Do you work in Kenya?" or '
-    '"Which countries do you work in in South East Asia?".'
-)
-ASK_WHICH_PLACE = 'Which country or region do you mean? For example "and Uganda?" or "what about in Asia?".'
+
+# -- countries ----------------------------------------------------------------------------------
 
 
 def _region_of(kb: KnowledgeBase, subregion: Subregion) -> Region:
     return next(r for r in kb.regions if subregion in r.subregions)
 
 
-def country_listed(match: CountryMatch) -> str:
-    assert match.listing is not None
+def _names(places: Iterable[Place]) -> str:
+    return join_names([p.label for p in places])
+
+
+def country(dispatcher: CollectingDispatcher, match: CountryMatch) -> None:
+    """Whether the APT's profile lists one country, and where."""
+    if match.listing is None:
+        dispatcher.utter_message(response="utter_country_not_listed", country_name=match.name)
+        return
     _, subregion, region = match.listing
-    return (
-        f"Yes. {match.name} is among the countries where the APT works: its profile lists it "
-        f"under {subregion.name} ({region.label})."
+    dispatcher.utter_message(
+        response="utter_country_listed",
+        country_name=match.name,
+        subregion_name=subregion.name,
+        region_name=region.label,
     )
 
 
-def country_not_listed(match: CountryMatch) -> str:
-    return f"{match.name} is not among the countries listed in the APT's profile."
-
-
-def countries_in_place(kb: KnowledgeBase, place: Place) -> str:
-    countries = place.countries
+def countries_in_place(dispatcher: CollectingDispatcher, kb: KnowledgeBase, place: Place) -> None:
+    count = len(place.countries)
     if isinstance(place, Subregion):
-        region = _region_of(kb, place)
-        return (
-            f"In {place.name} ({region.label}), the APT's profile lists {len(countries)} "
-            f"{_countries_word(len(countries))}: {join_names([c.label for c in countries])}."
+        dispatcher.utter_message(
+            response="utter_countries_in_subregion",
+            subregion_name=place.name,
+            region_name=_region_of(kb, place).label,
+            countries_counted=countries_counted(count),
+            country_names=_names(place.countries),
         )
-    lines = (f"{sub.name}: {join_names([c.label for c in sub.countries])}" for sub in place.subregions)
-    return (
-        f"In {place.label}, the APT's profile lists {len(countries)} "
-        f"{_countries_word(len(countries))}:\n{_bullets(lines)}"
+        return
+    dispatcher.utter_message(
+        response="utter_countries_in_region",
+        region_name=place.label,
+        countries_counted=countries_counted(count),
+        subregion_list=bullets(f"{sub.name}: {_names(sub.countries)}" for sub in place.subregions),
     )
 
 
-def countries_summary(kb: KnowledgeBase) -> str:
-    total = sum(len(r.countries) for r in kb.regions)
+def countries_summary(dispatcher: CollectingDispatcher, kb: KnowledgeBase) -> None:
     lines = (
-        f"{r.name}: {len(r.countries)} {_countries_word(len(r.countries))} "
-        f"({join_names([s.name for s in r.subregions])})"
+        f"{r.name}: {countries_counted(len(r.countries))} ({join_names([s.name for s in r.subregions])})"
         for r in kb.regions
     )
-    return (
-        f"The APT's profile lists {total} countries where it works, in "
-        f"{len(kb.regions)} regions:\n{_bullets(lines)}\n\n"
-        'Ask me about a region or sub-region, for example "Which countries in Central Asia?", '
-        "or about one country."
+    dispatcher.utter_message(
+        response="utter_countries_summary",
+        countries_counted=countries_counted(sum(len(r.countries) for r in kb.regions)),
+        region_count=len(kb.regions),
+        region_list=bullets(lines),
     )
 
 
-def country_count(kb: KnowledgeBase, place: Place | None) -> str:
+def country_count(dispatcher: CollectingDispatcher, kb: KnowledgeBase, place: Place | None) -> None:
     if place is not None:
-        count = len(place.countries)
-        return f"The APT's profile lists {count} {_countries_word(count)} in {place.label}."
-    total = sum(len(r.countries) for r in kb.regions)
-    parts = join_names([f"{len(r.countries)} in {r.label}" for r in kb.regions])
-    return f"The APT's profile lists {total} countries: {parts}."
+        dispatcher.utter_message(
+            response="utter_country_count_in_place",
+            countries_counted=countries_counted(len(place.countries)),
+            place_name=place.label,
+        )
+        return
+    dispatcher.utter_message(
+        response="utter_country_count",
+        countries_counted=countries_counted(sum(len(r.countries) for r in kb.regions)),
+        counts_by_region=join_names([count_in(len(r.countries), r.label) for r in kb.regions]),
+    )
 
 
-def unknown_region(kb: KnowledgeBase) -> str:
-    regions = join_names([r.label for r in kb.regions])
-    return f"I don't know that region. The APT's profile groups its countries under {regions}."
+def unknown_region(dispatcher: CollectingDispatcher, kb: KnowledgeBase) -> None:
+    dispatcher.utter_message(response="utter_unknown_region", region_names=_names(kb.regions))

@@ -23,7 +23,7 @@ from rapidfuzz import fuzz, process
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Span
 
-from actions.knowledge import Country, KnowledgeBase, KnowledgeBaseError, Place, Region, Subregion
+from actions.knowledge import Country, KnowledgeBase, Place, Region, Subregion, iso3_codes
 
 # country_converter logs every name it cannot match; a miss is normal here.
 logging.getLogger("country_converter").setLevel(logging.ERROR)
@@ -80,9 +80,8 @@ class PlaceResolver:
             for name in [place.name, *place.aliases]:
                 self._places[_fold(name)] = place
         self._place_matcher = self._phrase_matcher(self._places)
-        self._known_codes = set(self._converter.data["ISO3"])
+        self._known_codes = iso3_codes()  # the knowledge base's codes were checked against it
         self._codes_by_word = self._listed_codes_by_word()
-        self._check_knowledge_codes()
 
     # -- construction -------------------------------------------------------------------
 
@@ -114,14 +113,6 @@ class PlaceResolver:
         matcher = PhraseMatcher(self._nlp.vocab, attr="LOWER")
         matcher.add("NAME", [self._nlp.make_doc(name) for name in names])
         return matcher
-
-    def _check_knowledge_codes(self) -> None:
-        for country, subregion, _ in self._knowledge.listed_countries():
-            if country.iso3 not in self._known_codes:
-                raise KnowledgeBaseError(
-                    f"entry {subregion.name} > {country.name}, field 'iso3': "
-                    f"{country.iso3!r} is not an ISO 3166 alpha-3 code"
-                )
 
     # -- countries ----------------------------------------------------------------------
 

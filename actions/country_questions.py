@@ -40,8 +40,7 @@ class _PlaceAction(KnowledgeAction):
         self, dispatcher: CollectingDispatcher, matches: List[CountryMatch]
     ) -> List[EventType]:
         for match in matches:
-            text = answers.country_listed(match) if match.is_listed else answers.country_not_listed(match)
-            dispatcher.utter_message(text=text)
+            answers.country(dispatcher, match)
         if not all(match.is_listed for match in matches):
             # How the APT chooses countries is the FAQ answer, kept in domain.yml.
             dispatcher.utter_message(response="utter_faq_country_selection")
@@ -50,13 +49,13 @@ class _PlaceAction(KnowledgeAction):
     def answer_place(self, dispatcher: CollectingDispatcher, tracker: Tracker, kind: str) -> List[EventType]:
         place = self._place(tracker)
         if kind == COUNT:
-            dispatcher.utter_message(text=answers.country_count(self.knowledge, place))
+            answers.country_count(dispatcher, self.knowledge, place)
         elif place is not None:
-            dispatcher.utter_message(text=answers.countries_in_place(self.knowledge, place))
+            answers.countries_in_place(dispatcher, self.knowledge, place)
         else:
             if entity_values(tracker, "region"):
-                dispatcher.utter_message(text=answers.unknown_region(self.knowledge))
-            dispatcher.utter_message(text=answers.countries_summary(self.knowledge))
+                answers.unknown_region(dispatcher, self.knowledge)
+            answers.countries_summary(dispatcher, self.knowledge)
         return [SlotSet("region", place.name if place else None), SlotSet("place_question", kind)]
 
 
@@ -74,7 +73,7 @@ class ActionAnswerCountryEngagement(_PlaceAction):
             return self.answer_engagement(dispatcher, matches)
         if self._place(tracker) is not None:
             return self.answer_place(dispatcher, tracker, LIST)
-        dispatcher.utter_message(text=answers.ASK_WHICH_COUNTRY)
+        dispatcher.utter_message(response="utter_ask_which_country")
         return []
 
 
@@ -115,5 +114,5 @@ class ActionAnswerFollowUp(_PlaceAction):
         if self._place(tracker) is not None:
             previous = tracker.get_slot("place_question")
             return self.answer_place(dispatcher, tracker, COUNT if previous == COUNT else LIST)
-        dispatcher.utter_message(text=answers.ASK_WHICH_PLACE)
+        dispatcher.utter_message(response="utter_ask_which_place")
         return []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from email_validator import EmailNotValidError, validate_email
 from rasa_sdk import FormValidationAction, Tracker
@@ -21,9 +21,9 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import KnowledgeAction
 from actions.countries import CountryMatch, PlaceResolver
-from actions.enquiries import Enquiry, store_for
 from actions.knowledge import KnowledgeBase, OrganisationType, WorkArea
 from actions.partnership import assess, explain, recognise
+from storage.enquiries import Enquiry, store_for
 
 CONSENT_QUESTION = "utter_ask_enquiry_consent"
 ABANDONED = "abandoned"
@@ -48,8 +48,11 @@ class ValidateFundingForm(KnowledgeAction, FormValidationAction):
     def validate_organisation_type(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        options = self.knowledge.partnership.organisation_types
-        return _option_slot("organisation_type", options, value, "kind of organisation", dispatcher)
+        option = recognise(self.knowledge.partnership.organisation_types, _first_text(value))
+        if option is None:
+            dispatcher.utter_message(response="utter_unrecognised_organisation_type")
+            return {"organisation_type": None}
+        return {"organisation_type": option.id}
 
     def validate_organisation_country(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -57,28 +60,18 @@ class ValidateFundingForm(KnowledgeAction, FormValidationAction):
         text = _first_text(value)
         matches = self.places.countries(text, [text])
         if len(matches) != 1:
-            dispatcher.utter_message(
-                text="Sorry, I didn't recognise one country there. Please write the name of one country."
-            )
+            dispatcher.utter_message(response="utter_unrecognised_country")
             return {"organisation_country": None}
         return {"organisation_country": matches[0].iso3}
 
     def validate_work_area(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        options = self.knowledge.partnership.work_areas
-        return _option_slot("work_area", options, value, "kind of work", dispatcher)
-
-
-def _option_slot(
-    slot: str, options: Sequence[Any], value: Any, what: str, dispatcher: CollectingDispatcher
-) -> Dict[str, Any]:
-    """The option's id, or None (the form asks again) with a word on why."""
-    option = recognise(options, _first_text(value))
-    if option is None:
-        dispatcher.utter_message(text=f"Sorry, I didn't recognise that {what}.")
-        return {slot: None}
-    return {slot: option.id}
+        option = recognise(self.knowledge.partnership.work_areas, _first_text(value))
+        if option is None:
+            dispatcher.utter_message(response="utter_unrecognised_work_area")
+            return {"work_area": None}
+        return {"work_area": option.id}
 
 
 class ActionAssessPartnershipFit(KnowledgeAction):
@@ -90,10 +83,10 @@ class ActionAssessPartnershipFit(KnowledgeAction):
     ) -> List[EventType]:
         answers = _partnership_answers(self.knowledge, self.places, tracker)
         if answers is None:
-            dispatcher.utter_message(text="Sorry, I lost track of your answers. Could we start again?")
+            dispatcher.utter_message(response="utter_partnership_answers_lost")
             return [SlotSet("partnership_fit", None)]
         assessment = assess(self.knowledge, *answers)
-        dispatcher.utter_message(text=explain(assessment))
+        explain(dispatcher, self.knowledge, assessment)
         return [SlotSet("partnership_fit", assessment.level)]
 
 
@@ -147,7 +140,7 @@ class ValidateEnquiryForm(FormValidationAction):
         name = " ".join(_first_text(value).split())
         printable = all(unicodedata.category(ch)[0] != "C" for ch in name)
         if not (2 <= len(name) <= MAX_NAME_LENGTH and printable and any(ch.isalpha() for ch in name)):
-            dispatcher.utter_message(text="Please type your organisation's name (up to 200 characters).")
+            dispatcher.utter_message(response="utter_invalid_organisation_name", max_length=MAX_NAME_LENGTH)
             return {"organisation_name": None}
         return {"organisation_name": name}
 
@@ -162,14 +155,9 @@ class ValidateEnquiryForm(FormValidationAction):
             except EmailNotValidError:
                 continue
         if tracker.get_slot("email_retry"):
-            dispatcher.utter_message(
-                text="I still can't read a valid email address, so I have not stored anything. "
-                "You can also write to the APT by post: ask me for its address."
-            )
+            dispatcher.utter_message(response="utter_invalid_email_given_up")
             return {"contact_email": None, "enquiry_status": ABANDONED}
-        dispatcher.utter_message(
-            text="That doesn't look like a valid email address (for example name@example.org)."
-        )
+        dispatcher.utter_message(response="utter_invalid_email")
         return {"contact_email": None, "email_retry": True}
 
 
@@ -193,7 +181,7 @@ class ActionRecordEnquiry(KnowledgeAction):
         answers = _partnership_answers(self.knowledge, self.places, tracker)
         name, email = tracker.get_slot("organisation_name"), tracker.get_slot("contact_email")
         if consented_at is None or answers is None or not name or not email:
-            dispatcher.utter_message(text="Sorry, something was missing, so I have not stored anything.")
+            dispatcher.utter_message(response="utter_enquiry_incomplete")
             return [*reset, SlotSet("enquiry_status", None)]
         organisation, country, work = answers
         store_for().record(
@@ -211,4 +199,5 @@ class ActionRecordEnquiry(KnowledgeAction):
             )
         )
         dispatcher.utter_message(response="utter_enquiry_recorded")
+        dispatcher.utter_message(response="utter_no_funding_promised")
         return [*reset, SlotSet("enquiry_status", "recorded")]

@@ -10,15 +10,14 @@ and the field, so a broken edit fails the action server at start, not mid-conver
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Tuple, Union
 
+import country_converter
 import yaml
 from pydantic import BaseModel, Extra, ValidationError, constr, validator
 
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "knowledge" / "apt.yml"
-PATH_ENV_VAR = "APT_KNOWLEDGE_BASE"
+from apt_settings import settings
 
 NonEmpty = constr(strip_whitespace=True, min_length=1)
 
@@ -33,11 +32,24 @@ class _Strict(BaseModel):
         allow_mutation = False
 
 
+@functools.cache
+def iso3_codes() -> FrozenSet[str]:
+    """The ISO 3166-1 alpha-3 codes of country_converter, the library that resolves what
+    visitors write (actions/countries.py): a code it does not know could never be matched."""
+    return frozenset(country_converter.CountryConverter().data["ISO3"])
+
+
 class Country(_Strict):
     name: NonEmpty  # type: ignore[valid-type]
     iso3: constr(regex=r"^[A-Z]{3}$")  # type: ignore[valid-type]
     display: Optional[NonEmpty] = None  # type: ignore[valid-type]
     aliases: List[NonEmpty] = []  # type: ignore[valid-type]
+
+    @validator("iso3")
+    def _known_code(cls, value: str) -> str:
+        if value not in iso3_codes():
+            raise ValueError(f"{value!r} is not an ISO 3166 alpha-3 code")
+        return value
 
     @property
     def label(self) -> str:
@@ -256,8 +268,9 @@ def read_knowledge_base(path: Union[str, Path]) -> KnowledgeBase:
 
 @functools.cache
 def load_knowledge_base(path: Optional[str] = None) -> KnowledgeBase:
-    """The process-wide knowledge base, read once ($APT_KNOWLEDGE_BASE overrides the path)."""
-    return read_knowledge_base(path or os.environ.get(PATH_ENV_VAR) or DEFAULT_PATH)
+    """The process-wide knowledge base, read once (by default the file the setting
+    ``APT_KNOWLEDGE_BASE`` names)."""
+    return read_knowledge_base(path or settings().knowledge_base)
 
 
 def main() -> None:

@@ -2,21 +2,22 @@
 
 The APT is not a donor: it develops projects with local partner organisations and raises
 funds jointly. This module reads the visitor's answers (organisation type, country, kind
-of work), recognises them against the knowledge base's options, and explains the result.
-It never promises money.
+of work), recognises them against the knowledge base's options, and explains the result
+with ``domain.yml`` responses. It never promises money.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, TypeVar
+from typing import Optional, Sequence, TypeVar
 
 from rapidfuzz import fuzz, process
+from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import join_names
 from actions.countries import CountryMatch
-from actions.knowledge import KnowledgeBase, OrganisationType, WorkArea
+from actions.knowledge import KnowledgeBase, OrganisationType, Topic, WorkArea
 
 LIKELY, PARTIAL, NOT_A_FIT = "likely", "partial", "none"
 ALIAS_CUTOFF = 85
@@ -53,68 +54,67 @@ def recognise(options: Sequence[Option], text: str) -> Optional[Option]:
 
 @dataclass(frozen=True)
 class Assessment:
+    """How the three answers compare with what the APT does, and the overall level."""
+
     level: str
-    reasons: List[str]
-
-
-def _partner_types(kb: KnowledgeBase) -> str:
-    return join_names([t.label for t in kb.partnership.organisation_types if t.partner])
+    organisation: OrganisationType
+    country: CountryMatch
+    work: WorkArea
+    topic: Optional[Topic]  # the objective or activity the work matches, if any
 
 
 def assess(
     kb: KnowledgeBase, organisation: OrganisationType, country: CountryMatch, work: WorkArea
 ) -> Assessment:
-    reasons: List[str] = []
-    fits: List[bool] = []
-
-    fits.append(organisation.partner)
-    if organisation.partner:
-        reasons.append(f"Organisation: the APT works with {organisation.label}, among other partners.")
-    else:
-        reasons.append(f"Organisation: the APT's partners are {_partner_types(kb)}.")
-
-    fits.append(country.is_listed)
-    if country.listing:
-        _, subregion, region = country.listing
-        reasons.append(
-            f"Country: {country.name} is among the countries where the APT works ({subregion.name})."
-        )
-    else:
-        reasons.append(
-            f"Country: {country.name} is not among the countries listed in the APT's profile; the APT "
-            "engages where the authorities show a political will to fight torture."
-        )
-
+    topic = kb.topic(work.matches) if work.matches and not work.excluded else None
     if work.excluded:
-        reasons.append(
-            f"Work: the APT does not provide {work.label}. Other NGOs offer legal and medical "
-            "assistance and rehabilitation to victims of torture, and the APT cooperates with them."
-        )
-        return Assessment(NOT_A_FIT, reasons)
-    if work.matches:
-        topic = kb.topic(work.matches)
-        reasons.append(f"Work: {work.label} matches the APT's work on {topic.title.lower()}.")
-        fits.append(True)
+        level = NOT_A_FIT
+    elif organisation.partner and country.is_listed and topic is not None:
+        level = LIKELY
     else:
-        reasons.append(
-            "Work: I can't tell whether it matches the APT's focus on preventing torture "
-            "(monitoring places of detention, legal frameworks, training)."
+        level = PARTIAL
+    return Assessment(level, organisation, country, work, topic)
+
+
+def explain(dispatcher: CollectingDispatcher, kb: KnowledgeBase, assessment: Assessment) -> None:
+    """The level, then one message for each answer (organisation, country, work), then,
+    unless nothing fits, the reminder that the APT funds no one directly."""
+    if assessment.level == LIKELY:
+        dispatcher.utter_message(response="utter_fit_likely")
+    elif assessment.level == PARTIAL:
+        dispatcher.utter_message(response="utter_fit_partial")
+    else:
+        dispatcher.utter_message(response="utter_fit_none")
+
+    organisation = assessment.organisation
+    if organisation.partner:
+        dispatcher.utter_message(
+            response="utter_fit_organisation_partner", organisation_kind=organisation.label
         )
-        fits.append(False)
-    return Assessment(LIKELY if all(fits) else PARTIAL, reasons)
+    else:
+        partner_kinds = join_names([t.label for t in kb.partnership.organisation_types if t.partner])
+        dispatcher.utter_message(response="utter_fit_organisation_not_partner", partner_kinds=partner_kinds)
 
+    country = assessment.country
+    if country.listing is not None:
+        _, subregion, _ = country.listing
+        dispatcher.utter_message(
+            response="utter_fit_country_listed", country_name=country.name, subregion_name=subregion.name
+        )
+    else:
+        dispatcher.utter_message(response="utter_fit_country_not_listed", country_name=country.name)
 
-def explain(assessment: Assessment) -> str:
-    headline = {
-        LIKELY: "This looks like a likely fit for a joint project with the APT.",
-        PARTIAL: "This could be a partial fit for a joint project with the APT:",
-        NOT_A_FIT: "This does not look like a fit for a project with the APT:",
-    }[assessment.level]
-    lines = "\n".join(f"- {reason}" for reason in assessment.reasons)
-    closing = (
-        "\nThe APT does not fund organisations directly: a joint project would be developed "
-        "together, with funds raised jointly, and nothing is promised at this stage."
-        if assessment.level != NOT_A_FIT
-        else ""
-    )
-    return f"{headline}\n{lines}{closing}"
+    work = assessment.work
+    if work.excluded:
+        dispatcher.utter_message(response="utter_fit_work_excluded", work_kind=work.label)
+    elif assessment.topic is not None:
+        dispatcher.utter_message(
+            response="utter_fit_work_matches",
+            work_kind=work.label,
+            topic_title=assessment.topic.title.lower(),
+        )
+    else:
+        dispatcher.utter_message(response="utter_fit_work_unknown")
+
+    if assessment.level != NOT_A_FIT:
+        dispatcher.utter_message(response="utter_no_funding_promised")

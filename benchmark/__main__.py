@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
+from apt_settings import settings
 from benchmark import (
     REPORTS,
     ROOT,
@@ -132,7 +133,7 @@ def run_load(args: argparse.Namespace) -> Dict[str, Any]:
         "ratios": targets.level_ratios(results["ours"]["levels"], results["baseline"]["levels"]),
         "notes": [
             "Our stack: scripts/serve.py as `make run` starts it (Rasa server with"
-            f" {os.environ.get('APT_RASA_WORKERS', '2')} worker processes, action server, staff"
+            f" {settings().rasa_workers} worker processes, action server, staff"
             " workspace) with a fresh SQLite database (its tracker store and project database) in"
             " build/benchmark/; the baseline: `rasa run` (one process) with its in-memory tracker"
             " and no action server. Memory is that of each server with its worker processes.",

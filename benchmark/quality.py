@@ -159,13 +159,13 @@ def test_set_quality(model: Path, test_file: Path, out: Path, reports: Path) -> 
 
 
 def cross_validation(folds: int, out: Path) -> Dict[str, Any]:
-    """`rasa test nlu --cross-validation` on data/nlu.yml with config.yml."""
+    """`rasa test nlu --cross-validation` on every file of data/nlu/ with config.yml."""
     if out.exists():
         shutil.rmtree(out)
     log = out.parent / "cross-validation.log"
-    say(f"{folds}-fold cross-validation on data/nlu.yml (slow: one training per fold)")
+    say(f"{folds}-fold cross-validation on data/nlu/ (slow: one training per fold)")
     args = [str(BIN / "rasa"), "test", "nlu", "--cross-validation", "--folds", str(folds)]
-    args += ["--nlu", "data/nlu.yml", "--config", "config.yml", "--out", str(out)]
+    args += ["--nlu", "data/nlu", "--config", "config.yml", "--out", str(out)]
     seconds = run_timed(args, ROOT, log, timeout=3 * 3600)
     figures = parse_cv_log(log.read_text(errors="replace"))
     result: Dict[str, Any] = {"folds": folds, "seconds": round(seconds, 1), "per_fold_mean_std": figures}

@@ -289,7 +289,7 @@ def _quality(result: Dict[str, Any]) -> List[str]:
             lines += [f"![{picture}]({picture})", ""]
     cv = quality.get("cross_validation")
     if cv:
-        lines += [f"### {cv['folds']}-fold cross-validation on `data/nlu.yml`", ""]
+        lines += [f"### {cv['folds']}-fold cross-validation on `data/nlu/`", ""]
         figures = cv.get("per_fold_mean_std", {})
         rows = []
         for dataset in ("test", "train"):

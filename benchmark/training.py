@@ -36,6 +36,16 @@ def append_nlu_example(nlu_text: str, intent: str, example: str) -> str:
     return nlu_text[: match.end()] + f"{indent}- {example}\n" + nlu_text[match.end() :]
 
 
+def nlu_file_of(intent: str, data: Path) -> Path:
+    """The file under `data` (data/nlu/ holds one file per topic) whose examples of `intent`
+    are to be edited."""
+    pattern = re.compile(rf"^\s*- intent: {re.escape(intent)}\s*$", re.M)
+    for path in sorted(p for p in data.rglob("*") if p.suffix in (".yml", ".yaml")):
+        if pattern.search(path.read_text(encoding="utf-8")):
+            return path
+    raise ValueError(f"intent {intent!r} not found in the NLU data under {data}")
+
+
 def _env(project: Path) -> Dict[str, str]:
     """Each scratch project its own training cache; the project root importable, in case the
     configuration names a custom component of the project."""
@@ -70,7 +80,7 @@ def time_ours(scratch: Path, into: Dict[str, float]) -> None:
     say("training our assistant from scratch (rasa train --force)")
     into["full_s"] = round(train(project, "train-full.log", force=True), 1)
     say(f"full training: {into['full_s']:.0f} s; adding one NLU example and retraining")
-    nlu = project / "data" / "nlu.yml"
+    nlu = nlu_file_of(CHANGED_INTENT, project / "data" / "nlu")
     nlu.write_text(append_nlu_example(nlu.read_text(), CHANGED_INTENT, ADDED_EXAMPLE))
     into["after_one_nlu_line_s"] = round(train(project, "train-incremental.log", force=False), 1)
     say(f"retraining after a one-line change: {into['after_one_nlu_line_s']:.0f} s")

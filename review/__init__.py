@@ -17,7 +17,7 @@ from typing import Any, Mapping, Optional
 from flask import Flask, Response
 from flask_wtf.csrf import CSRFProtect
 
-from storage.database import database_url
+from apt_settings import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY_FILE = ROOT / "var" / "review-secret-key"
@@ -39,11 +39,11 @@ SECURITY_HEADERS = {
 
 
 def secret_key() -> str:
-    """``APT_REVIEW_SECRET_KEY``, else a random key kept in ``var/`` (readable by its owner
-    only) so that staff sessions survive a restart."""
-    key = os.environ.get("APT_REVIEW_SECRET_KEY")
-    if key:
-        return key
+    """The setting ``APT_REVIEW_SECRET_KEY``, else a random key kept in ``var/`` (readable by
+    its owner only) so that staff sessions survive a restart."""
+    key = settings().review_secret_key
+    if key is not None:
+        return key.get_secret_value()
     if not SECRET_KEY_FILE.exists():
         import secrets
 
@@ -57,12 +57,12 @@ def secret_key() -> str:
 def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(
-        DATABASE_URL=database_url(),
+        DATABASE_URL=settings().database_url,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
-        # Off only where the workspace is served over plain HTTP on this machine (the run
-        # command sets APT_REVIEW_SECURE_COOKIE=0 for 127.0.0.1); on in every other case.
-        SESSION_COOKIE_SECURE=os.environ.get("APT_REVIEW_SECURE_COOKIE", "1") != "0",
+        # Off only where the workspace is served over plain HTTP on this machine (make run
+        # sets APT_REVIEW_SECURE_COOKIE=0 when it serves it on 127.0.0.1); on otherwise.
+        SESSION_COOKIE_SECURE=settings().secure_cookie(),
         REMEMBER_COOKIE_HTTPONLY=True,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
         WTF_CSRF_TIME_LIMIT=8 * 3600,

@@ -22,8 +22,9 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from review.db import create_tables, staff_users
-from storage.database import database_url, engine_for
+from storage.database import engine_for
+from storage.migrate import upgrade
+from storage.schema import staff_users
 
 MIN_PASSWORD_LENGTH = 12
 USERNAME = re.compile(r"^[A-Za-z0-9._-]{2,64}$")
@@ -115,8 +116,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     commands.add_parser("delete", help="delete an account").add_argument("username")
     args = parser.parse_args(argv)
 
-    engine = engine_for(database_url())
-    create_tables(engine)
+    engine = engine_for()
+    upgrade(engine)
     try:
         if args.command == "list":
             print("\n".join(usernames(engine)) or "no staff accounts yet")

@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 
 from review import db
 from review.accounts import verify
+from storage import schema
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -34,8 +35,8 @@ class StaffUser(UserMixin):
 def load_user(user_id: str) -> Optional[StaffUser]:
     with db.connect() as connection:
         row = connection.execute(
-            sa.select(db.staff_users.c.id, db.staff_users.c.username).where(
-                db.staff_users.c.id == int(user_id)
+            sa.select(schema.staff_users.c.id, schema.staff_users.c.username).where(
+                schema.staff_users.c.id == int(user_id)
             )
         ).first()
     return StaffUser(row.id, row.username) if row else None
@@ -55,7 +56,7 @@ def init_app(app: Flask) -> None:
 
 def _is_throttled(username: str, address: str) -> bool:
     since = time.time() - current_app.config["LOGIN_FAILURE_WINDOW"].total_seconds()
-    failures = db.login_failures
+    failures = schema.login_failures
     with db.connect() as connection:
         by_name = connection.execute(
             sa.select(sa.func.count()).where(failures.c.username == username, failures.c.at >= since)
@@ -82,16 +83,16 @@ def login() -> object:
         ), 429
     with db.connect() as connection:
         row = connection.execute(
-            sa.select(db.staff_users).where(db.staff_users.c.username == username)
+            sa.select(schema.staff_users).where(schema.staff_users.c.username == username)
         ).first()
     if not verify(row.password_hash if row else None, password):
         with db.begin() as connection:
             connection.execute(
-                db.login_failures.insert().values(username=username, address=address, at=time.time())
+                schema.login_failures.insert().values(username=username, address=address, at=time.time())
             )
         return render_template("auth/login.html", error="Wrong username or password."), 401
     with db.begin() as connection:
-        connection.execute(db.login_failures.delete().where(db.login_failures.c.username == username))
+        connection.execute(schema.login_failures.delete().where(schema.login_failures.c.username == username))
     login_user(StaffUser(row.id, row.username))
     flash(f"Signed in as {row.username}.")
     return redirect(url_for("conversations.list_conversations"))

@@ -26,8 +26,9 @@ from flask import (
 )
 from flask_login import current_user
 
-from actions.enquiries import csv_safe
 from review import db, queries
+from storage import schema
+from storage.enquiries import csv_safe
 
 bp = Blueprint("conversations", __name__, url_prefix="/conversations")
 
@@ -111,10 +112,10 @@ def _save_review(sender_id: str, values: Dict[str, Any]) -> None:
     with db.begin() as connection:
         _conversation_or_404(connection, sender_id)
         updated = connection.execute(
-            db.reviews.update().where(db.reviews.c.sender_id == sender_id).values(**values)
+            schema.reviews.update().where(schema.reviews.c.sender_id == sender_id).values(**values)
         ).rowcount
         if not updated:
-            connection.execute(db.reviews.insert().values(sender_id=sender_id, **{"note": "", **values}))
+            connection.execute(schema.reviews.insert().values(sender_id=sender_id, **{"note": "", **values}))
 
 
 @bp.route("/<path:sender_id>/reviewed", methods=["POST"])
@@ -152,9 +153,9 @@ def correct(sender_id: str) -> Response:
         message = queries.user_message(connection, sender_id, event_id)
         if message is None or message.text.startswith("/"):
             abort(400)
-        connection.execute(db.corrections.delete().where(db.corrections.c.event_id == event_id))
+        connection.execute(schema.corrections.delete().where(schema.corrections.c.event_id == event_id))
         connection.execute(
-            db.corrections.insert().values(
+            schema.corrections.insert().values(
                 event_id=event_id,
                 sender_id=sender_id,
                 text=message.text,

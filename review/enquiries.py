@@ -6,7 +6,7 @@ import io
 
 from flask import Blueprint, Response, current_app, render_template
 
-from actions.enquiries import EnquiryStore, export_csv
+from storage.enquiries import EnquiryStore, export_csv
 
 bp = Blueprint("enquiries", __name__, url_prefix="/enquiries")
 

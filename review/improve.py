@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, flash, redirect, render_template, url_for
 
 from review import db
+from storage import schema
 
 bp = Blueprint("improve", __name__, url_prefix="/improve")
 
@@ -15,7 +16,7 @@ bp = Blueprint("improve", __name__, url_prefix="/improve")
 def corrections_yaml(rows: List[Dict[str, str]]) -> str:
     """Rasa 3 NLU training data (``version: "3.1"``) with one block per intent.
 
-    Written by hand rather than with a YAML dumper so it has the layout of ``data/nlu.yml``
+    Written by hand rather than with a YAML dumper so it has the layout of the files in ``data/nlu/``
     (``examples: |`` blocks) and can be pasted into it. A message is one line; duplicates
     within an intent are dropped.
     """
@@ -33,7 +34,9 @@ def corrections_yaml(rows: List[Dict[str, str]]) -> str:
 
 def _all_corrections() -> List[Dict[str, str]]:
     with db.connect() as connection:
-        rows = connection.execute(sa.select(db.corrections).order_by(db.corrections.c.created_at.desc()))
+        rows = connection.execute(
+            sa.select(schema.corrections).order_by(schema.corrections.c.created_at.desc())
+        )
         return [dict(r._mapping) for r in rows]
 
 
@@ -54,6 +57,6 @@ def export_corrections() -> Response:
 @bp.route("/corrections/<int:correction_id>/delete", methods=["POST"])
 def delete_correction(correction_id: int) -> Response:
     with db.begin() as connection:
-        connection.execute(db.corrections.delete().where(db.corrections.c.id == correction_id))
+        connection.execute(schema.corrections.delete().where(schema.corrections.c.id == correction_id))
     flash("Correction removed.")
     return redirect(url_for("improve.corrections"))

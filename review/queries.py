@@ -14,8 +14,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import sqlalchemy as sa
 
-from review.db import corrections, reviews
-from storage.schema import events, facets, summaries
+from storage.schema import corrections, events, facets, reviews, summaries
 
 FLAGS = {
     "disclosure": "Disclosure of torture or detention",

@@ -8,11 +8,15 @@ Use it as ``Authorization: Bearer <token>``.
 """
 
 import argparse
-import os
 import sys
 import time
+from pathlib import Path
 
 import jwt
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # scripts/ is not a package
+
+from apt_settings import SettingsError, settings  # noqa: E402
 
 
 def token(secret: str, username: str, role: str, hours: float) -> str:
@@ -27,8 +31,12 @@ def main() -> int:
     parser.add_argument("--user", help="conversation id the token is limited to (role 'user')")
     parser.add_argument("--hours", type=float, default=8.0)
     args = parser.parse_args()
-    secret = os.environ.get("APT_RASA_JWT_SECRET", "")
-    if len(secret) < 32:
+    try:
+        secret = settings().jwt_secret()
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if not secret:
         print(
             "error: set APT_RASA_JWT_SECRET (at least 32 characters) to the Rasa server's secret",
             file=sys.stderr,

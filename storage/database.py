@@ -1,28 +1,28 @@
 """Where the project's database is, and one engine per URL per process.
 
 Everything the project stores (conversation events, their summaries, funding enquiries, staff
-accounts and review notes) lives in one database: ``$APT_DATABASE_URL`` (any SQLAlchemy URL,
-e.g. ``postgresql://rasa@127.0.0.1:5432/apt``), by default the SQLite file ``var/apt.db`` in
-the project, so nothing has to be installed.
+accounts and review notes) lives in one database: the setting ``APT_DATABASE_URL`` (any
+SQLAlchemy URL, e.g. ``postgresql://rasa@127.0.0.1:5432/apt``), by default the SQLite file
+``var/apt.db`` in the project, so nothing has to be installed. Its tables are declared in
+:mod:`storage.schema` and created by the migrations (:mod:`storage.migrate`).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Dict, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-DATABASE_URL_ENV = "APT_DATABASE_URL"
-DEFAULT_DATABASE = Path(__file__).resolve().parent.parent / "var" / "apt.db"
+from apt_settings import settings
 
 _engines: Dict[str, Engine] = {}
 
 
 def database_url() -> str:
-    return os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{DEFAULT_DATABASE}"
+    """The project's database, from the settings."""
+    return settings().database_url
 
 
 def is_sqlite(url: str) -> bool:

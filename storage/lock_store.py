@@ -38,10 +38,10 @@ from typing import Any, AsyncIterator, Optional
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
 
+import apt_settings
+
 logger = logging.getLogger(__name__)
 
-LOCK_DIRECTORY_ENV = "APT_LOCK_DIRECTORY"
-DEFAULT_DIRECTORY = Path(__file__).resolve().parent.parent / "var" / "locks"
 STRIPES = 256
 POLL_SECONDS = 0.005
 
@@ -55,12 +55,12 @@ def stripe_of(conversation_id: str, stripes: int = STRIPES) -> int:
 
 class FileLockStore(LockStore):
     """``lock_store: {type: storage.lock_store.FileLockStore}`` in endpoints.yml; optional
-    ``directory`` (default ``$APT_LOCK_DIRECTORY`` or ``var/locks``)."""
+    ``directory`` (default: the setting ``APT_LOCK_DIRECTORY``, ``var/locks``)."""
 
     def __init__(self, endpoint_config: Any = None, directory: Optional[str] = None) -> None:
         settings = getattr(endpoint_config, "kwargs", None) or {}
-        chosen = directory or settings.get("directory") or os.environ.get(LOCK_DIRECTORY_ENV)
-        self.directory = Path(chosen) if chosen else DEFAULT_DIRECTORY
+        chosen = directory or settings.get("directory")
+        self.directory = Path(chosen) if chosen else apt_settings.settings().lock_directory
         self.directory.mkdir(parents=True, exist_ok=True)
 
     def path_for(self, conversation_id: str) -> Path:

@@ -8,6 +8,10 @@ staff's review mark and note, and corrections made from its messages. ``purge`` 
 of that for conversations whose last message is older than N days; funding enquiries are a
 separate record (kept until the APT deletes them). ``forget`` also deletes the funding
 enquiry made in that conversation, since the visitor asks to erase what they gave.
+
+Which tables hold a conversation's data is said by the tables themselves, in
+:mod:`storage.schema` (``info={"conversation_key": ...}``): a new table declared there is
+covered here without a change.
 """
 
 from __future__ import annotations
@@ -20,39 +24,17 @@ from typing import Dict, Iterable, List, Optional
 import sqlalchemy as sa
 
 from storage import schema
-from storage.database import database_url, engine_for
+from storage.database import engine_for
+from storage.migrate import SchemaNotCurrent, require_current
 
 RETENTION_DAYS = 90
-
-# Every table holding a conversation's data, with the column naming the conversation.
-CONVERSATION_TABLES = {
-    "events": "sender_id",
-    "conversation_summaries": "sender_id",
-    "conversation_facets": "sender_id",
-    "conversation_reviews": "sender_id",
-    "nlu_corrections": "sender_id",
-}
-ENQUIRIES_TABLE = ("funding_enquiries", "conversation_id")
 BATCH = 500
 
 
-def _tables(engine: sa.engine.Engine, names: Dict[str, str]) -> List[sa.Column]:
-    existing = set(sa.inspect(engine).get_table_names())
-    metadata = sa.MetaData()
-    return [
-        sa.Table(name, metadata, autoload_with=engine).c[column]
-        for name, column in names.items()
-        if name in existing
-    ]
-
-
-def _delete(engine: sa.engine.Engine, sender_ids: List[str], with_enquiries: bool) -> Dict[str, int]:
-    names = dict(CONVERSATION_TABLES)
-    if with_enquiries:
-        names[ENQUIRIES_TABLE[0]] = ENQUIRIES_TABLE[1]
+def _delete(engine: sa.engine.Engine, sender_ids: List[str], with_kept: bool) -> Dict[str, int]:
     counts: Dict[str, int] = {}
     with engine.begin() as connection:
-        for column in _tables(engine, names):
+        for column in schema.conversation_columns(include_kept=with_kept):
             deleted = connection.execute(sa.delete(column.table).where(column.in_(sender_ids))).rowcount
             counts[column.table.name] = counts.get(column.table.name, 0) + max(deleted, 0)
     return counts
@@ -60,8 +42,8 @@ def _delete(engine: sa.engine.Engine, sender_ids: List[str], with_enquiries: boo
 
 def forget(engine: sa.engine.Engine, sender_id: str) -> Dict[str, int]:
     """Delete one conversation everywhere; returns rows deleted per table."""
-    schema.create_tables(engine)
-    return _delete(engine, [sender_id], with_enquiries=True)
+    require_current(engine)
+    return _delete(engine, [sender_id], with_kept=True)
 
 
 def expired(engine: sa.engine.Engine, days: float, now: Optional[float] = None) -> Iterable[str]:
@@ -84,11 +66,11 @@ def purge(engine: sa.engine.Engine, days: float, now: Optional[float] = None) ->
 
     if days <= 0:
         raise ValueError("the retention period must be more than 0 days")
-    schema.create_tables(engine)
+    require_current(engine)
     scrub_abandoned_forms(engine, now)
     sender_ids = list(expired(engine, days, now))
     for start in range(0, len(sender_ids), BATCH):
-        _delete(engine, sender_ids[start : start + BATCH], with_enquiries=False)
+        _delete(engine, sender_ids[start : start + BATCH], with_kept=False)
     return len(sender_ids)
 
 
@@ -99,7 +81,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     purge_command.add_argument("--days", type=float, default=RETENTION_DAYS, help=f"default {RETENTION_DAYS}")
     commands.add_parser("forget", help="delete one conversation").add_argument("sender_id")
     args = parser.parse_args(argv)
-    engine = engine_for(database_url())
+    engine = engine_for()
+    try:
+        require_current(engine)
+    except SchemaNotCurrent as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     if args.command == "purge":
         if args.days <= 0:
             parser.error("--days must be more than 0")

@@ -1,17 +1,27 @@
-"""Tables of the conversation log.
+"""Every table of the project, on one ``MetaData``: the only place a table is declared.
 
-``events`` is Rasa's own SQL tracker store table (declared here with the same columns so the
-staff workspace can read it, and tests can create it, without Rasa). The summary tables are
-written by :mod:`storage.tracker_store` on every save, so the staff list of 100,000
-conversations is a query on indexed columns, never a scan of every event.
+Changing a table here needs a migration (``python -m storage.migrate revision -m "..."``,
+see :mod:`storage.migrate`); a test checks that the migrations build exactly these tables,
+on SQLite and PostgreSQL.
+
+Tables that hold a conversation's data say so with ``info={"conversation_key": column}``:
+retention (:mod:`storage.retention`) deletes a conversation from every such table, and
+keeps the ones marked ``"kept_on_purge": True`` (enquiries) when it purges old conversations.
 """
 
 from __future__ import annotations
+
+from typing import List
 
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
 
+# -- the conversation log ----------------------------------------------------------------------
+
+# Rasa's own SQL tracker store table (rasa.core.tracker_store.SQLTrackerStore.SQLEvent),
+# declared with the same columns so that the staff workspace can read it and the migrations
+# create it; Rasa only ever inserts into it.
 events = sa.Table(
     "events",
     metadata,
@@ -22,8 +32,11 @@ events = sa.Table(
     sa.Column("intent_name", sa.String(255)),
     sa.Column("action_name", sa.String(255)),
     sa.Column("data", sa.Text),
+    info={"conversation_key": "sender_id"},
 )
 
+# One row per conversation, written by storage.tracker_store on every save, so that the
+# staff list of 100,000 conversations is a query on indexed columns, never a scan of events.
 summaries = sa.Table(
     "conversation_summaries",
     metadata,
@@ -41,6 +54,7 @@ summaries = sa.Table(
     sa.Column("search_text", sa.Text, nullable=False, default=""),
     # The list is ordered newest first and paged by (last_active_at, sender_id).
     sa.Index("ix_conversation_summaries_recent", "last_active_at", "sender_id"),
+    info={"conversation_key": "sender_id"},
 )
 
 # What a conversation touched, one row per (conversation, kind, value): kind "intent" (the
@@ -53,10 +67,88 @@ facets = sa.Table(
     sa.Column("value", sa.String(255), primary_key=True),
     sa.Column("count", sa.Integer, nullable=False, default=0),
     sa.Index("ix_conversation_facets_kind_value", "kind", "value", "sender_id"),
+    info={"conversation_key": "sender_id"},
 )
 
 SUMMARY_MAX_SEARCH_TEXT = 20_000
 
+# -- funding enquiries (storage.enquiries) -----------------------------------------------------
 
-def create_tables(engine: sa.engine.Engine) -> None:
-    metadata.create_all(engine)
+# Only enquiries the visitor consented to pass on; a record of its own, kept when old
+# conversations are purged, deleted when the visitor asks to be forgotten.
+enquiries = sa.Table(
+    "funding_enquiries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created_at", sa.String(32), nullable=False, index=True),
+    sa.Column("conversation_id", sa.String(255), nullable=False, index=True),
+    sa.Column("organisation_type", sa.String(64), nullable=False),
+    sa.Column("country_iso3", sa.String(3), nullable=False),
+    sa.Column("country", sa.String(255), nullable=False),
+    sa.Column("work_area", sa.String(64), nullable=False),
+    sa.Column("fit", sa.String(16), nullable=False),
+    sa.Column("organisation_name", sa.String(200), nullable=False),
+    sa.Column("email", sa.String(254), nullable=False),
+    sa.Column("consent", sa.Boolean, nullable=False),
+    sa.Column("consent_at", sa.String(32), nullable=False),
+    info={"conversation_key": "conversation_id", "kept_on_purge": True},
+)
+
+# -- the staff workspace (review/) -------------------------------------------------------------
+
+staff_users = sa.Table(
+    "staff_users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+login_failures = sa.Table(
+    "staff_login_failures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("address", sa.String(64), nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Index("ix_staff_login_failures_username", "username", "at"),
+    sa.Index("ix_staff_login_failures_address", "address", "at"),
+)
+
+reviews = sa.Table(
+    "conversation_reviews",
+    metadata,
+    sa.Column("sender_id", sa.String(255), primary_key=True),
+    sa.Column("reviewed", sa.Boolean, nullable=False, default=False),
+    sa.Column("reviewed_by", sa.String(64)),
+    sa.Column("reviewed_at", sa.Float),
+    sa.Column("note", sa.Text, nullable=False, default=""),
+    sa.Column("note_by", sa.String(64)),
+    sa.Column("note_at", sa.Float),
+    info={"conversation_key": "sender_id"},
+)
+
+corrections = sa.Table(
+    "nlu_corrections",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.Integer, nullable=False, unique=True),
+    sa.Column("sender_id", sa.String(255), nullable=False, index=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("predicted_intent", sa.String(255)),
+    sa.Column("intent", sa.String(255), nullable=False),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    info={"conversation_key": "sender_id"},
+)
+
+
+def conversation_columns(include_kept: bool) -> List[sa.Column]:
+    """The column naming the conversation in every table that holds a conversation's data
+    (with ``include_kept``, also in the tables kept when old conversations are purged)."""
+    return [
+        table.c[table.info["conversation_key"]]
+        for table in metadata.sorted_tables
+        if "conversation_key" in table.info and (include_kept or not table.info.get("kept_on_purge"))
+    ]

@@ -22,6 +22,12 @@ to pass on and which are kept only in the ``funding_enquiries`` table) are treat
 
 The assistant's own messages are stored as they are: they carry the APT's public contacts,
 never a visitor's.
+
+This class builds on ``SQLTrackerStore``'s internals (it skips its constructor, overrides
+``_retrieve`` and uses ``_event_query`` and ``_additional_events``): importing the module
+checks that the installed Rasa is the release they were read from (:mod:`runtime.compat`).
+The tables come from the migrations; a database that is not at the newest revision stops
+the server with the command to run (:func:`storage.migrate.require_current`).
 """
 
 from __future__ import annotations
@@ -39,10 +45,14 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActiveLoop, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from runtime.compat import require_supported_versions
 from storage import schema
-from storage.database import database_url, engine_for
+from storage.database import engine_for
+from storage.migrate import require_current
 from storage.redaction import redact
 from storage.summary import Summary, summarise
+
+require_supported_versions()
 
 logger = logging.getLogger(__name__)
 
@@ -119,12 +129,12 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         url: Optional[str] = None,
         **kwargs: Any,
     ) -> None:
-        # Rasa's constructor retries an unreachable database forever, in silence; this one
-        # uses the project's engine and fails at start with the reason instead.
-        self.url = url or database_url()
-        self.engine = engine_for(self.url)
-        SQLTrackerStore.Base.metadata.create_all(self.engine)
-        schema.create_tables(self.engine)
+        # Rasa's constructor retries an unreachable database forever, in silence, and creates
+        # its table itself; this one uses the project's engine, whose tables the migrations
+        # own, and fails at start with the reason instead.
+        self.engine = engine_for(url)
+        self.url = self.engine.url.render_as_string(hide_password=False)
+        require_current(self.engine)
         self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
         if event_broker is not None:
             logger.warning("The event broker receives events before redaction.")

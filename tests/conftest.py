@@ -1,11 +1,17 @@
 """Shared fixtures: the knowledge base for unit tests, one trained model and one running
-stack (action server + Rasa server) per test session."""
+stack (action server + Rasa server) per test session.
+
+Tests that need the trained model, the running stack or the browser (or that run Rasa's
+own commands) are marked ``slow`` here, by the fixtures they use: ``make unit`` runs the
+others, in well under a minute.
+"""
 
 from __future__ import annotations
 
 import importlib.util
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,12 +23,14 @@ from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 import requests
+import sqlalchemy
 from playwright.sync_api import Browser, sync_playwright
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.countries import PlaceResolver, resolver_for
 from actions.knowledge import KnowledgeBase, load_knowledge_base
+from apt_settings import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -32,6 +40,17 @@ STACK_START_TIMEOUT = 300
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# What endpoints.yml and credentials.yml expand, for the Rasa commands the tests run.
+for _name, _value in settings().rasa_environment().items():
+    os.environ.setdefault(_name, _value)
+
+SLOW_FIXTURES = {"trained_model", "stack", "browser"}
+
+
+def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 # -- unit-test fixtures ---------------------------------------------------------------------
@@ -189,7 +208,8 @@ def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 # -- databases: SQLite always, PostgreSQL where the local server answers ---------------------
 
-POSTGRES_SERVER = os.environ.get("APT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+# The machine's PostgreSQL server, where each test creates and drops a database of its own.
+POSTGRES_SERVER = os.environ.get("TEST_POSTGRES_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def _postgres_database(name: str) -> Optional[str]:
@@ -220,12 +240,17 @@ def _drop_postgres_database(name: str) -> None:
     server.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty project database: a SQLite file, and a fresh PostgreSQL database.
+def required_in_ci() -> bool:
+    """In CI (CI=true) a missing PostgreSQL server or source folder is a failure, not a skip."""
+    return os.environ.get("CI") == "true"
 
-    PostgreSQL tests run wherever the server at 127.0.0.1:5432 answers; set
-    APT_REQUIRE_POSTGRES=1 to make its absence a failure instead of a skip.
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def blank_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no table at all: a SQLite file, and a fresh PostgreSQL database.
+
+    PostgreSQL tests run wherever the server at 127.0.0.1:5432 answers; its absence is a
+    skip with the reason, and a failure under CI=true.
     """
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'apt.db'}"
@@ -233,13 +258,57 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     name = f"apt_test_{secrets.token_hex(6)}"
     url = _postgres_database(name)
     if url is None:
-        if os.environ.get("APT_REQUIRE_POSTGRES") == "1":
+        if required_in_ci():
             pytest.fail(f"no PostgreSQL server at {POSTGRES_SERVER}")
         pytest.skip(f"no PostgreSQL server at {POSTGRES_SERVER}")
     try:
         yield url
     finally:
         _drop_postgres_database(name)
+
+
+@pytest.fixture
+def project_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A migrated SQLite database made the project's database (APT_DATABASE_URL) for the test."""
+    from storage.database import engine_for
+    from storage.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'project.db'}"
+    monkeypatch.setenv("APT_DATABASE_URL", url)
+    settings.cache_clear()
+    upgrade(engine_for(url))
+    yield url
+    monkeypatch.undo()
+    settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated once per session, copied for each test that needs one."""
+    from storage.database import engine_for
+    from storage.migrate import upgrade
+
+    path = tmp_path_factory.mktemp("template") / "apt.db"
+    engine = engine_for(f"sqlite:///{path}")
+    upgrade(engine)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def database_url(blank_database_url: str, migrated_sqlite_file: Path) -> str:
+    """An empty project database at the newest schema revision (SQLite and PostgreSQL)."""
+    from storage.database import engine_for
+    from storage.migrate import upgrade
+
+    url = sqlalchemy.engine.make_url(blank_database_url)
+    if url.get_backend_name() == "sqlite" and url.database:
+        shutil.copyfile(migrated_sqlite_file, url.database)
+    else:
+        upgrade(engine_for(blank_database_url))
+    return blank_database_url
 
 
 # -- the browser (Debian's chromium, driven by Playwright) ------------------------------------

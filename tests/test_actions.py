@@ -20,8 +20,9 @@ from actions.country_questions import (
     ActionCountCountries,
     ActionListCountries,
 )
-from actions.knowledge import KnowledgeBase
+from actions.knowledge import KnowledgeBase, parse_knowledge_base
 from tests.conftest import entity, make_tracker
+from tests.test_wording import response_texts, texts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,8 +31,8 @@ def run(action: Action, dispatcher: CollectingDispatcher, **tracker: Any) -> Lis
     return asyncio.run(action.run(dispatcher, make_tracker(**tracker), {}))
 
 
-def texts(dispatcher: CollectingDispatcher) -> List[str]:
-    return [m.get("text") or m.get("response") for m in dispatcher.messages]
+def responses(dispatcher: CollectingDispatcher) -> List[str]:
+    return [m.get("response") for m in dispatcher.messages]
 
 
 # -- about the APT ------------------------------------------------------------------------------
@@ -80,8 +81,25 @@ def test_about_answers_list_all_four_activities(
     knowledge: KnowledgeBase, dispatcher: CollectingDispatcher
 ) -> None:
     run(ActionAnswerAboutApt(knowledge), dispatcher, text="what do you do", intent="ask_about_apt")
+    [text] = texts(dispatcher)
     for activity in knowledge.activities:
-        assert activity.title in texts(dispatcher)[0]
+        assert activity.title in text
+    assert f"Its work covers {len(knowledge.activities)} activities:" in text
+
+
+def test_vision_and_objectives_count_the_objectives(
+    knowledge: KnowledgeBase, dispatcher: CollectingDispatcher
+) -> None:
+    run(ActionAnswerAboutApt(knowledge), dispatcher, text="vision", intent="ask_vision")
+    run(ActionAnswerAboutApt(knowledge), dispatcher, text="objectives", intent="ask_objectives")
+    vision, objectives = texts(dispatcher)
+    assert vision.endswith(
+        "To prevent torture, it focuses on 3 integrated objectives: transparency in institutions, "
+        "effective legal frameworks and capacity strengthening."
+    )
+    assert objectives.startswith(
+        "The APT focuses on 3 integrated objectives:\n- Transparency in institutions: "
+    )
 
 
 def test_contacts_answer_invents_no_email_or_phone(
@@ -123,8 +141,9 @@ def test_unlisted_country_is_not_claimed_and_criteria_follow(
     )
     assert texts(dispatcher) == [
         "Norway is not among the countries listed in the APT's profile.",
-        "utter_faq_country_selection",
+        *response_texts("utter_faq_country_selection"),
     ]
+    assert responses(dispatcher) == ["utter_country_not_listed", "utter_faq_country_selection"]
 
 
 def test_several_countries_get_one_answer_each(
@@ -139,7 +158,7 @@ def test_several_countries_get_one_answer_each(
     assert answers[0].startswith("Yes. Viet Nam")
     assert answers[1].startswith("France is not among")
     assert answers[2].startswith("Yes. Democratic Republic of the Congo")
-    assert answers[3] == "utter_faq_country_selection"
+    assert responses(dispatcher)[3] == "utter_faq_country_selection"
 
 
 def test_unrecognised_country_asks_which_one_without_echoing(
@@ -152,7 +171,10 @@ def test_unrecognised_country_asks_which_one_without_echoing(
         text=text,
         entities=[entity("country", "<img src=x onerror=alert(1)>")],
     )
-    assert texts(dispatcher) == [answers.ASK_WHICH_COUNTRY]
+    assert texts(dispatcher) == [
+        'Which country do you mean? You can ask, for example, "Do you work in Kenya?" or '
+        '"Which countries do you work in in South East Asia?".'
+    ]
     assert events == []
 
 
@@ -220,6 +242,23 @@ def test_count(knowledge: KnowledgeBase, dispatcher: CollectingDispatcher, text:
     assert SlotSet("place_question", "count") in events
 
 
+def test_one_country_is_counted_in_the_singular(
+    knowledge: KnowledgeBase, dispatcher: CollectingDispatcher
+) -> None:
+    raw = knowledge.dict()
+    southern = raw["regions"][0]["subregions"][3]
+    assert southern["name"] == "Southern Africa"
+    southern["countries"] = southern["countries"][:1]
+    smaller = parse_knowledge_base(raw, "test")
+    place = smaller.regions[0].subregions[3]
+    answers.countries_in_place(dispatcher, smaller, place)
+    answers.country_count(dispatcher, smaller, place)
+    assert texts(dispatcher) == [
+        "In Southern Africa (Africa), the APT's profile lists 1 country: South Africa.",
+        "The APT's profile lists 1 country in Southern Africa.",
+    ]
+
+
 # -- follow-ups ---------------------------------------------------------------------------------
 
 
@@ -278,7 +317,10 @@ def test_follow_up_without_a_place_asks(knowledge: KnowledgeBase, dispatcher: Co
     events = run(
         ActionAnswerFollowUp(knowledge), dispatcher, text="and there?", slots={"place_question": "list"}
     )
-    assert texts(dispatcher) == [answers.ASK_WHICH_PLACE] and events == []
+    assert texts(dispatcher) == [
+        'Which country or region do you mean? For example "and Uganda?" or "what about in Asia?".'
+    ]
+    assert events == []
 
 
 # -- robustness ---------------------------------------------------------------------------------

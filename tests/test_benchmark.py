@@ -351,9 +351,9 @@ def test_unknown_intent_is_an_error() -> None:
 
 
 def test_the_changed_intent_exists_in_the_project_data() -> None:
-    from benchmark.training import ADDED_EXAMPLE, CHANGED_INTENT
+    from benchmark.training import ADDED_EXAMPLE, CHANGED_INTENT, nlu_file_of
 
-    nlu = (Path(__file__).resolve().parent.parent / "data" / "nlu.yml").read_text()
+    nlu = nlu_file_of(CHANGED_INTENT, Path(__file__).resolve().parent.parent / "data" / "nlu").read_text()
     assert ADDED_EXAMPLE in append_nlu_example(nlu, CHANGED_INTENT, ADDED_EXAMPLE)
 
 

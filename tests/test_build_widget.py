@@ -44,29 +44,3 @@ def test_build_command_reports_a_missing_bundle(tmp_path: Path) -> None:
     )
     assert result.returncode == 1 and "error:" in result.stderr
     assert not (tmp_path / "out.js").exists()
-
-
-@pytest.mark.parametrize("value", ["0", "17", "two", "-1", ""])
-def test_launcher_refuses_a_bad_worker_count(value: str, tmp_path: Path) -> None:
-    model = tmp_path / "model.tar.gz"
-    model.write_bytes(b"")
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "serve.py")],
-        env={"APT_RASA_WORKERS": value, "APT_MODEL": str(model), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 1
-    assert "APT_RASA_WORKERS must be from 1 to 16" in result.stderr
-
-
-def test_several_workers_get_one_tensorflow_thread_each() -> None:
-    assert serve.rasa_environment({}, 1) == {"SANIC_WORKERS": "1"}
-    several = serve.rasa_environment({}, 2)
-    assert several["SANIC_WORKERS"] == "2"
-    assert several["TF_INTRA_OP_PARALLELISM_THREADS"] == several["TF_INTER_OP_PARALLELISM_THREADS"] == "1"
-    assert (
-        serve.rasa_environment({"TF_INTRA_OP_PARALLELISM_THREADS": "2"}, 2)["TF_INTRA_OP_PARALLELISM_THREADS"]
-        == "2"
-    )

@@ -6,7 +6,7 @@ import sqlite3
 import uuid
 from typing import List
 
-from actions.enquiries import EnquiryStore
+from storage.enquiries import EnquiryStore
 from tests.conftest import Stack
 
 

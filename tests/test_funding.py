@@ -13,7 +13,6 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.countries import PlaceResolver
-from actions.enquiries import Enquiry, EnquiryStore, export_csv
 from actions.funding import (
     ABANDONED,
     ActionAssessPartnershipFit,
@@ -23,8 +22,10 @@ from actions.funding import (
     consent_time,
 )
 from actions.knowledge import KnowledgeBase
-from actions.partnership import LIKELY, NOT_A_FIT, PARTIAL, assess, recognise
+from actions.partnership import LIKELY, NOT_A_FIT, PARTIAL, Assessment, assess, explain, recognise
+from storage.enquiries import Enquiry, EnquiryStore, export_csv
 from tests.conftest import make_tracker
+from tests.test_wording import texts
 
 
 @pytest.fixture
@@ -62,7 +63,14 @@ def test_unreadable_organisation_type_is_asked_again(
     assert form.validate_organisation_type(answer, dispatcher, make_tracker(), {}) == {
         "organisation_type": None
     }
-    assert "didn't recognise" in dispatcher.messages[0]["text"]
+    assert texts(dispatcher) == ["Sorry, I didn't recognise that kind of organisation."]
+
+
+def test_unreadable_work_area_is_asked_again(
+    form: ValidateFundingForm, dispatcher: CollectingDispatcher
+) -> None:
+    assert form.validate_work_area("banana", dispatcher, make_tracker(), {}) == {"work_area": None}
+    assert texts(dispatcher) == ["Sorry, I didn't recognise that kind of work."]
 
 
 @pytest.mark.parametrize(
@@ -106,7 +114,8 @@ def test_unknown_or_several_countries_are_asked_again(
     assert form.validate_organisation_country(answer, dispatcher, make_tracker(), {}) == {
         "organisation_country": None
     }
-    assert "<" not in dispatcher.messages[0]["text"]
+    [text] = texts(dispatcher)
+    assert "<" not in text and "didn't recognise one country" in text
 
 
 def test_button_options_exist_in_the_knowledge_base(knowledge: KnowledgeBase) -> None:
@@ -128,7 +137,7 @@ def test_button_options_exist_in_the_knowledge_base(knowledge: KnowledgeBase) ->
 # -- the assessment -----------------------------------------------------------------------------
 
 
-def assessment(knowledge: KnowledgeBase, places: PlaceResolver, org: str, iso3: str, work: str):  # type: ignore[no-untyped-def]
+def assessment(knowledge: KnowledgeBase, places: PlaceResolver, org: str, iso3: str, work: str) -> Assessment:
     organisation = knowledge.partnership.organisation_type(org)
     area = knowledge.partnership.work_area(work)
     country = places.by_code(iso3)
@@ -136,12 +145,26 @@ def assessment(knowledge: KnowledgeBase, places: PlaceResolver, org: str, iso3: 
     return assess(knowledge, organisation, country, area)
 
 
+def reasons(knowledge: KnowledgeBase, result: Assessment) -> List[str]:
+    """What the visitor reads about an assessment, one message each."""
+    dispatcher = CollectingDispatcher()
+    explain(dispatcher, knowledge, result)
+    return texts(dispatcher)
+
+
 def test_ngo_in_a_listed_country_doing_monitoring_is_a_likely_fit(
     knowledge: KnowledgeBase, places: PlaceResolver
 ) -> None:
     result = assessment(knowledge, places, "ngo", "KEN", "detention_monitoring")
     assert result.level == LIKELY
-    assert any("Kenya is among the countries" in r for r in result.reasons)
+    assert reasons(knowledge, result) == [
+        "This looks like a likely fit for a joint project with the APT.",
+        "Organisation: the APT works with a non-governmental organisation (NGO), among other partners.",
+        "Country: Kenya is among the countries where the APT works (Eastern Africa).",
+        "Work: detention monitoring matches the APT's work on transparency in institutions.",
+        "The APT does not fund organisations directly: a joint project would be developed together, "
+        "with funds raised jointly, and nothing is promised at this stage.",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -157,7 +180,9 @@ def test_partial_fit_says_why(
 ) -> None:
     result = assessment(knowledge, places, org, iso3, work)
     assert result.level == PARTIAL
-    assert any(why in r for r in result.reasons)
+    explained = reasons(knowledge, result)
+    assert explained[0] == "This could be a partial fit for a joint project with the APT:"
+    assert any(why in r for r in explained)
 
 
 def test_victim_assistance_is_not_a_fit_and_points_elsewhere(
@@ -165,7 +190,10 @@ def test_victim_assistance_is_not_a_fit_and_points_elsewhere(
 ) -> None:
     result = assessment(knowledge, places, "ngo", "KEN", "victim_assistance")
     assert result.level == NOT_A_FIT
-    assert any("Other NGOs offer legal and medical assistance" in r for r in result.reasons)
+    explained = reasons(knowledge, result)
+    assert explained[0] == "This does not look like a fit for a project with the APT:"
+    assert any("Other NGOs offer legal and medical assistance" in r for r in explained)
+    assert not any("does not fund" in r for r in explained)
 
 
 def test_assess_action_explains_and_never_promises_money(
@@ -176,7 +204,7 @@ def test_assess_action_explains_and_never_promises_money(
     )
     events = asyncio.run(ActionAssessPartnershipFit(knowledge, places).run(dispatcher, tracker, {}))
     assert events == [SlotSet("partnership_fit", LIKELY)]
-    text = dispatcher.messages[0]["text"]
+    text = "\n".join(texts(dispatcher))
     assert text.startswith("This looks like a likely fit") and "does not fund organisations directly" in text
     assert "grant" not in text.lower()
 
@@ -207,7 +235,8 @@ def test_invalid_email_is_asked_again_once_then_given_up(dispatcher: CollectingD
         "still@wrong", dispatcher, make_tracker(slots={"email_retry": True}), {}
     )
     assert second == {"contact_email": None, "enquiry_status": ABANDONED}
-    assert "have not stored anything" in dispatcher.messages[-1]["text"]
+    assert texts(dispatcher)[0].startswith("That doesn't look like a valid email address")
+    assert "have not stored anything" in texts(dispatcher)[-1]
     required = asyncio.run(
         form.required_slots(["organisation_name", "contact_email"], dispatcher,
                             make_tracker(slots={"enquiry_status": ABANDONED}), {})
@@ -220,6 +249,7 @@ def test_unusable_organisation_name_is_asked_again(dispatcher: CollectingDispatc
     assert ValidateEnquiryForm().validate_organisation_name(name, dispatcher, make_tracker(), {}) == {
         "organisation_name": None
     }
+    assert texts(dispatcher) == ["Please type your organisation's name (up to 200 characters)."]
 
 
 def test_organisation_name_is_tidied(dispatcher: CollectingDispatcher) -> None:
@@ -263,10 +293,8 @@ FILLED = {
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> EnquiryStore:
-    url = f"sqlite:///{tmp_path / 'apt.db'}"
-    monkeypatch.setenv("APT_DATABASE_URL", url)
-    return EnquiryStore(url)
+def store(project_database: str) -> EnquiryStore:
+    return EnquiryStore(project_database)
 
 
 def test_enquiry_is_recorded_with_consent(
@@ -285,7 +313,10 @@ def test_enquiry_is_recorded_with_consent(
         "training", "likely", "Justice Watch", "jane@example.org",
     )  # fmt: skip
     assert enquiry.consent is True and enquiry.consent_at == "2023-11-14T22:13:25+00:00"
-    assert [m["response"] for m in dispatcher.messages] == ["utter_enquiry_recorded"]
+    assert [m["response"] for m in dispatcher.messages] == [
+        "utter_enquiry_recorded",
+        "utter_no_funding_promised",
+    ]
 
 
 def test_nothing_is_stored_without_consent(
@@ -294,7 +325,7 @@ def test_nothing_is_stored_without_consent(
     tracker = tracker_with([bot("utter_ask_enquiry_consent", 1.0), user("deny", 2.0)], FILLED)
     asyncio.run(ActionRecordEnquiry(knowledge, places).run(dispatcher, tracker, {}))
     assert store.all() == []
-    assert "not stored anything" in dispatcher.messages[0]["text"]
+    assert texts(dispatcher) == ["Sorry, something was missing, so I have not stored anything."]
 
 
 def test_nothing_is_stored_after_an_abandoned_email(
@@ -328,7 +359,7 @@ def test_csv_export_has_every_field_and_defuses_formulas(store: EnquiryStore) ->
 def test_enquiries_command_lists_and_exports(
     store: EnquiryStore, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    from actions.enquiries import main
+    from storage.enquiries import main
 
     store.record(
         Enquiry("c1", "nhri", "PER", "Peru", "npm_opcat", "likely", "Org", "o@example.org", True, "t")

@@ -10,9 +10,10 @@ import pytest
 import yaml
 
 from actions.countries import PlaceResolver
-from actions.knowledge import DEFAULT_PATH, KnowledgeBase, KnowledgeBaseError, read_knowledge_base
+from actions.knowledge import KnowledgeBase, KnowledgeBaseError, read_knowledge_base
+from apt_settings import settings
 
-RAW = yaml.safe_load(DEFAULT_PATH.read_text(encoding="utf-8"))
+RAW = yaml.safe_load(settings().knowledge_base.read_text(encoding="utf-8"))
 
 
 def write(tmp_path: Path, data: object) -> Path:
@@ -45,16 +46,6 @@ def test_profile_structure_matches_the_source(knowledge: KnowledgeBase) -> None:
     ]
     assert [a.id for a in knowledge.activities] == ["legal_instruments", "advocacy", "capacity", "tools"]
     assert [c.role for c in knowledge.contacts] == ["Secretary General", "Fundraising Officer"]
-
-
-def test_every_listed_country_appears_in_the_source_profile(knowledge: KnowledgeBase) -> None:
-    source = (Path(__file__).resolve().parents[2] / "shared" / "seeds").glob("000_*.txt")
-    text = next(source, None)
-    if text is None:  # the seeds travel beside the repository, not inside it
-        pytest.fail("source profile not found beside the repository")
-    profile = text.read_text(encoding="utf-8")
-    for country, _, _ in knowledge.listed_countries():
-        assert country.name in profile, country.name
 
 
 def test_missing_field_names_file_entry_and_field(tmp_path: Path) -> None:
@@ -92,12 +83,19 @@ def test_malformed_iso_code_is_rejected(tmp_path: Path) -> None:
     assert "countries[0] (Argentina)" in message and "field 'iso3'" in message
 
 
-def test_unknown_iso_code_is_rejected_when_the_resolver_is_built(tmp_path: Path) -> None:
-    data = copy.deepcopy(RAW)
-    data["regions"][3]["subregions"][1]["countries"][0]["iso3"] = "XYZ"
-    knowledge = read_knowledge_base(write(tmp_path, data))
-    with pytest.raises(KnowledgeBaseError, match="South America > Argentina, field 'iso3'"):
-        PlaceResolver(knowledge)
+def test_unknown_iso_code_is_rejected_by_the_loader(tmp_path: Path) -> None:
+    """The loader checks the codes itself, so `python -m actions.knowledge` rejects what the
+    action server would reject."""
+    message = broken(tmp_path, lambda d: d["regions"][3]["subregions"][1]["countries"][0].update(iso3="XYZ"))
+    assert "apt.yml" in message
+    assert "regions[3] (Americas) > subregions[1] (South America) > countries[0] (Argentina)" in message
+    assert "field 'iso3'" in message and "'XYZ' is not an ISO 3166 alpha-3 code" in message
+
+
+def test_every_listed_code_is_one_the_resolver_knows(knowledge: KnowledgeBase, places: PlaceResolver) -> None:
+    for country, _, _ in knowledge.listed_countries():
+        match = places.by_code(country.iso3)
+        assert match is not None and match.is_listed, country.name
 
 
 def test_invalid_yaml_names_the_file(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Dict, Set
 
+import pytest
 import yaml
 
 from tests.conftest import BIN, RESULTS, ROOT, run
@@ -17,10 +18,16 @@ from tests.conftest import BIN, RESULTS, ROOT, run
 NLU_F1_THRESHOLD = 0.95
 
 
+# The training data: one file per topic, all of them read (Rasa reads data/ recursively).
+TRAINING_NLU = ROOT / "data" / "nlu"
+
+
 def examples(path: Path) -> Dict[str, Set[str]]:
-    """intent -> examples, with entity markup removed and case and spacing normalised."""
+    """intent -> examples, with entity markup removed and case and spacing normalised; `path`
+    is one NLU file or a folder of them."""
+    files = sorted(f for f in path.rglob("*") if f.suffix in (".yml", ".yaml")) if path.is_dir() else [path]
     found: Dict[str, Set[str]] = {}
-    for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+    for block in (b for f in files for b in yaml.safe_load(f.read_text(encoding="utf-8")).get("nlu") or []):
         if "intent" not in block:
             continue
         lines = [line.strip()[2:] for line in block["examples"].splitlines() if line.strip().startswith("- ")]
@@ -41,6 +48,7 @@ def responses_sent_outside_stories() -> Set[str]:
     return asked | set(re.findall(r'response="(utter_\w+)"', code))
 
 
+@pytest.mark.slow  # runs `rasa data validate`
 def test_training_data_and_domain_validate_without_warnings() -> None:
     result = run([str(BIN / "rasa"), "data", "validate", "--fail-on-warnings"])
     output = result.stdout + result.stderr
@@ -54,14 +62,14 @@ def test_training_data_and_domain_validate_without_warnings() -> None:
 
 
 def test_nlu_test_set_is_not_copied_from_training_data() -> None:
-    training = set().union(*examples(ROOT / "data" / "nlu.yml").values())
+    training = set().union(*examples(TRAINING_NLU).values())
     tests = set().union(*examples(ROOT / "tests" / "test_nlu.yml").values())
     assert not training & tests, sorted(training & tests)
 
 
 def test_every_intent_has_training_and_test_examples() -> None:
     domain_intents = set(yaml.safe_load((ROOT / "domain.yml").read_text())["intents"])
-    training, tests = examples(ROOT / "data" / "nlu.yml"), examples(ROOT / "tests" / "test_nlu.yml")
+    training, tests = examples(TRAINING_NLU), examples(ROOT / "tests" / "test_nlu.yml")
     assert set(training) == domain_intents
     assert set(tests) == domain_intents
     assert all(len(training[i]) >= 20 for i in domain_intents), {i: len(training[i]) for i in domain_intents}

@@ -23,6 +23,10 @@ CONVERSATIONS = 100_000
 INTENTS = ["greet", "ask_funding", "ask_country_engagement", "disclose_abuse", "out_of_scope"]
 
 
+# 100,000 conversations are seeded once for the module: part of `make test`, not `make unit`.
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def big_database(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('scale') / 'apt.db'}"

@@ -19,7 +19,6 @@ from rasa.shared.utils.common import all_subclasses
 
 from runtime import action_response_validation, event_types
 from storage.database import engine_for
-from tests.conftest import import_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,6 +86,7 @@ def test_install_and_uninstall_switch_the_method() -> None:
     assert RemoteAction._validate_action_result is action_response_validation._RASA_VALIDATE
 
 
+@pytest.mark.slow  # starts Rasa's command line
 def test_server_launcher_imports_and_reaches_rasa() -> None:
     """The launcher finds the runtime package from any working directory."""
     result = subprocess.run(
@@ -106,18 +106,6 @@ def test_action_calls_carry_the_domain_only_for_form_validators() -> None:
     domain = Domain.load(str(ROOT / "domain.yml"))
     needing = {name for name in domain.user_actions if domain.does_custom_action_explicitly_need_domain(name)}
     assert needing == {"validate_funding_form", "validate_enquiry_form"}
-
-
-def test_launcher_keeps_endpoint_settings() -> None:
-    path = Path(import_script("serve").endpoints_file("6123"))
-    try:
-        written = yaml.safe_load(path.read_text())
-    finally:
-        path.unlink()
-    assert written["action_endpoint"] == {
-        "url": "http://127.0.0.1:6123/webhook",
-        "enable_selective_domain": True,
-    }
 
 
 def test_sqlite_in_wal_mode_without_fsync_per_commit(tmp_path: Path) -> None:
@@ -176,3 +164,56 @@ def test_stored_events_read_back_the_same(event_table: None) -> None:
         "BotUttered",
         "ActiveLoop",
     ]
+
+
+# -- the version guard ---------------------------------------------------------------------------
+
+
+def test_patches_refuse_another_rasa_release_naming_both_versions() -> None:
+    from runtime.compat import UnsupportedVersion, installed, require_supported_versions
+
+    require_supported_versions()  # the pinned release passes
+    with pytest.raises(UnsupportedVersion) as error:
+        require_supported_versions({"rasa": "9.9.9", "rasa-sdk": installed("rasa-sdk")})
+    message = str(error.value)
+    assert "rasa 9.9.9" in message and f"rasa {installed('rasa')}" in message
+    assert "runtime/compat.py" in message
+
+
+def test_the_written_for_versions_are_the_pinned_ones() -> None:
+    from runtime.compat import WRITTEN_FOR
+
+    pinned = (ROOT / "requirements.txt").read_text()
+    for package, version in WRITTEN_FOR.items():
+        assert f"{package}=={version}" in pinned.replace("rasa[spacy]", "rasa")
+
+
+@pytest.mark.slow  # a fresh Python process that imports Rasa
+def test_loading_the_projects_channels_installs_the_patches() -> None:
+    """credentials.yml names the project's channels, so `rasa run` or `rasa shell` started
+    without the launcher get the patches too, before Rasa builds its app."""
+    script = (
+        "from rasa.core.run import create_http_input_channels\n"
+        "from rasa.core.actions.action import RemoteAction\n"
+        "create_http_input_channels(None, 'credentials.yml')\n"
+        "import runtime\n"
+        "from runtime import action_response_validation as patch\n"
+        "print(runtime.installed(), RemoteAction._validate_action_result is patch.validate_action_result)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.stdout.strip().splitlines()[-1] == "True True", result.stderr[-2000:]
+
+
+def test_the_tracker_store_refuses_another_rasa_release(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    import storage.tracker_store
+    from runtime import compat
+
+    monkeypatch.setitem(compat.WRITTEN_FOR, "rasa", "9.9.9")
+    with pytest.raises(compat.UnsupportedVersion):
+        importlib.reload(storage.tracker_store)
+    monkeypatch.undo()
+    importlib.reload(storage.tracker_store)

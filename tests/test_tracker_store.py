@@ -23,9 +23,9 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from actions.enquiries import Enquiry, EnquiryStore
-from storage import retention, schema
+from storage import migrate, retention, schema
 from storage.database import engine_for
+from storage.enquiries import Enquiry, EnquiryStore
 from storage.tracker_store import RedactingSQLTrackerStore, load_summary
 from tests.conftest import run_module
 
@@ -211,6 +211,7 @@ def test_retention_command_line(tmp_path: Path) -> None:
     import subprocess
 
     url = f"sqlite:///{tmp_path / 'apt.db'}"
+    migrate.upgrade(engine_for(url))
     store = RedactingSQLTrackerStore(domain=DOMAIN, url=url)
     save(store, "someone", [ActionExecuted("action_listen"), user("hello", "greet")])
 

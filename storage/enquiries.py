@@ -1,13 +1,14 @@
 """Funding enquiries: partnership enquiries that visitors agreed to pass on to the APT.
 
-Stored in the project's database (:mod:`storage.database`: ``$APT_DATABASE_URL``, by
-default the SQLite file ``var/apt.db``), apart from the conversation log. The table is
-created on first use. Only enquiries with the visitor's explicit consent are recorded; the
-consent and its time are stored with them.
+The repository of the ``funding_enquiries`` table (declared in :mod:`storage.schema`), in
+the project's database, apart from the conversation log. The funding conversation's action
+records them, the staff workspace and the command line read them. Only enquiries with the
+visitor's explicit consent are recorded; the consent and its time are stored with them, and
+every value is validated again here before it is written.
 
 Command line (from the project root, in .venv):
-    python -m actions.enquiries list            # newest first, one line each
-    python -m actions.enquiries export [FILE]   # CSV to FILE or standard output
+    python -m storage.enquiries list            # newest first, one line each
+    python -m storage.enquiries export [FILE]   # CSV to FILE or standard output
 """
 
 from __future__ import annotations
@@ -21,25 +22,9 @@ from typing import IO, Dict, List, Optional
 
 import sqlalchemy as sa
 
-from storage.database import database_url, engine_for
-
-metadata = sa.MetaData()
-enquiries_table = sa.Table(
-    "funding_enquiries",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("created_at", sa.String(32), nullable=False, index=True),
-    sa.Column("conversation_id", sa.String(255), nullable=False, index=True),
-    sa.Column("organisation_type", sa.String(64), nullable=False),
-    sa.Column("country_iso3", sa.String(3), nullable=False),
-    sa.Column("country", sa.String(255), nullable=False),
-    sa.Column("work_area", sa.String(64), nullable=False),
-    sa.Column("fit", sa.String(16), nullable=False),
-    sa.Column("organisation_name", sa.String(200), nullable=False),
-    sa.Column("email", sa.String(254), nullable=False),
-    sa.Column("consent", sa.Boolean, nullable=False),
-    sa.Column("consent_at", sa.String(32), nullable=False),
-)
+from apt_settings import settings
+from storage.database import engine_for
+from storage.schema import enquiries as enquiries_table
 
 
 @dataclass(frozen=True)
@@ -63,12 +48,12 @@ def now() -> str:
 
 
 class EnquiryStore:
-    """The enquiries table of one database; creates the table (and SQLite folder) lazily."""
+    """The enquiries of one database (default: the project's); its tables come from the
+    migrations (:mod:`storage.migrate`)."""
 
     def __init__(self, url: Optional[str] = None) -> None:
-        self.url = url or database_url()
-        self._engine = engine_for(self.url)
-        metadata.create_all(self._engine, tables=[enquiries_table])
+        self._engine = engine_for(url)
+        self.url = self._engine.url.render_as_string(hide_password=False)
 
     def record(self, enquiry: Enquiry) -> int:
         if not enquiry.consent:
@@ -98,7 +83,7 @@ _stores: Dict[str, EnquiryStore] = {}
 
 def store_for(url: Optional[str] = None) -> EnquiryStore:
     """One store per database URL per process (connections are pooled inside)."""
-    key = url or database_url()
+    key = url or settings().database_url
     if key not in _stores:
         _stores[key] = EnquiryStore(key)
     return _stores[key]
@@ -122,7 +107,7 @@ def export_csv(enquiries: List[Enquiry], out: IO[str]) -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m actions.enquiries", description="Funding enquiries.")
+    parser = argparse.ArgumentParser(prog="python -m storage.enquiries", description="Funding enquiries.")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="list enquiries, newest first")
     export = commands.add_parser("export", help="export enquiries as CSV")

@@ -1,0 +1,189 @@
+"""Every setting of the project, read from ``APT_*`` environment variables once and validated.
+
+This is the only module that reads them. A bad value stops start-up with a message that
+names the variable and says what is expected. ``docs/settings.md`` documents each one (a
+test keeps the two in step).
+
+    python -m apt_settings          # the values in force (secrets masked)
+    python -m apt_settings --env    # the same as shell assignments, for a plain `rasa run`
+
+Rasa reads ``endpoints.yml`` and ``credentials.yml`` itself and expands ``${APT_...}`` in
+them from the environment; :meth:`Settings.rasa_environment` gives those variables their
+values (``make run`` passes them to every process it starts).
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from pydantic import BaseSettings, Field, SecretStr, ValidationError, validator
+
+ROOT = Path(__file__).resolve().parent
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+class SettingsError(RuntimeError):
+    """A setting has a value the project cannot run with; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    host: str = Field("127.0.0.1", description="interface of the Rasa server and the demo page")
+    rasa_port: int = Field(5005, ge=1, le=65535, description="port of the Rasa server")
+    rasa_workers: int = Field(
+        2,
+        ge=1,
+        le=16,
+        description="Rasa server processes sharing the port; each loads the model (about 1.3 GB)",
+    )
+    actions_port: int = Field(5055, ge=1, le=65535, description="action server port (on 127.0.0.1 only)")
+    model: Path = Field(ROOT / "models" / "apt.tar.gz", description="the trained model")
+    knowledge_base: Path = Field(ROOT / "knowledge" / "apt.yml", description="the knowledge base file")
+    database_url: str = Field(
+        f"sqlite:///{ROOT / 'var' / 'apt.db'}",
+        description="the project's database (any SQLAlchemy URL)",
+    )
+    lock_directory: Path = Field(
+        ROOT / "var" / "locks", description="where the Rasa workers' conversation locks live"
+    )
+    web_port: int = Field(8080, ge=1, le=65535, description="port of the demo page")
+    allowed_origins: str = Field(
+        "", description="browser origins the widget may connect from, comma-separated"
+    )
+    review_host: str = Field("127.0.0.1", description="interface of the staff workspace")
+    review_port: int = Field(8081, ge=1, le=65535, description="port of the staff workspace")
+    review_secret_key: Optional[SecretStr] = Field(None, description="signs the workspace's session cookies")
+    review_secure_cookie: Optional[bool] = Field(
+        None,
+        description="send staff session cookies over HTTPS only (default on; make run turns it off "
+        "when it serves the workspace itself over plain HTTP on a loopback address)",
+    )
+    rasa_jwt_secret: Optional[SecretStr] = Field(
+        None, description="switches Rasa's HTTP API on, behind JWTs signed with this secret"
+    )
+    ready_timeout: float = Field(300, gt=0, description="seconds to wait for the servers to answer")
+    sources_dir: Path = Field(
+        ROOT.parent / "shared" / "seeds",
+        description="the APT's source texts, for the tests that check the knowledge base",
+    )
+
+    class Config:
+        env_prefix = "APT_"
+        case_sensitive = False
+
+    @validator("model", "knowledge_base", "lock_directory", "sources_dir")
+    def _relative_to_project(cls, value: Path) -> Path:  # noqa: N805 (pydantic validator)
+        return value if value.is_absolute() else ROOT / value
+
+    @validator("rasa_jwt_secret")
+    def _long_secret(cls, value: Optional[SecretStr]) -> Optional[SecretStr]:  # noqa: N805
+        if value is not None and not value.get_secret_value():
+            return None
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must have at least 32 characters")
+        return value
+
+    @validator("review_secret_key")
+    def _empty_key_is_unset(cls, value: Optional[SecretStr]) -> Optional[SecretStr]:  # noqa: N805
+        return value if value is not None and value.get_secret_value() else None
+
+    @validator("database_url")
+    def _sqlalchemy_url(cls, value: str) -> str:  # noqa: N805
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            make_url(value)
+        except ArgumentError as error:
+            raise ValueError(f"not a database URL ({error})") from None
+        return value
+
+    @validator("allowed_origins")
+    def _origins(cls, value: str) -> str:  # noqa: N805
+        for origin in (o.strip() for o in value.split(",")):
+            if origin and origin != "*" and not origin.startswith(("http://", "https://")):
+                raise ValueError(f"{origin!r} is not an origin such as https://www.apt.ch")
+        return value
+
+    # -- derived values -----------------------------------------------------------------------
+
+    def origins(self) -> List[str]:
+        """The widget's allowed origins: the setting, else the demo page's own."""
+        chosen = [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
+        return chosen or [f"http://127.0.0.1:{self.web_port}", f"http://localhost:{self.web_port}"]
+
+    def secure_cookie(self) -> bool:
+        """On unless set off: a workspace behind a TLS proxy may well listen on loopback."""
+        return True if self.review_secure_cookie is None else self.review_secure_cookie
+
+    def jwt_secret(self) -> str:
+        return self.rasa_jwt_secret.get_secret_value() if self.rasa_jwt_secret else ""
+
+    def rasa_environment(self) -> Dict[str, str]:
+        """The variables that endpoints.yml and credentials.yml expand with ``${...}``."""
+        return {
+            "APT_ACTIONS_PORT": str(self.actions_port),
+            "APT_ALLOWED_ORIGINS": ",".join(self.origins()),
+        }
+
+    def shown(self) -> Dict[str, str]:
+        """Every setting as its environment variable, secrets masked."""
+        shown: Dict[str, str] = {}
+        for name, value in self.dict().items():
+            if isinstance(value, SecretStr):
+                text = "(set)"
+            elif value is None:
+                text = "(unset)"
+            else:
+                text = str(value)
+            shown[f"APT_{name.upper()}"] = text
+        return shown
+
+
+def _explain(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors():
+        name = f"APT_{str(problem['loc'][0]).upper()}"
+        lines.append(f"{name}: {problem['msg']}")
+    return "invalid setting: " + "; ".join(lines)
+
+
+def load() -> Settings:
+    """Settings from the environment, or SettingsError naming the bad variables."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError(_explain(error)) from None
+
+
+@cache
+def settings() -> Settings:
+    """The process's settings, read from the environment on first use."""
+    return load()
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        current = load()
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args == ["--env"]:
+        values = {**current.shown(), **current.rasa_environment()}
+        for name, value in values.items():
+            if value not in ("(set)", "(unset)"):
+                print(f"export {name}='{value}'")
+        return 0
+    if args:
+        print("usage: python -m apt_settings [--env]", file=sys.stderr)
+        return 2
+    for name, value in current.shown().items():
+        print(f"{name:26} {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""The database's tables, brought up to date with Alembic migrations.
+
+    python -m storage.migrate upgrade              # to the newest revision (make run does it)
+    python -m storage.migrate current              # the revision the database is at
+    python -m storage.migrate check                # exit 1 unless it is at the newest one
+    python -m storage.migrate revision -m "what"   # a new revision from storage/schema.py
+
+The tables are declared in :mod:`storage.schema`; the revisions in ``storage/migrations/``
+create and change them, on SQLite and PostgreSQL alike. ``make run`` and the staff workspace
+upgrade the database before they use it. The Rasa server's tracker store only checks the
+revision (several workers start at once, and one process should change a schema, not
+three): an old database stops it with the command to run.
+
+No ``alembic.ini`` is needed: the configuration is built here, from the settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, List, Optional
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection, Engine
+
+from storage.database import engine_for
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# PostgreSQL: one upgrade at a time, whichever process starts first (pg_advisory_xact_lock).
+_UPGRADE_LOCK_KEY = 0x41505453  # "APTS"
+
+
+class SchemaNotCurrent(RuntimeError):
+    """The database is not at the newest revision; the message says what to run."""
+
+
+def alembic_config(connection: Optional[Connection] = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head() -> str:
+    revision = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert revision is not None, "storage/migrations has no revision"
+    return revision
+
+
+def current(engine: Optional[Engine] = None) -> Optional[str]:
+    """The database's revision, or None for a database the migrations never ran on."""
+    with (engine or engine_for()).connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+@contextmanager
+def _upgrade_lock(connection: Connection) -> Iterator[None]:
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK_KEY})
+    yield
+
+
+def upgrade(engine: Optional[Engine] = None, revision: str = "head") -> None:
+    """Bring the database to ``revision`` (default: the newest); nothing to do is a no-op."""
+    with (engine or engine_for()).begin() as connection, _upgrade_lock(connection):
+        command.upgrade(alembic_config(connection), revision)
+
+
+def require_current(engine: Optional[Engine] = None) -> None:
+    """SchemaNotCurrent unless the database is at the newest revision."""
+    engine = engine or engine_for()
+    found, newest = current(engine), head()
+    if found != newest:
+        where = engine.url.render_as_string(hide_password=True)
+        state = f"at revision {found}" if found else "not set up"
+        raise SchemaNotCurrent(
+            f"the database {where} is {state}; this version needs revision {newest}: "
+            "run `python -m storage.migrate upgrade` (make run does it)"
+        )
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m storage.migrate", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("upgrade", help="bring the database to the newest revision")
+    commands.add_parser("current", help="print the database's revision")
+    commands.add_parser("check", help="exit 1 unless the database is at the newest revision")
+    revision = commands.add_parser("revision", help="write a new revision from storage/schema.py")
+    revision.add_argument("-m", "--message", required=True)
+    args = parser.parse_args(argv)
+    engine = engine_for()
+    try:
+        if args.command == "upgrade":
+            upgrade(engine)
+            print(f"database at revision {current(engine)}")
+        elif args.command == "current":
+            print(current(engine) or "(not set up)")
+        elif args.command == "check":
+            require_current(engine)
+            print(f"database at the newest revision, {head()}")
+        else:
+            require_current(engine)
+            with engine.begin() as connection:
+                command.revision(alembic_config(connection), message=args.message, autogenerate=True)
+    except (SchemaNotCurrent, sa.exc.SQLAlchemyError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""What the assistant states traces to the APT's source texts (the organisation profile and
+the FAQ page).
+
+The texts are not part of the repository: the setting ``APT_SOURCES_DIR`` names their
+folder. Where it is missing these tests are skipped with the reason; in CI (``CI=true``) a
+missing folder is a failure, so the checks always run there.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Dict
+
+import pytest
+import yaml
+from rapidfuzz import fuzz
+
+from actions.knowledge import KnowledgeBase
+from apt_settings import ROOT, settings
+
+PROFILE_GLOB, FAQ_GLOB = "000_*.txt", "001_*.txt"
+# Each FAQ response against the answer it comes from (rapidfuzz token-set ratio, 0-100). The
+# responses say "the APT" where the page says "we", so they are close, not identical; an
+# invented sentence lowers the figure.
+FAQ_SIMILARITY = 85
+FAQ_RESPONSES = {
+    "utter_faq_victims": "What is the APT doing for victims of torture?",
+    "utter_faq_not_denouncing": "Why does the APT not denounce states that practice torture?",
+    "utter_faq_individual_cases": "Why is the APT not working with individual cases of torture?",
+    "utter_faq_country_selection": "How does the APT decide on countries to engage with?",
+    "utter_faq_partner_selection": "How does the APT select its partners?",
+    "utter_faq_funding": "Can my organisation get funding through the APT?",
+}
+
+
+def _source(pattern: str) -> str:
+    folder = settings().sources_dir
+    found = sorted(folder.glob(pattern)) if folder.is_dir() else []
+    if not found:
+        reason = f"the APT's source texts ({pattern}) are not in {folder} (setting APT_SOURCES_DIR)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return found[0].read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def profile() -> str:
+    return _source(PROFILE_GLOB)
+
+
+@pytest.fixture(scope="module")
+def faq_answers() -> Dict[str, str]:
+    """Question -> answer, from the FAQ page (each question appears in a list, then again
+    above its answer)."""
+    text = _source(FAQ_GLOB)
+    answers: Dict[str, str] = {}
+    questions = list(FAQ_RESPONSES.values())
+    for index, question in enumerate(questions):
+        start = text.rindex(question) + len(question)
+        ends = [text.find(q, start) for q in questions[index + 1 :]]
+        end = min([e for e in ends if e > 0] or [len(text)])
+        answers[question] = text[start:end]
+    return answers
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace("’", "'")).strip()
+
+
+def test_every_listed_country_appears_in_the_source_profile(knowledge: KnowledgeBase, profile: str) -> None:
+    for country, _, _ in knowledge.listed_countries():
+        assert country.name in profile, country.name
+
+
+def test_contacts_budget_and_address_come_from_the_profile(knowledge: KnowledgeBase, profile: str) -> None:
+    flat = _flat(profile)
+    for contact in knowledge.contacts:
+        assert contact.name in flat and contact.role in flat, contact.name
+    # The budget sentence is reworded ("between ... and ..."): its figures are the profile's.
+    figures = re.findall(r"\d[\d,.]*\s+(?:million|thousand)(?:\s+CHF)?", knowledge.organisation.budget)
+    assert figures and all(figure in flat for figure in figures), figures
+    # The profile writes "Geneva 2 CH-1211"; the knowledge base, the Swiss postal order, with
+    # the country of the CH postcode written out for letters from abroad.
+    words = set(flat.split())
+    for line in knowledge.organisation.address:
+        assert set(_flat(line).split()) <= words | {"Switzerland"}, line
+
+
+@pytest.mark.parametrize("response", sorted(FAQ_RESPONSES))
+def test_faq_answer_states_what_the_faq_page_says(response: str, faq_answers: Dict[str, str]) -> None:
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    english = domain["responses"][response][0]["text"]
+    source = faq_answers[FAQ_RESPONSES[response]]
+    score = fuzz.token_set_ratio(_flat(english).lower(), _flat(source).lower())
+    assert score >= FAQ_SIMILARITY, f"{response} differs from the FAQ page (similarity {score:.0f})"
+
+
+def test_sources_folder_is_a_setting() -> None:
+    assert isinstance(settings().sources_dir, Path)
