@@ -10,12 +10,12 @@ is typed into this module (tests/test_wording.py checks the sentences).
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Iterable, Sequence, Union
 
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.countries import CountryMatch
-from actions.knowledge import KnowledgeBase, Place, Region, Subregion
+from actions.knowledge import Country, KnowledgeBase, Place, Region, Subregion
 
 # -- list words ---------------------------------------------------------------------------------
 # The only words Python adds to a reply: what joins the items of a list ("a, b and c"), a
@@ -128,7 +128,7 @@ def _region_of(kb: KnowledgeBase, subregion: Subregion) -> Region:
     return next(r for r in kb.regions if subregion in r.subregions)
 
 
-def _names(places: Iterable[Place]) -> str:
+def _names(places: Iterable[Union[Country, Place]]) -> str:
     return join_names([p.label for p in places])
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Iterator, List, Mapping, Optional, Tuple, Union
 
 import country_converter
 import yaml
@@ -19,7 +19,13 @@ from pydantic import BaseModel, Extra, ValidationError, constr, validator
 
 from apt_settings import settings
 
-NonEmpty = constr(strip_whitespace=True, min_length=1)
+if TYPE_CHECKING:
+    # constr() builds a str subclass at run time, which mypy cannot use as a type.
+    NonEmpty = str
+    Iso3 = str
+else:
+    NonEmpty = constr(strip_whitespace=True, min_length=1)
+    Iso3 = constr(regex=r"^[A-Z]{3}$")
 
 
 class KnowledgeBaseError(ValueError):
@@ -40,10 +46,10 @@ def iso3_codes() -> FrozenSet[str]:
 
 
 class Country(_Strict):
-    name: NonEmpty  # type: ignore[valid-type]
-    iso3: constr(regex=r"^[A-Z]{3}$")  # type: ignore[valid-type]
-    display: Optional[NonEmpty] = None  # type: ignore[valid-type]
-    aliases: List[NonEmpty] = []  # type: ignore[valid-type]
+    name: NonEmpty
+    iso3: Iso3
+    display: Optional[NonEmpty] = None
+    aliases: List[NonEmpty] = []
 
     @validator("iso3")
     def _known_code(cls, value: str) -> str:
@@ -58,8 +64,8 @@ class Country(_Strict):
 
 
 class Subregion(_Strict):
-    name: NonEmpty  # type: ignore[valid-type]
-    aliases: List[NonEmpty] = []  # type: ignore[valid-type]
+    name: NonEmpty
+    aliases: List[NonEmpty] = []
     countries: List[Country]
 
     @property
@@ -74,9 +80,9 @@ class Subregion(_Strict):
 
 
 class Region(_Strict):
-    name: NonEmpty  # type: ignore[valid-type]
-    display: Optional[NonEmpty] = None  # type: ignore[valid-type]
-    aliases: List[NonEmpty] = []  # type: ignore[valid-type]
+    name: NonEmpty
+    display: Optional[NonEmpty] = None
+    aliases: List[NonEmpty] = []
     subregions: List[Subregion]
 
     @property
@@ -90,56 +96,56 @@ class Region(_Strict):
 
 
 class Organisation(_Strict):
-    name: NonEmpty  # type: ignore[valid-type]
-    short_name: NonEmpty  # type: ignore[valid-type]
-    kind: NonEmpty  # type: ignore[valid-type]
-    approach: NonEmpty  # type: ignore[valid-type]
-    vision: NonEmpty  # type: ignore[valid-type]
-    operations: NonEmpty  # type: ignore[valid-type]
-    budget: NonEmpty  # type: ignore[valid-type]
-    address: List[NonEmpty]  # type: ignore[valid-type]
+    name: NonEmpty
+    short_name: NonEmpty
+    kind: NonEmpty
+    approach: NonEmpty
+    vision: NonEmpty
+    operations: NonEmpty
+    budget: NonEmpty
+    address: List[NonEmpty]
 
 
 class Topic(_Strict):
     """An objective or an activity: a short title and the source's sentence(s)."""
 
-    id: NonEmpty  # type: ignore[valid-type]
-    title: NonEmpty  # type: ignore[valid-type]
-    text: NonEmpty  # type: ignore[valid-type]
+    id: NonEmpty
+    title: NonEmpty
+    text: NonEmpty
 
 
 class Text(_Strict):
-    name: NonEmpty  # type: ignore[valid-type]
-    text: NonEmpty  # type: ignore[valid-type]
+    name: NonEmpty
+    text: NonEmpty
 
 
 class Contact(_Strict):
-    name: NonEmpty  # type: ignore[valid-type]
-    role: NonEmpty  # type: ignore[valid-type]
+    name: NonEmpty
+    role: NonEmpty
 
 
 class Partner(_Strict):
-    id: NonEmpty  # type: ignore[valid-type]
-    name: NonEmpty  # type: ignore[valid-type]
-    text: NonEmpty  # type: ignore[valid-type]
+    id: NonEmpty
+    name: NonEmpty
+    text: NonEmpty
 
 
 Place = Union[Region, Subregion]
 
 
 class OrganisationType(_Strict):
-    id: NonEmpty  # type: ignore[valid-type]
-    label: NonEmpty  # type: ignore[valid-type]
+    id: NonEmpty
+    label: NonEmpty
     partner: bool
-    aliases: List[NonEmpty]  # type: ignore[valid-type]
+    aliases: List[NonEmpty]
 
 
 class WorkArea(_Strict):
-    id: NonEmpty  # type: ignore[valid-type]
-    label: NonEmpty  # type: ignore[valid-type]
-    matches: Optional[NonEmpty] = None  # type: ignore[valid-type]
+    id: NonEmpty
+    label: NonEmpty
+    matches: Optional[NonEmpty] = None
     excluded: bool = False
-    aliases: List[NonEmpty]  # type: ignore[valid-type]
+    aliases: List[NonEmpty]
 
 
 class Partnership(_Strict):
@@ -233,7 +239,7 @@ def _entry_path(raw: Any, loc: Tuple[Union[int, str], ...]) -> str:
     return " > ".join(parts) if parts else "(top level)"
 
 
-def _describe(raw: Any, error: Dict[str, Any]) -> str:
+def _describe(raw: Any, error: Mapping[str, Any]) -> str:
     loc = tuple(error["loc"])
     if loc and loc[-1] == "__root__":
         loc = loc[:-1]

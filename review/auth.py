@@ -13,6 +13,7 @@ from typing import Optional
 
 import sqlalchemy as sa
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
@@ -71,7 +72,7 @@ def _is_throttled(username: str, address: str) -> bool:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> object:
+def login() -> ResponseReturnValue:
     if request.method == "GET":
         return render_template("auth/login.html")
     username = request.form.get("username", "").strip()[:64]

@@ -25,6 +25,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from review import db, queries
 from storage import schema
@@ -60,7 +61,7 @@ def utc_filter(moment: Any) -> str:
     return utc(moment)
 
 
-def index() -> Response:
+def index() -> WerkzeugResponse:
     return redirect(url_for("conversations.list_conversations"))
 
 
@@ -119,7 +120,7 @@ def _save_review(sender_id: str, values: Dict[str, Any]) -> None:
 
 
 @bp.route("/<path:sender_id>/reviewed", methods=["POST"])
-def mark_reviewed(sender_id: str) -> Response:
+def mark_reviewed(sender_id: str) -> WerkzeugResponse:
     reviewed = request.form.get("reviewed") == "1"
     _save_review(
         sender_id, {"reviewed": reviewed, "reviewed_by": current_user.username, "reviewed_at": time.time()}
@@ -129,7 +130,7 @@ def mark_reviewed(sender_id: str) -> Response:
 
 
 @bp.route("/<path:sender_id>/note", methods=["POST"])
-def save_note(sender_id: str) -> Response:
+def save_note(sender_id: str) -> WerkzeugResponse:
     note = request.form.get("note", "").strip()
     if len(note) > 5000:
         flash("A note is at most 5,000 characters; nothing was saved.")
@@ -140,7 +141,7 @@ def save_note(sender_id: str) -> Response:
 
 
 @bp.route("/<path:sender_id>/corrections", methods=["POST"])
-def correct(sender_id: str) -> Response:
+def correct(sender_id: str) -> WerkzeugResponse:
     """Record the intent a misunderstood message should have had."""
     intent = request.form.get("intent", "")
     try:
@@ -227,7 +228,7 @@ def export_json() -> Response:
 
 
 @bp.route("/<path:sender_id>/delete", methods=["POST"])
-def delete(sender_id: str) -> Response:
+def delete(sender_id: str) -> WerkzeugResponse:
     """Erase one conversation on request (same as ``python -m storage.retention forget``)."""
     from storage.retention import forget
 

@@ -6,6 +6,7 @@ from typing import Dict, List
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from review import db
 from storage import schema
@@ -55,7 +56,7 @@ def export_corrections() -> Response:
 
 
 @bp.route("/corrections/<int:correction_id>/delete", methods=["POST"])
-def delete_correction(correction_id: int) -> Response:
+def delete_correction(correction_id: int) -> WerkzeugResponse:
     with db.begin() as connection:
         connection.execute(schema.corrections.delete().where(schema.corrections.c.id == correction_id))
     flash("Correction removed.")

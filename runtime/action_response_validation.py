@@ -45,9 +45,9 @@ def validate_action_result(_action: RemoteAction, result: Dict[str, Any]) -> boo
 
 def install() -> None:
     """Make every RemoteAction in this process use the compiled validator."""
-    RemoteAction._validate_action_result = validate_action_result  # type: ignore[assignment]
+    RemoteAction._validate_action_result = validate_action_result
 
 
 def uninstall() -> None:
     """Put Rasa's own validation back (for tests comparing the two)."""
-    RemoteAction._validate_action_result = _RASA_VALIDATE  # type: ignore[assignment]
+    RemoteAction._validate_action_result = _RASA_VALIDATE

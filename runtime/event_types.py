@@ -38,8 +38,8 @@ def resolve_by_type(type_name: str, default: Optional[Type[Event]] = None) -> Op
 
 
 def install() -> None:
-    Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[method-assign]
+    Event.resolve_by_type = staticmethod(resolve_by_type)
 
 
 def uninstall() -> None:
-    Event.resolve_by_type = staticmethod(_RASA_RESOLVE)  # type: ignore[method-assign]
+    Event.resolve_by_type = staticmethod(_RASA_RESOLVE)

@@ -10,7 +10,7 @@ SQLAlchemy URL, e.g. ``postgresql://rasa@127.0.0.1:5432/apt``), by default the S
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -57,7 +57,7 @@ def engine_for(url: Optional[str] = None) -> Engine:
     return _engines[url]
 
 
-def _write_ahead_log(dbapi_connection: object, _record: object) -> None:
+def _write_ahead_log(dbapi_connection: Any, _record: object) -> None:
     """Readers (the staff workspace) then never block the Rasa server's writes.
 
     ``synchronous=NORMAL`` is SQLite's recommended setting in WAL mode: a commit no longer
@@ -65,7 +65,7 @@ def _write_ahead_log(dbapi_connection: object, _record: object) -> None:
     cannot be corrupted, and a crash of a process loses nothing, only a power cut can lose
     the last commits before the next checkpoint.
     """
-    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()

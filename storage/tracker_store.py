@@ -175,12 +175,12 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
                 return
             requested = requested_slot_before(earlier)
             form_needs_them = tracker.active_loop_name == PERSONAL_FORM
-            stored: List[Dict[str, Any]] = []
+            stored_events: List[Dict[str, Any]] = []
             for event in new_events:
                 data, requested = redact_event(
                     event.as_dict(), requested, keep_personal_slots=form_needs_them
                 )
-                stored.append(data)
+                stored_events.append(data)
                 session.add(
                     self.SQLEvent(
                         sender_id=tracker.sender_id,
@@ -191,7 +191,7 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
                         data=json.dumps(data),
                     )
                 )
-            self._update_summary(session, tracker.sender_id, stored)
+            self._update_summary(session, tracker.sender_id, stored_events)
             if not form_needs_them and _holds_personal_values(earlier):
                 scrub_personal_slots(session, schema.events.c.sender_id == tracker.sender_id)
             session.commit()

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
+from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -270,9 +271,7 @@ def user(intent: str, ts: float) -> Dict[str, Any]:
     return {"event": "user", "timestamp": ts, "text": "…", "parse_data": {"intent": {"name": intent}}}
 
 
-def tracker_with(events: List[Dict[str, Any]], slots: Dict[str, Any]):  # type: ignore[no-untyped-def]
-    from rasa_sdk import Tracker
-
+def tracker_with(events: List[Dict[str, Any]], slots: Dict[str, Any]) -> Tracker:
     return Tracker(
         "visitor-7", slots, {"text": "x", "intent": {}, "entities": []}, events, False, None, {}, ""
     )

@@ -185,7 +185,9 @@ def test_every_response_an_action_sends_is_a_literal_name_in_the_domain() -> Non
 
 def test_actions_pass_exactly_the_variables_each_response_uses() -> None:
     for filename, call in _response_calls():
-        name = next(k.value for k in call.keywords if k.arg == "response").value  # type: ignore[attr-defined]
+        value = next(k.value for k in call.keywords if k.arg == "response")
+        assert isinstance(value, ast.Constant) and isinstance(value.value, str)
+        name = value.value
         assert all(k.arg is not None for k in call.keywords), f"{filename}:{call.lineno}: no **variables"
         passed = {k.arg for k in call.keywords} - MESSAGE_KEYS
         used = {v for text in response_texts(name) for v in PLACEHOLDER.findall(text)}
