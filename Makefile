@@ -12,9 +12,9 @@ WIDGET_NPM  := web/node_modules/rasa-webchat/lib/index.js
 WIDGET      := web/vendor/webchat.js
 CHARTS      := review/node_modules/chart.js/dist/chart.umd.js
 CHROMIUM    := /usr/bin/chromium
-PY_CODE     := apt_settings.py actions benchmark channels components review runtime scripts storage tests
+PY_CODE     := apt_settings.py actions benchmark channels components review runtime scripts storage tests website
 # Type-checked with mypy (make lint): the code that runs in the servers.
-TYPED_CODE  := apt_settings.py actions storage review runtime channels
+TYPED_CODE  := apt_settings.py actions storage review runtime channels website
 
 # No network for telemetry here, and TensorFlow's start-up chatter hides the real output.
 export RASA_TELEMETRY_ENABLED := false

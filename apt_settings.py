@@ -14,6 +14,9 @@ values (``make run`` passes them to every process it starts).
 
 from __future__ import annotations
 
+import os
+import re
+import secrets
 import sys
 from functools import cache
 from pathlib import Path
@@ -22,7 +25,10 @@ from typing import Dict, List, Optional
 from pydantic import BaseSettings, Field, SecretStr, ValidationError, validator
 
 ROOT = Path(__file__).resolve().parent
+SECRETS_DIRECTORY = ROOT / "var"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+# A scheme, a host and perhaps a port: nothing that could break out of a header or attribute.
+PUBLIC_URL = re.compile(r"^https?://(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?$")
 
 
 class SettingsError(RuntimeError):
@@ -49,6 +55,12 @@ class Settings(BaseSettings):
         ROOT / "var" / "locks", description="where the Rasa workers' conversation locks live"
     )
     web_port: int = Field(8080, ge=1, le=65535, description="port of the demo page")
+    rasa_public_url: str = Field(
+        "",
+        description="the Rasa server's address as visitors' browsers reach it, e.g. "
+        "https://chat.example.org: the demo page's widget connects there and its "
+        "Content-Security-Policy allows it (default http://<host>:<rasa_port>)",
+    )
     allowed_origins: str = Field(
         "", description="browser origins the widget may connect from, comma-separated"
     )
@@ -62,6 +74,20 @@ class Settings(BaseSettings):
     )
     rasa_jwt_secret: Optional[SecretStr] = Field(
         None, description="switches Rasa's HTTP API on, behind JWTs signed with this secret"
+    )
+    actions_secret: Optional[SecretStr] = Field(
+        None,
+        description="shared secret the Rasa server shows the action server on every call "
+        "(default: generated at first start and kept in var/actions-secret)",
+    )
+    session_secret: Optional[SecretStr] = Field(
+        None,
+        description="signs the widget's conversation tokens "
+        "(default: generated at first start and kept in var/session-secret)",
+    )
+    rate_limit: str = Field(
+        "30/minute",
+        description="messages one client address may send per Rasa worker process (REST and widget)",
     )
     ready_timeout: float = Field(300, gt=0, description="seconds to wait for the servers to answer")
     sources_dir: Path = Field(
@@ -85,7 +111,17 @@ class Settings(BaseSettings):
             raise ValueError("must have at least 32 characters")
         return value
 
-    @validator("review_secret_key")
+    @validator("rate_limit")
+    def _rate(cls, value: str) -> str:  # noqa: N805
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate such as 30/minute") from None
+        return value
+
+    @validator("review_secret_key", "actions_secret", "session_secret")
     def _empty_key_is_unset(cls, value: Optional[SecretStr]) -> Optional[SecretStr]:  # noqa: N805
         return value if value is not None and value.get_secret_value() else None
 
@@ -107,6 +143,13 @@ class Settings(BaseSettings):
                 raise ValueError(f"{origin!r} is not an origin such as https://www.apt.ch")
         return value
 
+    @validator("rasa_public_url")
+    def _public_url(cls, value: str) -> str:  # noqa: N805
+        value = value.strip().rstrip("/")
+        if value and not PUBLIC_URL.match(value):
+            raise ValueError(f"{value!r} is not an address such as https://chat.example.org")
+        return value
+
     # -- derived values -----------------------------------------------------------------------
 
     def origins(self) -> List[str]:
@@ -114,9 +157,36 @@ class Settings(BaseSettings):
         chosen = [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
         return chosen or [f"http://127.0.0.1:{self.web_port}", f"http://localhost:{self.web_port}"]
 
+    def rasa_url(self) -> str:
+        """Where browsers reach the Rasa server: the setting, else the Rasa server's own
+        interface and port (this machine's loopback address when it listens on all)."""
+        if self.rasa_public_url:
+            return self.rasa_public_url
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"  # an IPv6 address
+        return f"http://{host}:{self.rasa_port}"
+
     def secure_cookie(self) -> bool:
         """On unless set off: a workspace behind a TLS proxy may well listen on loopback."""
         return True if self.review_secure_cookie is None else self.review_secure_cookie
+
+    def secret(self, name: str) -> str:
+        """The secret setting ``name`` (``review_secret_key``, ``actions_secret``,
+        ``session_secret``), else a random one generated once and kept in ``var/<name>``,
+        readable by its owner only, so that every process and every restart agree on it."""
+        value = getattr(self, name)
+        if value is not None:
+            return str(value.get_secret_value())
+        path = SECRETS_DIRECTORY / name.replace("_", "-")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        return path.read_text().strip()
 
     def jwt_secret(self) -> str:
         return self.rasa_jwt_secret.get_secret_value() if self.rasa_jwt_secret else ""
@@ -125,6 +195,7 @@ class Settings(BaseSettings):
         """The variables that endpoints.yml and credentials.yml expand with ``${...}``."""
         return {
             "APT_ACTIONS_PORT": str(self.actions_port),
+            "APT_ACTIONS_SECRET": self.secret("actions_secret"),
             "APT_ALLOWED_ORIGINS": ",".join(self.origins()),
         }
 

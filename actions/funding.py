@@ -8,8 +8,8 @@ Values the visitor typed are validated before use and never echoed in a reply.
 
 from __future__ import annotations
 
+import logging
 import re
-import unicodedata
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -23,12 +23,13 @@ from actions.base import KnowledgeAction
 from actions.countries import CountryMatch, PlaceResolver
 from actions.knowledge import KnowledgeBase, OrganisationType, WorkArea
 from actions.partnership import assess, explain, recognise
-from storage.enquiries import Enquiry, store_for
+from storage.enquiries import MAX_NAME_LENGTH, Enquiry, InvalidEnquiry, is_plain_name, store_for
+
+logger = logging.getLogger(__name__)
 
 CONSENT_QUESTION = "utter_ask_enquiry_consent"
 ABANDONED = "abandoned"
 EMAIL_PATTERN = re.compile(r"\S+@\S+")
-MAX_NAME_LENGTH = 200
 
 
 def _first_text(value: Any) -> str:
@@ -138,8 +139,7 @@ class ValidateEnquiryForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
         name = " ".join(_first_text(value).split())
-        printable = all(unicodedata.category(ch)[0] != "C" for ch in name)
-        if not (2 <= len(name) <= MAX_NAME_LENGTH and printable and any(ch.isalpha() for ch in name)):
+        if not is_plain_name(name, MAX_NAME_LENGTH):
             dispatcher.utter_message(response="utter_invalid_organisation_name", max_length=MAX_NAME_LENGTH)
             return {"organisation_name": None}
         return {"organisation_name": name}
@@ -184,20 +184,25 @@ class ActionRecordEnquiry(KnowledgeAction):
             dispatcher.utter_message(response="utter_enquiry_incomplete")
             return [*reset, SlotSet("enquiry_status", None)]
         organisation, country, work = answers
-        store_for().record(
-            Enquiry(
-                conversation_id=tracker.sender_id,
-                organisation_type=organisation.id,
-                country_iso3=country.iso3,
-                country=country.name,
-                work_area=work.id,
-                fit=tracker.get_slot("partnership_fit") or assess(self.knowledge, *answers).level,
-                organisation_name=name,
-                email=email,
-                consent=True,
-                consent_at=datetime.fromtimestamp(consented_at, timezone.utc).isoformat(timespec="seconds"),
-            )
+        enquiry = Enquiry(
+            conversation_id=tracker.sender_id,
+            organisation_type=organisation.id,
+            country_iso3=country.iso3,
+            country=country.name,
+            work_area=work.id,
+            # Assessed again here: a slot is whatever the last call to this server said.
+            fit=assess(self.knowledge, *answers).level,
+            organisation_name=name,
+            email=email,
+            consent=True,
+            consent_at=datetime.fromtimestamp(consented_at, timezone.utc).isoformat(timespec="seconds"),
         )
+        try:
+            store_for().record(enquiry)
+        except InvalidEnquiry as error:
+            logger.warning("%s", error)
+            dispatcher.utter_message(response="utter_enquiry_incomplete")
+            return [*reset, SlotSet("enquiry_status", None)]
         dispatcher.utter_message(response="utter_enquiry_recorded")
         dispatcher.utter_message(response="utter_no_funding_promised")
         return [*reset, SlotSet("enquiry_status", "recorded")]

@@ -1,21 +1,80 @@
-"""Rasa's socket.io channel, with the browser origins it accepts taken from configuration.
+"""Rasa's socket.io channel, with an origin allow-list, server-issued conversations and the
+edge checks of :mod:`channels.edge`.
 
 Rasa 3.6 builds its Socket.IO server with ``cors_allowed_origins=[]``, which turns the
 origin check off: any website could open a socket to the assistant from a visitor's
 browser. This channel keeps everything else of Rasa's (events, session persistence, the
 ``/socket.io`` path the widget expects) and sets the allow-list from the ``cors_allowed_origins``
 credential: a list, or a comma-separated string such as the value of
-``$APT_ALLOWED_ORIGINS`` that scripts/serve.py writes there. ``"*"`` allows every origin and
-is meant for local experiments only.
+the setting ``APT_ALLOWED_ORIGINS``, which credentials.yml expands. ``"*"`` allows every origin
+and is meant for local experiments only.
+
+**Conversations are issued by the server.** With Rasa's channel, the session id a socket
+presents *is* the conversation id, chosen by the client: a second socket presenting a
+visitor's id received every reply of theirs and could write into their conversation, and a
+socket could write into any REST conversation by naming it. Here:
+
+- a new socket gets a new conversation id, ``web-`` followed by 128 random bits, and a
+  *resume token*: that id with an HMAC-SHA256 of it under the setting ``APT_SESSION_SECRET``.
+  The widget keeps the token in the tab's ``sessionStorage`` and presents it after a reload,
+  which is how a visitor keeps the conversation;
+- a socket presenting anything else (a bare conversation id, a forged or altered token, a
+  REST sender) gets a new conversation of its own; nothing of another's;
+- each socket's messages go to the conversation issued to *that socket* (kept per socket in
+  this process): the ``session_id`` a client puts in a message is ignored;
+- replies go to the socket.io room of the conversation, which only sockets holding its token
+  have entered.
+
+The token never reaches the log or the tracker store; only the conversation id does.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
+import secrets
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Union
 
 from rasa.core.channels.channel import InputChannel, UserMessage
-from rasa.core.channels.socketio import SocketIOInput
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
+
+from apt_settings import settings
+from channels.edge import WIDGET_PREFIX, RateLimit, check_message
+
+logger = logging.getLogger(__name__)
+
+
+def _signature(conversation_id: str, key: bytes) -> str:
+    return hmac.new(key, conversation_id.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def issue_token(key: bytes) -> str:
+    """A new conversation id with its resume token: ``web-<32 hex>.<64 hex>``."""
+    conversation_id = WIDGET_PREFIX + secrets.token_hex(16)
+    return f"{conversation_id}.{_signature(conversation_id, key)}"
+
+
+def conversation_of(token: Any, key: bytes) -> Optional[str]:
+    """The conversation a resume token was issued for, or None for anything else."""
+    if not isinstance(token, str) or len(token) > 200 or token.count(".") != 1:
+        return None
+    conversation_id, signature = token.split(".")
+    if not conversation_id.startswith(WIDGET_PREFIX):
+        return None
+    if not hmac.compare_digest(
+        signature.encode("ascii", "replace"), _signature(conversation_id, key).encode()
+    ):
+        return None
+    return conversation_id
+
+
+def _client_address(environ: Dict[str, Any], sid: str) -> str:
+    """The socket's client address, for the rate limit. Engine.IO's Sanic driver writes
+    127.0.0.1 as every client's REMOTE_ADDR; the Sanic request it keeps has the real one."""
+    request = environ.get("sanic.request")
+    return str(getattr(request, "ip", "") or sid)
 
 
 def parse_origins(value: Union[None, str, List[str]]) -> Union[str, List[str]]:
@@ -42,6 +101,9 @@ class OriginCheckedSocketIOInput(SocketIOInput):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.allowed_origins: Union[str, List[str]] = []
+        self.rate = RateLimit()
+        # Socket id -> the conversation issued to that socket (sockets stay with one worker).
+        self.conversations: Dict[str, str] = {}
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = super().blueprint(on_new_message)
@@ -53,4 +115,46 @@ class OriginCheckedSocketIOInput(SocketIOInput):
             )
         # Engine.IO reads this on every handshake; a list rejects any other Origin header.
         self.sio.eio.cors_allowed_origins = self.allowed_origins
+        self._replace_session_handlers(on_new_message)
         return blueprint
+
+    def _replace_session_handlers(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        """Rasa's ``session_request``, ``user_uttered`` and ``disconnect`` handlers, replaced by
+        ones that issue the conversation (see the module's docstring)."""
+        sio = self.sio
+        assert sio is not None
+        key = settings().secret("session_secret").encode("ascii")
+
+        async def session_request(sid: str, data: Any = None) -> None:
+            presented = data.get("session_id") if isinstance(data, dict) else None
+            resumed = conversation_of(presented, key)
+            token = str(presented) if resumed else issue_token(key)
+            conversation_id = resumed or token.split(".")[0]
+            previous = self.conversations.get(sid)
+            if previous and previous != conversation_id:
+                sio.leave_room(sid, previous)
+            self.conversations[sid] = conversation_id
+            sio.enter_room(sid, conversation_id)
+            await sio.emit("session_confirm", token, room=sid)
+
+        async def handle_message(sid: str, data: Any = None) -> None:
+            conversation_id = self.conversations.get(sid)
+            if conversation_id is None:
+                return  # no session_request yet: the widget always sends one first
+            text = data.get("message") if isinstance(data, dict) else None
+            client = _client_address(sio.get_environ(sid) or {}, sid)
+            checked = check_message(text, client, self.rate)
+            if checked.reply is not None:
+                await sio.emit(self.bot_message_evt, {"text": checked.reply}, room=sid)
+                return
+            output = SocketIOOutput(sio, self.bot_message_evt)
+            await on_new_message(
+                UserMessage(checked.text, output, conversation_id, input_channel=self.name())
+            )
+
+        async def disconnect(sid: str) -> None:
+            self.conversations.pop(sid, None)
+
+        sio.on("session_request", session_request, namespace=self.namespace)
+        sio.on(self.user_message_evt, handle_message, namespace=self.namespace)
+        sio.on("disconnect", disconnect, namespace=self.namespace)

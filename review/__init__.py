@@ -9,7 +9,6 @@ Every page needs a staff login; accounts are created on the command line
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Mapping, Optional
@@ -20,7 +19,6 @@ from flask_wtf.csrf import CSRFProtect
 from apt_settings import settings
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET_KEY_FILE = ROOT / "var" / "review-secret-key"
 
 csrf = CSRFProtect()
 
@@ -41,17 +39,7 @@ SECURITY_HEADERS = {
 def secret_key() -> str:
     """The setting ``APT_REVIEW_SECRET_KEY``, else a random key kept in ``var/`` (readable by
     its owner only) so that staff sessions survive a restart."""
-    key = settings().review_secret_key
-    if key is not None:
-        return key.get_secret_value()
-    if not SECRET_KEY_FILE.exists():
-        import secrets
-
-        SECRET_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(SECRET_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(secrets.token_hex(32))
-    return SECRET_KEY_FILE.read_text().strip()
+    return settings().secret("review_secret_key")
 
 
 def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:

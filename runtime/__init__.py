@@ -1,6 +1,7 @@
-"""Adjustments to the Rasa server process. Each one changes how fast Rasa does something,
-never what it answers, and each replaces a private Rasa function: :func:`install` checks the
-installed Rasa version first (:mod:`runtime.compat`).
+"""Adjustments to the Rasa server process, each replacing a private Rasa function, so
+:func:`install` checks the installed Rasa version first (:mod:`runtime.compat`). All but one
+change how fast Rasa does something, never what it answers; :mod:`runtime.quiet_server` stops
+the server from naming its version or echoing requests it cannot route.
 
 They are installed however Rasa is started: ``credentials.yml`` names the project's channels
 (``channels/``), whose package installs them when Rasa loads it, before Rasa builds its web
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import os
 
+from runtime import log_redaction
 from runtime.compat import require_supported_versions
 
 _installed = False
@@ -21,13 +23,15 @@ def install() -> None:
     global _installed
     if _installed:
         return
+    log_redaction.install()  # first, and whatever the version: it uses no Rasa internals
     require_supported_versions()
-    from runtime import action_response_validation, event_types, one_request_per_connection
+    from runtime import action_response_validation, event_types, one_request_per_connection, quiet_server
 
     action_response_validation.install()
     event_types.install()
     if int(os.environ.get("SANIC_WORKERS", "1")) > 1:
         one_request_per_connection.install()
+    quiet_server.install()  # wraps whatever configure_app is by now
     _installed = True
 
 

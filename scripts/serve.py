@@ -19,6 +19,8 @@ import urllib.request
 from pathlib import Path
 from typing import Dict, List
 
+import psutil
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # scripts/ is not a package
 
@@ -75,13 +77,16 @@ def rasa_server_environment(conf: Settings, env: Dict[str, str]) -> Dict[str, st
 def commands(conf: Settings) -> Dict[str, List[str]]:
     python = str(BIN / "python")
     return {
-        "action server": [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(conf.actions_port)],
+        "action server": [python, str(ROOT / "scripts" / "action_server.py"),
+                          "--port", str(conf.actions_port)],
         "Rasa server": [python, str(ROOT / "scripts" / "rasa_server.py"), "--model", str(conf.model),
                         "--interface", conf.host, "--port", str(conf.rasa_port)],
         "review workspace": [python, "-m", "waitress", "--host", conf.review_host, "--port",
-                             str(conf.review_port), "--threads", "4", "--call", "review:create_app"],
-        "demo page server": [python, "-m", "http.server", "--bind", conf.host, "--directory",
-                             str(ROOT / "web"), str(conf.web_port)],
+                             str(conf.review_port), "--threads", "4", "--ident=",
+                             "--call", "review:create_app"],
+        # Only the page's own files; --ident= sends no Server header (website/__init__.py).
+        "demo page server": [python, "-m", "waitress", "--host", conf.host, "--port", str(conf.web_port),
+                             "--ident=", "--call", "website:create_app"],
     }  # fmt: skip
 
 
@@ -111,7 +116,14 @@ def wait_until_ready(processes: Dict[str, subprocess.Popen], urls: List[str], ti
 
 
 def stop(processes: Dict[str, subprocess.Popen]) -> None:
+    """Stop every process started here and everything they started (the Rasa server's
+    workers): a worker whose main process died would otherwise live on, holding its memory."""
+    descendants: List[psutil.Process] = []
     for process in processes.values():
+        try:
+            descendants += psutil.Process(process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            pass
         if process.poll() is None:
             process.terminate()
     for process in processes.values():
@@ -119,13 +131,14 @@ def stop(processes: Dict[str, subprocess.Popen]) -> None:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+    _, alive = psutil.wait_procs(descendants, timeout=10)
+    for leftover in alive:
+        leftover.kill()
 
 
 def print_ready(conf: Settings) -> None:
     rasa_url = f"http://{conf.host}:{conf.rasa_port}"
     web_url = f"http://{conf.host}:{conf.web_port}/"
-    if conf.rasa_port != 5005:
-        web_url += f"?socketUrl={rasa_url}"
     print(f"Demo page with the chat widget: {web_url}")
     print(f"Staff review workspace: http://{conf.review_host}:{conf.review_port}/ "
           "(accounts: make staff-user NAME=<name>)")  # fmt: skip

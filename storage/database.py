@@ -9,6 +9,7 @@ SQLAlchemy URL, e.g. ``postgresql://rasa@127.0.0.1:5432/apt``), by default the S
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Dict, Optional
 
@@ -45,7 +46,7 @@ def engine_for(url: Optional[str] = None) -> Engine:
         kwargs: Dict[str, object] = {"future": True}
         if is_sqlite(url):
             if engine_url.database:
-                Path(engine_url.database).parent.mkdir(parents=True, exist_ok=True)
+                _create_private_file(Path(engine_url.database))
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
             kwargs["poolclass"] = sa.pool.QueuePool
         else:
@@ -55,6 +56,23 @@ def engine_for(url: Optional[str] = None) -> Engine:
             sa.event.listen(engine, "connect", _write_ahead_log)
         _engines[url] = engine
     return _engines[url]
+
+
+def _create_private_file(path: Path) -> None:
+    """The SQLite file (and its folder), readable and writable by its owner only: it holds
+    visitors' conversations. SQLite gives its -wal and -shm files the same permissions."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)
+
+
+def checkpoint(engine: Engine) -> None:
+    """Write SQLite's write-ahead log into the database file and empty it, so that deleted
+    rows are gone from disk (``secure_delete`` zeroes them in the file itself); nothing to do
+    on other databases."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _write_ahead_log(dbapi_connection: Any, _record: object) -> None:
@@ -68,6 +86,8 @@ def _write_ahead_log(dbapi_connection: Any, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Deleted rows (a forgotten conversation) are overwritten with zeros, not left in free pages.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import argparse
 import csv
+import re
 import sys
-from dataclasses import asdict, dataclass, fields
+import unicodedata
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timezone
 from typing import IO, Dict, List, Optional
 
 import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
 
 from apt_settings import settings
 from storage.database import engine_for
@@ -47,6 +50,70 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+class InvalidEnquiry(ValueError):
+    """An enquiry with a value that may not be stored; the message names the fields."""
+
+
+CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+ISO3 = re.compile(r"[A-Z]{3}")
+CONVERSATION_ID = re.compile(r"[\x21-\x7e]{1,255}")
+FITS = {"likely", "partial", "none"}
+MAX_NAME_LENGTH = 200
+# Markup, and the characters that make a spreadsheet cell a formula, have no place in a name.
+FORBIDDEN_IN_NAMES = set("<>{}")
+FORMULA_START = ("=", "+", "-", "@")
+
+
+def is_plain_name(value: str, longest: int) -> bool:
+    """A name that may be stored: letters, no control characters, no markup, no formula."""
+    return (
+        2 <= len(value) <= longest
+        and value == value.strip()
+        and any(ch.isalpha() for ch in value)
+        and all(unicodedata.category(ch)[0] != "C" for ch in value)
+        and not FORBIDDEN_IN_NAMES & set(value)
+        and not value.startswith(FORMULA_START)
+    )
+
+
+def _is_timestamp(value: str) -> bool:
+    try:
+        datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def validated(enquiry: Enquiry) -> Enquiry:
+    """The enquiry with its email normalised, or InvalidEnquiry naming every bad field.
+
+    The funding conversation validates each answer as it is given; this checks again what is
+    about to be stored, whoever calls it (a forged call to the action server once stored an
+    organisation ``=HYPERLINK(...)<script>`` with an invalid email)."""
+    bad = [
+        name
+        for name, ok in (
+            ("consent", enquiry.consent is True and _is_timestamp(enquiry.consent_at)),
+            ("conversation_id", bool(CONVERSATION_ID.fullmatch(enquiry.conversation_id or ""))),
+            ("organisation_type", bool(CODE.fullmatch(enquiry.organisation_type or ""))),
+            ("country_iso3", bool(ISO3.fullmatch(enquiry.country_iso3 or ""))),
+            ("country", is_plain_name(enquiry.country or "", 255)),
+            ("work_area", bool(CODE.fullmatch(enquiry.work_area or ""))),
+            ("fit", enquiry.fit in FITS),
+            ("organisation_name", is_plain_name(enquiry.organisation_name or "", MAX_NAME_LENGTH)),
+        )
+        if not ok
+    ]
+    email = enquiry.email
+    try:
+        email = validate_email(enquiry.email or "", check_deliverability=False).normalized
+    except EmailNotValidError:
+        bad.append("email")
+    if bad:
+        raise InvalidEnquiry("an enquiry was not stored: invalid " + ", ".join(bad))
+    return replace(enquiry, email=email)
+
+
 class EnquiryStore:
     """The enquiries of one database (default: the project's); its tables come from the
     migrations (:mod:`storage.migrate`)."""
@@ -56,9 +123,10 @@ class EnquiryStore:
         self.url = self._engine.url.render_as_string(hide_password=False)
 
     def record(self, enquiry: Enquiry) -> int:
+        """Store an enquiry (only with consent, every value checked again: InvalidEnquiry)."""
         if not enquiry.consent:
-            raise ValueError("an enquiry is only stored with the visitor's consent")
-        row = {k: v for k, v in asdict(enquiry).items() if k != "id"}
+            raise InvalidEnquiry("an enquiry is only stored with the visitor's consent")
+        row = {k: v for k, v in asdict(validated(enquiry)).items() if k != "id"}
         row["created_at"] = row["created_at"] or now()
         with self._engine.begin() as connection:
             result = connection.execute(enquiries_table.insert().values(**row))

@@ -47,6 +47,8 @@ Span = Tuple[int, int, str]
 
 
 def _emails(text: str) -> List[Span]:
+    if "@" not in text:  # the pattern's search is slow on long runs without spaces
+        return []
     spans = []
     for match in _EMAIL_CANDIDATE.finditer(text):
         try:

@@ -24,7 +24,7 @@ from typing import Dict, Iterable, List, Optional
 import sqlalchemy as sa
 
 from storage import schema
-from storage.database import engine_for
+from storage.database import checkpoint, engine_for
 from storage.migrate import SchemaNotCurrent, require_current
 
 RETENTION_DAYS = 90
@@ -41,9 +41,12 @@ def _delete(engine: sa.engine.Engine, sender_ids: List[str], with_kept: bool) ->
 
 
 def forget(engine: sa.engine.Engine, sender_id: str) -> Dict[str, int]:
-    """Delete one conversation everywhere; returns rows deleted per table."""
+    """Delete one conversation everywhere, and from SQLite's write-ahead log too; returns rows
+    deleted per table."""
     require_current(engine)
-    return _delete(engine, [sender_id], with_kept=True)
+    counts = _delete(engine, [sender_id], with_kept=True)
+    checkpoint(engine)
+    return counts
 
 
 def expired(engine: sa.engine.Engine, days: float, now: Optional[float] = None) -> Iterable[str]:

@@ -35,8 +35,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from contextlib import contextmanager
 from copy import deepcopy
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
@@ -139,6 +140,18 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         if event_broker is not None:
             logger.warning("The event broker receives events before redaction.")
         TrackerStore.__init__(self, domain, event_broker, **kwargs)
+
+    @contextmanager
+    def session_scope(self) -> Iterator[sa.orm.Session]:
+        """A session, closed after use. Rasa's own reads any ``ValueError`` raised inside it as
+        a missing PostgreSQL schema and exits the worker (a NUL character in a conversation id
+        did that: psycopg2 raises ValueError for it); here an error fails that one message
+        only. The schema is checked once, at start (:func:`storage.migrate.require_current`)."""
+        session = self.sessionmaker()
+        try:
+            yield session
+        finally:
+            session.close()
 
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Dict, Iterator, List, Optional
@@ -44,7 +45,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 for _name, _value in settings().rasa_environment().items():
     os.environ.setdefault(_name, _value)
 
-SLOW_FIXTURES = {"trained_model", "stack", "browser"}
+SLOW_FIXTURES = {"trained_model", "stack", "postgres_stack", "browser"}
 
 
 def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
@@ -139,13 +140,28 @@ def free_port() -> int:
 class Stack:
     """The running assistant, reached over HTTP like any client."""
 
-    def __init__(self, url: str, database_file: Path, web_url: str, review_url: str, jwt_secret: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        database_url: str,
+        web_url: str,
+        review_url: str,
+        jwt_secret: str,
+        actions_url: str,
+        launcher: subprocess.Popen,
+        log_path: Path,
+    ) -> None:
         self.url = url
         self.web_url = web_url
         self.review_url = review_url
-        self.database_file = database_file  # SQLite: conversation log, enquiries, staff
-        self.database_url = f"sqlite:///{database_file}"
+        self.actions_url = actions_url
+        self.database_url = database_url  # conversation log, enquiries, staff
+        database = sqlalchemy.engine.make_url(database_url).database
+        self.database_file = Path(database) if database_url.startswith("sqlite") and database else None
         self.jwt_secret = jwt_secret
+        self.launcher = launcher
+        self.log_path = log_path
+        self.origin = web_url.split("/?")[0].rstrip("/")  # the demo page's, allowed to open sockets
 
     def send(self, sender: str, message: Any, timeout: float = 60) -> List[Dict[str, Any]]:
         response = requests.post(
@@ -159,25 +175,39 @@ class Stack:
     def texts(self, sender: str, message: str) -> List[str]:
         return [reply.get("text", "") for reply in self.send(sender, message)]
 
+    def rasa_pids(self) -> List[int]:
+        """The Rasa server's processes: its main process and its workers."""
+        import psutil
 
-@pytest.fixture(scope="session")
-def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """Starts the stack with the same launcher as `make run`, on free ports."""
+        found = []
+        for child in psutil.Process(self.launcher.pid).children(recursive=True):
+            try:
+                if any("rasa_server.py" in part for part in child.cmdline()):
+                    found.append(child.pid)
+            except psutil.NoSuchProcess:
+                continue
+        return sorted(found)
+
+
+@contextmanager
+def running_stack(model: Path, database_url: str, log_path: Path) -> Iterator[Stack]:
+    """The stack started with the same launcher as `make run`, on free ports; stopped after."""
     rasa_port, actions_port, web_port, review_port = free_port(), free_port(), free_port(), free_port()
-    stack_dir = tmp_path_factory.mktemp("stack")
-    database_file = stack_dir / "apt.db"
     jwt_secret = secrets.token_hex(32)
-    log_path = tmp_path_factory.getbasetemp() / "stack.log"
     env = {
         **os.environ,
         "APT_RASA_PORT": str(rasa_port),
         "APT_ACTIONS_PORT": str(actions_port),
-        "APT_MODEL": str(trained_model),
-        "APT_DATABASE_URL": f"sqlite:///{database_file}",
+        "APT_MODEL": str(model),
+        "APT_DATABASE_URL": database_url,
         "APT_WEB_PORT": str(web_port),
         "APT_REVIEW_PORT": str(review_port),
         "APT_RASA_JWT_SECRET": jwt_secret,
         "APT_READY_TIMEOUT": str(STACK_START_TIMEOUT),
+        # The tests send many messages from one address; the limit itself has its own test.
+        "APT_RATE_LIMIT": "100000/minute",
+        # The page's own origin (the test process's environment has the default port's).
+        "APT_ALLOWED_ORIGINS": f"http://127.0.0.1:{web_port},http://localhost:{web_port}",
     }
     with open(log_path, "w") as log:
         process = subprocess.Popen(
@@ -195,15 +225,45 @@ def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
                     pytest.fail(f"the stack did not start:\n{log_path.read_text()[-5000:]}")
                 time.sleep(1)
             rasa_url = f"http://127.0.0.1:{rasa_port}"
-            web_url = f"http://127.0.0.1:{web_port}/?socketUrl={rasa_url}"
+            web_url = f"http://127.0.0.1:{web_port}/"  # the page names its Rasa server itself
             review_url = f"http://127.0.0.1:{review_port}"
-            yield Stack(rasa_url, database_file, web_url, review_url, jwt_secret)
+            actions_url = f"http://127.0.0.1:{actions_port}"
+            yield Stack(
+                rasa_url, database_url, web_url, review_url, jwt_secret, actions_url, process, log_path
+            )
         finally:
             os.killpg(process.pid, signal.SIGTERM)
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The stack on a fresh SQLite database, for the whole session."""
+    database_file = tmp_path_factory.mktemp("stack") / "apt.db"
+    log_path = tmp_path_factory.getbasetemp() / "stack.log"
+    with running_stack(trained_model, f"sqlite:///{database_file}", log_path) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def postgres_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The stack on a fresh PostgreSQL database, for the tests of one module."""
+    name = f"apt_stack_{secrets.token_hex(6)}"
+    url = _postgres_database(name)
+    if url is None:
+        if required_in_ci():
+            pytest.fail(f"no PostgreSQL server at {POSTGRES_SERVER}")
+        pytest.skip(f"no PostgreSQL server at {POSTGRES_SERVER}")
+    try:
+        with running_stack(
+            trained_model, url, tmp_path_factory.getbasetemp() / "postgres-stack.log"
+        ) as running:
+            yield running
+    finally:
+        _drop_postgres_database(name)
 
 
 # -- databases: SQLite always, PostgreSQL where the local server answers ---------------------

@@ -29,7 +29,10 @@ def test_completed_enquiry_is_stored_once_with_the_right_fields(stack: Stack) ->
     assert "likely fit" in assessment and "Kenya is among the countries" in assessment
     assert "pass this enquiry on to the APT" in assessment
     assert "name of your organisation" in say(stack, sender, "yes, pass it on")
-    assert "email address" in say(stack, sender, "Justice Watch <b>Kenya</b>")
+    # Markup has no place in a name: asked again (never echoed), then a plain name is taken.
+    refused = say(stack, sender, "Justice Watch <b>Kenya</b>")
+    assert "name" in refused and "<b>" not in refused
+    assert "email address" in say(stack, sender, "Justice Watch Kenya")
     assert "valid email" in say(stack, sender, "jane at example")  # re-asked once
     assert "has been recorded" in say(stack, sender, "jane@example.org")
 
@@ -46,7 +49,7 @@ def test_completed_enquiry_is_stored_once_with_the_right_fields(stack: Stack) ->
     )
     assert (enquiry.fit, enquiry.organisation_name, enquiry.email) == (
         "likely",
-        "Justice Watch <b>Kenya</b>",
+        "Justice Watch Kenya",
         "jane@example.org",
     )
     assert enquiry.consent is True and enquiry.consent_at

@@ -40,12 +40,15 @@ def examples(path: Path) -> Dict[str, Set[str]]:
 
 
 def responses_sent_outside_stories() -> Set[str]:
-    """Form questions (utter_ask_<slot>) and responses that actions send by name: Rasa's
-    validator cannot see these being used and reports them as unused."""
+    """Form questions (utter_ask_<slot>), responses that actions send by name and those the
+    channels send at the edge: Rasa's validator cannot see these being used and reports them
+    as unused."""
     domain = yaml.safe_load((ROOT / "domain.yml").read_text())
     asked = {f"utter_ask_{slot}" for form in domain["forms"].values() for slot in form["required_slots"]}
-    code = "".join(path.read_text() for path in (ROOT / "actions").glob("*.py"))
-    return asked | set(re.findall(r'response="(utter_\w+)"', code))
+    code = "".join(
+        path.read_text() for folder in ("actions", "channels") for path in (ROOT / folder).glob("*.py")
+    )
+    return asked | set(re.findall(r'(?:response=|edge_reply\()"(utter_\w+)"', code))
 
 
 @pytest.mark.slow  # runs `rasa data validate`

@@ -132,7 +132,7 @@ def test_enquiry_email_is_kept_only_in_the_enquiries_table(store: RedactingSQLTr
             "Friends",
             "maria.dupont@example.org",
             True,
-            "t",
+            "2026-12-01T10:00:00+00:00",
         )
     )
     assert "maria.dupont" not in "\n".join(stored_texts(store.url, "v3"))
@@ -194,7 +194,18 @@ def test_forget_deletes_one_conversation_with_its_enquiry(store: RedactingSQLTra
     save(store, "gone", [ActionExecuted("action_listen"), user("hello", "greet")])
     save(store, "kept", [ActionExecuted("action_listen"), user("hello", "greet")])
     EnquiryStore(store.url).record(
-        Enquiry("gone", "ngo", "KEN", "Kenya", "monitoring", "likely", "F", "a@example.org", True, "t")
+        Enquiry(
+            "gone",
+            "ngo",
+            "KEN",
+            "Kenya",
+            "monitoring",
+            "likely",
+            "Friends",
+            "a@example.org",
+            True,
+            "2026-12-01T10:00:00+00:00",
+        )
     )
     counts = retention.forget(store.engine, "gone")
     assert counts["events"] == 2 and counts["funding_enquiries"] == 1

@@ -1,0 +1,128 @@
+"""What every chat channel checks before a visitor's message reaches Rasa.
+
+The assistant is public and a plausible target, so every channel (REST, the widget's
+socket.io) applies the same rules at the edge, before the NLU or the tracker store sees
+anything:
+
+- **Message length**: at most ``MAX_MESSAGE_CHARS`` (2,000) characters, about a page of text,
+  far more than any question needs. Rasa's featurisation grows with the square of the length
+  (one 100 kB message took a worker to 20 GB), so a longer message never reaches the NLU: the
+  visitor gets ``utter_message_too_long`` instead.
+- **Text**: control characters (NUL included) become spaces; the text is otherwise kept.
+- **Conversation ids**: printable ASCII without spaces, at most ``MAX_SENDER_CHARS`` (128,
+  inside the database's 255), so a NUL or an overlong id never reaches the database. Ids that
+  start with ``WIDGET_PREFIX`` are issued by the socket channel only (channels/socketio_origins.py):
+  a REST client cannot name one, so REST and widget conversations cannot reach each other.
+- **Button payloads**: a message starting with "/" bypasses the NLU and sets an intent and
+  entities directly (that is how buttons work). Only the payloads of the domain's buttons, and
+  the widget's session start ``/greet``, are accepted as such; any other is read as plain text
+  (its leading slashes removed), so nobody can set a slot or the disclosure flag by typing
+  ``/disclose_abuse`` or ``/inform{"country": "<svg ...>"}``.
+- **Rate**: at most ``APT_RATE_LIMIT`` messages per client address (default 30 a minute),
+  counted in each Rasa worker process (a moving window; with N workers a client gets at most N
+  times that). Beyond it the visitor gets ``utter_too_many_messages``. Behind a proxy every
+  client has the proxy's address: limit there instead (docs/security.md).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Dict, FrozenSet, Iterator, Optional
+
+import yaml
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from apt_settings import ROOT, settings
+
+MAX_MESSAGE_CHARS = 2000
+MAX_SENDER_CHARS = 128
+WIDGET_PREFIX = "web-"
+SESSION_START_PAYLOAD = "/greet"
+SENDER = re.compile(rf"[\x21-\x7e]{{1,{MAX_SENDER_CHARS}}}")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+DOMAIN_FILE = ROOT / "domain.yml"
+
+
+def valid_sender(sender: Any) -> bool:
+    """A conversation id a REST client may use."""
+    return (
+        isinstance(sender, str)
+        and SENDER.fullmatch(sender) is not None
+        and not sender.startswith(WIDGET_PREFIX)
+    )
+
+
+def clean_text(text: str) -> str:
+    """The text with control characters (and lone surrogates) replaced by spaces."""
+    return CONTROL_CHARACTERS.sub(" ", text)
+
+
+def _buttons(responses: Dict[str, Any]) -> Iterator[str]:
+    for variations in responses.values():
+        for variation in variations or []:
+            for button in variation.get("buttons") or []:
+                payload = button.get("payload")
+                if isinstance(payload, str):
+                    # Braces are doubled in the domain so that Rasa's template filling leaves
+                    # them alone; the widget sends them single.
+                    yield payload.replace("{{", "{").replace("}}", "}")
+
+
+@cache
+def button_payloads(domain_file: Path = DOMAIN_FILE) -> FrozenSet[str]:
+    """Every payload the assistant may offer as a button, and the widget's session start."""
+    domain = yaml.safe_load(domain_file.read_text(encoding="utf-8")) or {}
+    return frozenset({SESSION_START_PAYLOAD, *_buttons(domain.get("responses") or {})})
+
+
+def as_offered(text: str) -> str:
+    """The text, unless it looks like a payload the assistant never offers: then the same
+    words as plain text, for the NLU to read."""
+    if text.startswith("/") and text.strip() not in button_payloads():
+        return text.lstrip("/ ")
+    return text
+
+
+@cache
+def edge_reply(response: str, domain_file: Path = DOMAIN_FILE) -> str:
+    """The text of a domain response the channels send themselves (no NLU, no action)."""
+    domain = yaml.safe_load(domain_file.read_text(encoding="utf-8")) or {}
+    return str(domain["responses"][response][0]["text"]).strip()
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A message that passed the edge (``text``), or the reply that replaces it (``reply``)."""
+
+    text: Optional[str] = None
+    reply: Optional[str] = None
+
+
+class RateLimit:
+    """``APT_RATE_LIMIT`` messages per client address, in this process."""
+
+    def __init__(self, rate: Optional[str] = None) -> None:
+        self._rate = parse(rate or settings().rate_limit)
+        self._storage = MemoryStorage()  # the limiter keeps only a weak reference to it
+        self._limiter = MovingWindowRateLimiter(self._storage)
+
+    def allows(self, client: str) -> bool:
+        return bool(self._limiter.hit(self._rate, client or "unknown"))
+
+
+def check_message(text: Any, client: str, rate: RateLimit) -> Checked:
+    """What happens to a visitor's message: passed on (cleaned), or answered at the edge."""
+    if not rate.allows(client):
+        return Checked(reply=edge_reply("utter_too_many_messages"))
+    if text is None:
+        text = ""
+    if not isinstance(text, str):
+        return Checked(reply=edge_reply("utter_message_not_text"))
+    if len(text) > MAX_MESSAGE_CHARS:
+        return Checked(reply=edge_reply("utter_message_too_long"))
+    return Checked(text=as_offered(clean_text(text)))
