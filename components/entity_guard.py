@@ -29,9 +29,7 @@ def plausible_value(value: Any) -> bool:
     """A value that could be a country, a region or an answer to the funding questions."""
     if not isinstance(value, str) or not 0 < len(value) <= MAX_VALUE_CHARS:
         return False
-    return all(
-        ch in NAME_PUNCTUATION or unicodedata.category(ch)[0] in ("L", "M", "N") for ch in value
-    )
+    return all(ch in NAME_PUNCTUATION or unicodedata.category(ch)[0] in ("L", "M", "N") for ch in value)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)

@@ -14,9 +14,10 @@ from typing import Any, Optional
 
 import rasa.core.run
 from sanic import response
-from sanic.exceptions import MethodNotSupported, NotFound
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+from runtime.quiet_errors import answer_quietly
 
 _RASA_CONFIGURE_APP = rasa.core.run.configure_app
 _wrapped: Any = _RASA_CONFIGURE_APP  # what was installed before this (another wrapper, or Rasa's)
@@ -31,20 +32,11 @@ async def quiet_root(request: Request) -> Optional[HTTPResponse]:
     return None
 
 
-async def not_found(_request: Request, _error: Exception) -> HTTPResponse:
-    return response.json({"error": "not found"}, status=404)
-
-
-async def not_allowed(_request: Request, _error: Exception) -> HTTPResponse:
-    return response.json({"error": "method not allowed"}, status=405)
-
-
 def configure_app(*args: Any, **kwargs: Any) -> Any:
     """Rasa's ``configure_app``, with the quiet root, version and error answers."""
     app = _wrapped(*args, **kwargs)
     app.register_middleware(quiet_root, "request")
-    app.error_handler.add(NotFound, not_found)
-    app.error_handler.add(MethodNotSupported, not_allowed)
+    answer_quietly(app)
     return app
 
 

@@ -28,11 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # scripts/ is n
 from rasa_sdk import utils  # noqa: E402
 from rasa_sdk.endpoint import create_app  # noqa: E402
 from sanic import Sanic, response  # noqa: E402
-from sanic.exceptions import MethodNotSupported, NotFound  # noqa: E402
 from sanic.request import Request  # noqa: E402
 from sanic.response import HTTPResponse  # noqa: E402
 
 from apt_settings import SettingsError, settings  # noqa: E402
+from runtime.quiet_errors import answer_quietly  # noqa: E402
 
 logger = logging.getLogger(__name__)
 OPEN_PATHS = {"/health"}
@@ -52,18 +52,11 @@ def guarded_app(secret: str) -> Sanic:
             return response.json({"error": "unauthorized"}, status=401)
         return None
 
-    async def not_found(_request: Request, _error: Exception) -> HTTPResponse:
-        return response.json({"error": "not found"}, status=404)
-
-    async def not_allowed(_request: Request, _error: Exception) -> HTTPResponse:
-        return response.json({"error": "method not allowed"}, status=405)
-
     async def failed(_request: Request, error: Exception) -> HTTPResponse:
         logger.error("The action server failed: %s", error.__class__.__name__)
         return response.json({"error": "internal error"}, status=500)
 
-    app.error_handler.add(NotFound, not_found)
-    app.error_handler.add(MethodNotSupported, not_allowed)
+    answer_quietly(app)
     app.error_handler.add(Exception, failed)
     return app
 

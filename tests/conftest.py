@@ -252,11 +252,7 @@ def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
 def postgres_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The stack on a fresh PostgreSQL database, for the tests of one module."""
     name = f"apt_stack_{secrets.token_hex(6)}"
-    url = _postgres_database(name)
-    if url is None:
-        if required_in_ci():
-            pytest.fail(f"no PostgreSQL server at {POSTGRES_SERVER}")
-        pytest.skip(f"no PostgreSQL server at {POSTGRES_SERVER}")
+    url = postgres_database_or_skip(name)
     try:
         with running_stack(
             trained_model, url, tmp_path_factory.getbasetemp() / "postgres-stack.log"
@@ -285,6 +281,16 @@ def _postgres_database(name: str) -> Optional[str]:
     finally:
         server.dispose()
     return str(sa.engine.make_url(POSTGRES_SERVER).set(database=name))
+
+
+def postgres_database_or_skip(name: str) -> str:
+    """A new empty PostgreSQL database; without a server, a skip (a failure in CI)."""
+    url = _postgres_database(name)
+    if url is None:
+        if required_in_ci():
+            pytest.fail(f"no PostgreSQL server at {POSTGRES_SERVER}")
+        pytest.skip(f"no PostgreSQL server at {POSTGRES_SERVER}")
+    return url
 
 
 def _drop_postgres_database(name: str) -> None:
@@ -316,11 +322,7 @@ def blank_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
         yield f"sqlite:///{tmp_path / 'apt.db'}"
         return
     name = f"apt_test_{secrets.token_hex(6)}"
-    url = _postgres_database(name)
-    if url is None:
-        if required_in_ci():
-            pytest.fail(f"no PostgreSQL server at {POSTGRES_SERVER}")
-        pytest.skip(f"no PostgreSQL server at {POSTGRES_SERVER}")
+    url = postgres_database_or_skip(name)
     try:
         yield url
     finally:

@@ -257,7 +257,8 @@ def test_a_second_socket_cannot_reach_another_visitors_conversation(stack: Stack
     asyncio.run(scenario())
 
 
-def test_the_socket_channel_answers_hostile_messages_at_the_edge(stack: Stack) -> None:
+def test_the_socket_channel_answers_hostile_messages_at_the_edge(target: Stack) -> None:
+    stack = target
     workers = stack.rasa_pids()
 
     async def scenario() -> None:
