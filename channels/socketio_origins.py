@@ -44,6 +44,7 @@ from apt_settings import settings
 from channels.edge import WIDGET_PREFIX, RateLimit, check_message
 
 logger = logging.getLogger(__name__)
+MAX_PACKET_BYTES = 64 * 1024
 
 
 def _signature(conversation_id: str, key: bytes) -> str:
@@ -115,6 +116,9 @@ class OriginCheckedSocketIOInput(SocketIOInput):
             )
         # Engine.IO reads this on every handshake; a list rejects any other Origin header.
         self.sio.eio.cors_allowed_origins = self.allowed_origins
+        # A packet over this size closes the socket before it is decoded (Engine.IO's default
+        # is 1 MB); anything from 2,000 characters up to it gets the "please shorten" reply.
+        self.sio.eio.max_http_buffer_size = MAX_PACKET_BYTES
         self._replace_session_handlers(on_new_message)
         return blueprint
 

@@ -264,7 +264,7 @@ def test_the_socket_channel_answers_hostile_messages_at_the_edge(target: Stack) 
     async def scenario() -> None:
         visitor = Visitor(stack)
         await visitor.connect(session={"not": "a string"})
-        [too_long] = await visitor.say(BIG)
+        [too_long] = await visitor.say("x" * 20_000)
         assert "shorten" in too_long["text"]
         [not_text] = await visitor.say({"nested": ["x"]})
         assert "text" in not_text["text"]
@@ -275,6 +275,12 @@ def test_the_socket_channel_answers_hostile_messages_at_the_edge(target: Stack) 
         await visitor.client.emit("session_request", "junk")
         await asyncio.sleep(1)
         await visitor.client.disconnect()
+        # A 1 MB packet is over Engine.IO's limit (64 kB): the server closes that socket.
+        flooder = Visitor(stack)
+        await flooder.connect()
+        await flooder.client.emit("user_uttered", {"message": BIG})
+        await flooder.wait_for(lambda: not flooder.client.connected, timeout=30)
+        assert flooder.replies == []
         user_events = [
             json.loads(row["data"])
             for row in stored_rows(stack, schema.events.c.sender_id == visitor.conversation)
