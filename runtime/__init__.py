@@ -1,7 +1,8 @@
 """Adjustments to the Rasa server process, each replacing a private Rasa function, so
 :func:`install` checks the installed Rasa version first (:mod:`runtime.compat`). All but one
 change how fast Rasa does something, never what it answers; :mod:`runtime.quiet_server` stops
-the server from naming its version or echoing requests it cannot route.
+the server from naming its version or echoing requests it cannot route, and
+:mod:`runtime.action_fallback` answers honestly when the action server cannot.
 
 They are installed however Rasa is started: ``credentials.yml`` names the project's channels
 (``channels/``), whose package installs them when Rasa loads it, before Rasa builds its web
@@ -25,9 +26,16 @@ def install() -> None:
         return
     log_redaction.install()  # first, and whatever the version: it uses no Rasa internals
     require_supported_versions()
-    from runtime import action_response_validation, event_types, one_request_per_connection, quiet_server
+    from runtime import (
+        action_fallback,
+        action_response_validation,
+        event_types,
+        one_request_per_connection,
+        quiet_server,
+    )
 
     action_response_validation.install()
+    action_fallback.install()
     event_types.install()
     if int(os.environ.get("SANIC_WORKERS", "1")) > 1:
         one_request_per_connection.install()

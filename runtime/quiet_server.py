@@ -4,8 +4,8 @@ Rasa 3.6 answers ``GET /`` with "Hello from Rasa: 3.6.21" and ``GET /version`` w
 versions, to anyone, and Sanic's default 404 repeats the requested path. On a public
 assistant that tells an attacker which published vulnerabilities to try. This wraps Rasa's
 ``configure_app`` (like :mod:`runtime.one_request_per_connection`): ``/`` answers
-``{"status": "ok"}`` (the health check the launcher and proxies use), ``/version`` is a 404,
-and unknown routes and methods answer a short JSON error.
+``{"status": "ok"}``, ``/version`` is a 404, and unknown routes and methods answer a short
+JSON error. It also adds ``/health``, which says which parts are up (:mod:`runtime.health`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from runtime.health import add_health_route
 from runtime.quiet_errors import answer_quietly
 
 _RASA_CONFIGURE_APP = rasa.core.run.configure_app
@@ -37,6 +38,7 @@ def configure_app(*args: Any, **kwargs: Any) -> Any:
     app = _wrapped(*args, **kwargs)
     app.register_middleware(quiet_root, "request")
     answer_quietly(app)
+    add_health_route(app)
     return app
 
 

@@ -226,7 +226,8 @@ def test_the_rasa_server_installs_it_with_the_runtime_adjustments() -> None:
 
 
 def kwargs_sent_by_actions() -> Dict[str, List[Set[str]]]:
-    """For each response an action sends by name, the variables each call passes with it."""
+    """For each response an action sends by name, the variables each call passes with it;
+    also the Rasa server's own (runtime/: ``nlg.generate(NAMED_RESPONSE, ..., variable=...)``)."""
     sent: Dict[str, List[Set[str]]] = {}
     for path in sorted((ROOT / "actions").glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
@@ -235,6 +236,21 @@ def kwargs_sent_by_actions() -> Dict[str, List[Set[str]]]:
                 name = keywords.pop("response", None)
                 if isinstance(name, ast.Constant) and isinstance(name.value, str):
                     sent.setdefault(name.value, []).append(set(keywords))
+    for path in sorted((ROOT / "runtime").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        constants = {
+            target.id: node.value.value
+            for node in tree.body
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+            for target in node.targets
+            if isinstance(target, ast.Name) and str(node.value.value).startswith("utter_")
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "generate" and node.args:
+                first = node.args[0]
+                if isinstance(first, ast.Name) and first.id in constants:
+                    keywords = {k.arg for k in node.keywords if k.arg}
+                    sent.setdefault(str(constants[first.id]), []).append(keywords)
     return sent
 
 

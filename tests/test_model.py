@@ -46,9 +46,11 @@ def responses_sent_outside_stories() -> Set[str]:
     domain = yaml.safe_load((ROOT / "domain.yml").read_text())
     asked = {f"utter_ask_{slot}" for form in domain["forms"].values() for slot in form["required_slots"]}
     code = "".join(
-        path.read_text() for folder in ("actions", "channels") for path in (ROOT / folder).glob("*.py")
+        path.read_text()
+        for folder in ("actions", "channels", "runtime")
+        for path in (ROOT / folder).glob("*.py")
     )
-    return asked | set(re.findall(r'(?:response=|edge_reply\()"(utter_\w+)"', code))
+    return asked | set(re.findall(r'(?:response=|edge_reply\(|_RESPONSE = )"(utter_\w+)"', code))
 
 
 @pytest.mark.slow  # runs `rasa data validate`
