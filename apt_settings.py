@@ -18,6 +18,7 @@ import os
 import re
 import secrets
 import sys
+import time
 from functools import cache
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -183,10 +184,10 @@ class Settings(BaseSettings):
         try:
             descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            return path.read_text().strip()
+            return _written(path)
         with os.fdopen(descriptor, "w") as handle:
             handle.write(secrets.token_hex(32))
-        return path.read_text().strip()
+        return _written(path)
 
     def jwt_secret(self) -> str:
         return self.rasa_jwt_secret.get_secret_value() if self.rasa_jwt_secret else ""
@@ -211,6 +212,16 @@ class Settings(BaseSettings):
                 text = str(value)
             shown[f"APT_{name.upper()}"] = text
         return shown
+
+
+def _written(path: Path) -> str:
+    """A generated secret, once the process that created its file has written it."""
+    for _ in range(100):
+        value = path.read_text().strip()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise SettingsError(f"{path} is empty: delete it, and a new secret is generated at the next start")
 
 
 def _explain(error: ValidationError) -> str:

@@ -39,6 +39,11 @@ def check_ready_to_start(conf: Settings) -> None:
         load_knowledge_base()
     except KnowledgeBaseError as error:
         raise SystemExit(f"error: {error}") from None
+    try:
+        for secret in ("actions_secret", "session_secret", "review_secret_key"):
+            conf.secret(secret)  # generated here once, before the processes that read it start
+    except (SettingsError, OSError) as error:
+        raise SystemExit(f"error: cannot keep the secrets in var/: {error}") from None
     if not conf.model.is_file():
         raise SystemExit(f"error: no trained model at {conf.model}: run `make train` first")
     try:
