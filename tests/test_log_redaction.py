@@ -215,6 +215,7 @@ def test_the_action_server_installs_it_with_the_actions_package_without_rasa() -
     ) == ["True", "False"]
 
 
+@pytest.mark.slow  # a fresh Python process that imports Rasa
 def test_the_rasa_server_installs_it_with_the_runtime_adjustments() -> None:
     assert installed_in_a_new_process(
         "import runtime; from runtime import log_redaction; "

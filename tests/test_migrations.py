@@ -3,6 +3,7 @@ the servers refuse a database that is not at the newest revision, with the comma
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -69,6 +70,7 @@ def test_the_tracker_store_refuses_an_old_database(blank_database_url: str) -> N
     raise AssertionError("the tracker store started on a database without tables")
 
 
+@pytest.mark.slow  # a fresh Python process that imports Rasa
 def test_command_line_upgrade_and_check(blank_database_url: str) -> None:
     checked = run_module("storage.migrate", "check", database_url=blank_database_url)
     assert checked.returncode == 1 and "storage.migrate upgrade" in checked.stderr

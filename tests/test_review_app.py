@@ -463,6 +463,7 @@ def test_accounts_need_a_long_password_and_a_unique_name(database_url: str) -> N
         create(engine, "<script>", PASSWORD)
 
 
+@pytest.mark.slow  # a fresh Python process that imports Rasa
 def test_account_command_reads_the_password_from_stdin_only_when_asked(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'apt.db'}"
 

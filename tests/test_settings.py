@@ -60,6 +60,7 @@ def test_a_bad_value_is_refused_naming_the_variable(
     assert expected in str(error.value)
 
 
+@pytest.mark.slow  # runs the launcher, which imports spaCy
 @pytest.mark.parametrize("value", ["0", "two"])
 def test_launcher_refuses_a_bad_worker_count(value: str) -> None:
     result = subprocess.run(

@@ -218,6 +218,7 @@ def test_purge_refuses_a_period_of_zero_days(store: RedactingSQLTrackerStore) ->
         retention.purge(store.engine, days=0)
 
 
+@pytest.mark.slow  # a fresh Python process that imports Rasa
 def test_retention_command_line(tmp_path: Path) -> None:
     import subprocess
 
