@@ -17,7 +17,7 @@ from typing import Any
 
 import rasa.core.run
 
-_RASA_CONFIGURE_APP = rasa.core.run.configure_app
+_wrapped: Any = rasa.core.run.configure_app  # what was installed before this (Rasa's, or a wrapper)
 
 
 async def close_after_response(request: Any, _response: Any) -> None:
@@ -29,14 +29,18 @@ async def close_after_response(request: Any, _response: Any) -> None:
 
 def configure_app(*args: Any, **kwargs: Any) -> Any:
     """Rasa's ``configure_app``, with the middleware registered on the app it builds."""
-    app = _RASA_CONFIGURE_APP(*args, **kwargs)
+    app = _wrapped(*args, **kwargs)
     app.register_middleware(close_after_response, "response")
     return app
 
 
 def install() -> None:
-    rasa.core.run.configure_app = configure_app
+    """Wrap whatever ``configure_app`` is now, so the order of the wrappers does not matter."""
+    global _wrapped
+    if rasa.core.run.configure_app is not configure_app:
+        _wrapped = rasa.core.run.configure_app
+        rasa.core.run.configure_app = configure_app
 
 
 def uninstall() -> None:
-    rasa.core.run.configure_app = _RASA_CONFIGURE_APP
+    rasa.core.run.configure_app = _wrapped
