@@ -12,16 +12,17 @@ WIDGET_NPM  := web/node_modules/rasa-webchat/lib/index.js
 WIDGET      := web/vendor/webchat.js
 CHARTS      := review/node_modules/chart.js/dist/chart.umd.js
 CHROMIUM    := /usr/bin/chromium
-PY_CODE     := apt_settings.py actions benchmark channels components review runtime scripts storage tests website
+NGINX       := /usr/sbin/nginx
+PY_CODE     := apt_settings.py actions benchmark channels components review runtime scripts storage supervision tests website
 # Type-checked with mypy (make lint): the code that runs in the servers.
-TYPED_CODE  := apt_settings.py actions storage review runtime channels website
+TYPED_CODE  := apt_settings.py actions storage review runtime channels supervision website
 
 # No network for telemetry here, and TensorFlow's start-up chatter hides the real output.
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL   := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install train run shell test unit lint validate migrate enquiries enquiries-csv staff-user purge forget api-token benchmark freeze clean
+.PHONY: help install train run run-scale status shell test unit lint validate migrate enquiries enquiries-csv staff-user purge forget api-token benchmark freeze clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -62,16 +63,32 @@ $(CHROMIUM):
 	@command -v apt-get >/dev/null || { echo "error: install Chromium (Debian package 'chromium') for the browser tests" >&2; exit 1; }
 	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
 
+# The scale profile's front: Debian's nginx (the light build has what it needs).
+$(NGINX):
+	@command -v apt-get >/dev/null || { echo "error: install nginx (Debian package 'nginx-light') for the scale profile" >&2; exit 1; }
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx-light
+
 train: install  ## train the model (Rasa skips training when data and config are unchanged)
 	$(RASA) train --fixed-model-name apt --out models
 
 run: train  ## start the assistant (REST on port 5005), the demo page (8080) and the staff workspace (8081)
 	$(PY) scripts/serve.py
 
+# The scale profile on this machine's PostgreSQL and Redis, unless APT_DATABASE_URL and
+# APT_REDIS_URL say otherwise.
+SCALE_DATABASE := $(or $(APT_DATABASE_URL),postgresql://postgres@127.0.0.1:5432/apt)
+
+run-scale: train $(NGINX)  ## the scale profile: APT_RASA_WORKERS replicas behind nginx, on PostgreSQL and Redis
+	APT_DATABASE_URL=$(SCALE_DATABASE) $(PY) -m storage.migrate create
+	APT_PROFILE=scale APT_DATABASE_URL=$(SCALE_DATABASE) $(PY) scripts/serve.py
+
+status:  ## the stack's processes and their states (while make run or make run-scale runs)
+	@$(PY) -m supervision status
+
 shell: train  ## talk to the assistant in the terminal
 	$(PY) scripts/serve.py --shell
 
-test: lint $(CHROMIUM)  ## run the whole test suite (lint, unit, data validation, stories, NLU, end-to-end)
+test: lint $(CHROMIUM) $(NGINX)  ## run the whole test suite (lint, unit, data validation, stories, NLU, end-to-end)
 	$(PY) -m pytest
 
 unit: install  ## the fast loop: tests that need no trained model, no servers and no browser

@@ -28,6 +28,7 @@ from pydantic import BaseSettings, Field, SecretStr, ValidationError, validator
 ROOT = Path(__file__).resolve().parent
 SECRETS_DIRECTORY = ROOT / "var"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+PROFILES = ("embedded", "scale")
 # A scheme, a host and perhaps a port: nothing that could break out of a header or attribute.
 PUBLIC_URL = re.compile(r"^https?://(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?$")
 
@@ -43,7 +44,24 @@ class Settings(BaseSettings):
         2,
         ge=1,
         le=16,
-        description="Rasa server processes sharing the port; each loads the model (about 1.3 GB)",
+        description="Rasa server processes (replicas in the scale profile), each loading the model",
+    )
+    profile: str = Field(
+        "embedded",
+        description="embedded (one machine, SQLite, file locks) or scale (replicas behind nginx, "
+        "PostgreSQL, Redis)",
+    )
+    replica_port: int = Field(
+        5010, ge=1, le=65535, description="scale profile: replica i listens on 127.0.0.1:<replica_port + i>"
+    )
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0", description="scale profile: the Redis server of the conversation locks"
+    )
+    database_timeout: float = Field(
+        3, gt=0, le=60, description="seconds a database connection or statement may take before it fails"
+    )
+    spool_directory: Path = Field(
+        ROOT / "var" / "spool", description="where turns wait while the database is unreachable"
     )
     actions_port: int = Field(5055, ge=1, le=65535, description="action server port (on 127.0.0.1 only)")
     model: Path = Field(ROOT / "models" / "apt.tar.gz", description="the trained model")
@@ -100,7 +118,7 @@ class Settings(BaseSettings):
         env_prefix = "APT_"
         case_sensitive = False
 
-    @validator("model", "knowledge_base", "lock_directory", "sources_dir")
+    @validator("model", "knowledge_base", "lock_directory", "sources_dir", "spool_directory")
     def _relative_to_project(cls, value: Path) -> Path:  # noqa: N805 (pydantic validator)
         return value if value.is_absolute() else ROOT / value
 
@@ -110,6 +128,18 @@ class Settings(BaseSettings):
             return None
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("must have at least 32 characters")
+        return value
+
+    @validator("profile")
+    def _profile(cls, value: str) -> str:  # noqa: N805
+        if value not in PROFILES:
+            raise ValueError(f"{value!r} is not one of {', '.join(PROFILES)}")
+        return value
+
+    @validator("redis_url")
+    def _redis_url(cls, value: str) -> str:  # noqa: N805
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"{value!r} is not a Redis URL such as redis://127.0.0.1:6379/0")
         return value
 
     @validator("rate_limit")

@@ -95,6 +95,15 @@ def edge_reply(response: str, domain_file: Path = DOMAIN_FILE) -> str:
     return str(domain["responses"][response][0]["text"]).strip()
 
 
+def client_address(request: Any) -> str:
+    """The visitor's address, for the rate limit. Behind the scale profile's nginx, every
+    request comes from nginx: Sanic then reads the address nginx puts in ``X-Real-IP``
+    (``SANIC_PROXIES_COUNT`` and ``SANIC_REAL_IP_HEADER``, set for the replicas only, which
+    listen on the loopback interface where only nginx reaches them); otherwise it is the
+    peer's own address."""
+    return str(getattr(request, "remote_addr", "") or getattr(request, "ip", "") or "")
+
+
 @dataclass(frozen=True)
 class Checked:
     """A message that passed the edge (``text``), or the reply that replaces it (``reply``)."""

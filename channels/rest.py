@@ -27,7 +27,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.edge import MAX_SENDER_CHARS, RateLimit, check_message, valid_sender
+from channels.edge import MAX_SENDER_CHARS, RateLimit, check_message, client_address, valid_sender
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class CheckedRestInput(RestInput):
                 return _bad_request(
                     f"sender must be 1 to {MAX_SENDER_CHARS} printable ASCII characters without spaces"
                 )
-            checked = check_message(body.get("message"), request.ip, self.rate)
+            checked = check_message(body.get("message"), client_address(request), self.rate)
             if checked.reply is not None:
                 return response.json([{"recipient_id": sender, "text": checked.reply}])
             collector = CollectingOutputChannel()

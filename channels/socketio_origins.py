@@ -41,7 +41,7 @@ from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
 from apt_settings import settings
-from channels.edge import WIDGET_PREFIX, RateLimit, check_message
+from channels.edge import WIDGET_PREFIX, RateLimit, check_message, client_address
 
 logger = logging.getLogger(__name__)
 MAX_PACKET_BYTES = 64 * 1024
@@ -75,7 +75,7 @@ def _client_address(environ: Dict[str, Any], sid: str) -> str:
     """The socket's client address, for the rate limit. Engine.IO's Sanic driver writes
     127.0.0.1 as every client's REMOTE_ADDR; the Sanic request it keeps has the real one."""
     request = environ.get("sanic.request")
-    return str(getattr(request, "ip", "") or sid)
+    return (client_address(request) if request is not None else "") or sid
 
 
 def parse_origins(value: Union[None, str, List[str]]) -> Union[str, List[str]]:

@@ -43,5 +43,14 @@ def install() -> None:
     _installed = True
 
 
+def share_port(host: str, port: int) -> None:
+    """Serve on ``host:port`` beside other Rasa processes (:mod:`runtime.shared_port`)."""
+    from runtime import one_request_per_connection, shared_port
+
+    install()
+    one_request_per_connection.install()
+    shared_port.install(host, port)
+
+
 def installed() -> bool:
     return _installed

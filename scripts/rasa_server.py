@@ -9,6 +9,10 @@ call everything, role ``user`` only the conversation whose id is its username (s
 
 The adjustments in ``runtime/`` are installed before Rasa starts (after their version check);
 the channels package would install them too (see runtime/__init__.py).
+
+``--shared-port`` (the launcher's embedded profile) lets several of these processes serve the
+same ``--interface``/``--port`` (runtime/shared_port.py), each closing HTTP connections after
+their answer so that requests spread over them.
 """
 
 import sys
@@ -27,7 +31,13 @@ if __name__ == "__main__":
         runtime.install()
     except (SettingsError, runtime.compat.UnsupportedVersion) as error:
         sys.exit(f"error: {error}")
-    sys.argv = ["rasa", "run", *sys.argv[1:]]
+    arguments = sys.argv[1:]
+    if "--shared-port" in arguments:
+        arguments.remove("--shared-port")
+        runtime.share_port(
+            arguments[arguments.index("--interface") + 1], int(arguments[arguments.index("--port") + 1])
+        )
+    sys.argv = ["rasa", "run", *arguments]
     if secret:
         sys.argv += ["--enable-api", "--jwt-secret", secret, "--jwt-method", "HS256"]
     main()

@@ -1,10 +1,14 @@
-"""Start the action server, the Rasa server, the demo page and the staff workspace; wait
-until all answer, print "ready", and keep them running until Ctrl-C.
+"""Start the stack under a supervisor, wait until every server answers, print "ready", and
+keep it running until Ctrl-C.
 
-Used by `make run` (and `make shell`, which talks in the terminal instead), and by the
-end-to-end tests, so that the tests exercise the same start-up. Settings come from
-apt_settings.py (``python -m apt_settings`` shows them); this script only checks that the
-stack can start (knowledge base, model, database at the newest revision) and launches it.
+Used by `make run` and `make run-scale` (and `make shell`, which talks in the terminal
+instead), and by the end-to-end tests, so that the tests exercise the same start-up.
+Settings come from apt_settings.py (``python -m apt_settings`` shows them). This script
+checks that the stack can start (knowledge base, model, database at the newest revision;
+for the scale profile PostgreSQL, Redis and nginx), writes the supervisor's configuration
+(supervision/), and runs supervisord in the foreground: it restarts any server that dies or
+hangs while the others keep serving. The script reports a server the supervisor gave up on,
+and stops everything when it is stopped.
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Set
 
 import psutil
 
@@ -25,9 +30,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # scripts/ is not a package
 
 from actions.knowledge import KnowledgeBaseError, load_knowledge_base  # noqa: E402
-from apt_settings import LOOPBACK_HOSTS, Settings, SettingsError, settings  # noqa: E402
-from storage.database import check_connection  # noqa: E402
+from apt_settings import Settings, SettingsError, settings  # noqa: E402
+from storage.database import check_connection, is_sqlite  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
+from supervision import control, nginx_conf, supervisor_conf  # noqa: E402
+from supervision.programs import NGINX, Program, base_environment, programs, replica_ports  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
@@ -46,6 +53,8 @@ def check_ready_to_start(conf: Settings) -> None:
         raise SystemExit(f"error: cannot keep the secrets in var/: {error}") from None
     if not conf.model.is_file():
         raise SystemExit(f"error: no trained model at {conf.model}: run `make train` first")
+    if conf.profile == "scale":
+        check_scale_services(conf)
     try:
         # Rasa would otherwise retry an unreachable database in silence.
         check_connection(conf.database_url)
@@ -54,45 +63,21 @@ def check_ready_to_start(conf: Settings) -> None:
         raise SystemExit(f"error: {error}") from None
 
 
-def environment(conf: Settings) -> Dict[str, str]:
-    """The environment of every process: the settings Rasa expands in endpoints.yml and
-    credentials.yml, and switches of Rasa's and Sanic's own."""
-    env = {
-        **os.environ,
-        **conf.rasa_environment(),
-        "SANIC_HOST": "127.0.0.1",
-        "RASA_TELEMETRY_ENABLED": "false",
-    }
-    if conf.review_secure_cookie is None and conf.review_host in LOOPBACK_HOSTS:
-        env["APT_REVIEW_SECURE_COOKIE"] = "0"  # served here over plain HTTP
-    return env
+def check_scale_services(conf: Settings) -> None:
+    """The scale profile's replicas share PostgreSQL, Redis and nginx's address."""
+    if is_sqlite(conf.database_url):
+        raise SystemExit(
+            "error: the scale profile keeps conversations in PostgreSQL: set APT_DATABASE_URL, "
+            "e.g. postgresql://postgres@127.0.0.1:5432/apt"
+        )
+    if not os.access(NGINX, os.X_OK):
+        raise SystemExit("error: the scale profile needs nginx (make run-scale installs it)")
+    import redis
 
-
-def rasa_server_environment(conf: Settings, env: Dict[str, str]) -> Dict[str, str]:
-    """``APT_RASA_WORKERS`` Sanic workers on one port (Rasa allows more than one with a lock
-    store shared between processes, which endpoints.yml configures), each running TensorFlow
-    on one thread so that they do not compete for the cores."""
-    rasa_env = {**env, "SANIC_WORKERS": str(conf.rasa_workers)}
-    if conf.rasa_workers > 1:
-        rasa_env.setdefault("TF_INTRA_OP_PARALLELISM_THREADS", "1")
-        rasa_env.setdefault("TF_INTER_OP_PARALLELISM_THREADS", "1")
-    return rasa_env
-
-
-def commands(conf: Settings) -> Dict[str, List[str]]:
-    python = str(BIN / "python")
-    return {
-        "action server": [python, str(ROOT / "scripts" / "action_server.py"),
-                          "--port", str(conf.actions_port)],
-        "Rasa server": [python, str(ROOT / "scripts" / "rasa_server.py"), "--model", str(conf.model),
-                        "--interface", conf.host, "--port", str(conf.rasa_port)],
-        "review workspace": [python, "-m", "waitress", "--host", conf.review_host, "--port",
-                             str(conf.review_port), "--threads", "4", "--ident=",
-                             "--call", "review:create_app"],
-        # Only the page's own files; --ident= sends no Server header (website/__init__.py).
-        "demo page server": [python, "-m", "waitress", "--host", conf.host, "--port", str(conf.web_port),
-                             "--ident=", "--call", "website:create_app"],
-    }  # fmt: skip
+    try:
+        redis.Redis.from_url(conf.redis_url, socket_timeout=2, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        raise SystemExit(f"error: cannot reach Redis at APT_REDIS_URL: {error}") from None
 
 
 def answers(url: str) -> bool:
@@ -103,42 +88,120 @@ def answers(url: str) -> bool:
         return False
 
 
-def wait_until_ready(processes: Dict[str, subprocess.Popen], urls: List[str], timeout: float) -> None:
+def wait_until_ready(
+    supervisord: subprocess.Popen,
+    directory: Path,
+    listed: List[Program],
+    labels: Dict[str, str],
+    timeout: float,
+) -> None:
+    """Return once every program answers; SystemExit if one is given up or time runs out."""
     deadline = time.monotonic() + timeout
-    pending = list(urls)
+    pending = list(listed)
     while pending:
-        for name, process in processes.items():
-            if process.poll() is not None:
-                raise SystemExit(
-                    f"error: the {name} exited with code {process.returncode} during start-up "
-                    "(its log is above)"
-                )
+        if supervisord.poll() is not None:
+            code = supervisord.returncode
+            raise SystemExit(f"error: the supervisor exited with code {code} (its log is above)")
+        given_up = _given_up(directory, labels)
+        if given_up:
+            raise SystemExit(f"error: the {', '.join(given_up)} could not start (its log is above)")
         if time.monotonic() > deadline:
-            raise SystemExit(f"error: not ready after {timeout:.0f} s: {', '.join(pending)} did not answer")
-        pending = [url for url in pending if not answers(url)]
+            names = ", ".join(program.label for program in pending)
+            raise SystemExit(f"error: not ready after {timeout:.0f} s: {names} did not answer")
+        pending = [program for program in pending if not answers(program.ready_url)]
         if pending:
             time.sleep(1)
 
 
-def stop(processes: Dict[str, subprocess.Popen]) -> None:
-    """Stop every process started here and everything they started (the Rasa server's
-    workers): a worker whose main process died would otherwise live on, holding its memory."""
-    descendants: List[psutil.Process] = []
-    for process in processes.values():
+def _given_up(directory: Path, labels: Dict[str, str]) -> List[str]:
+    """The programs the supervisor stopped restarting (they failed to start again and again)."""
+    try:
+        current = control.states(directory)
+    except OSError:
+        return []  # the supervisor is still starting
+    return [labels.get(name, name) for name, state in current.items() if state in control.GIVEN_UP]
+
+
+def prepare(conf: Settings, listed: List[Program]) -> Path:
+    """The run folder with the supervisor's (and nginx's) configuration; SystemExit if a stack
+    already serves there."""
+    directory = control.run_directory(conf)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if (directory / "supervisor.sock").exists():
         try:
-            descendants += psutil.Process(process.pid).children(recursive=True)
-        except psutil.NoSuchProcess:
-            pass
-        if process.poll() is None:
-            process.terminate()
-    for process in processes.values():
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            control.states(directory)
+        except OSError:
+            (directory / "supervisor.sock").unlink()  # left by a stack that was killed
+        else:
+            raise SystemExit(
+                f"error: a stack already runs on port {conf.rasa_port} (python -m supervision status)"
+            )
+    _write_private(directory / "supervisord.conf", supervisor_conf.render(listed, directory))
+    if conf.profile == "scale":
+        _write_private(directory / "nginx.conf", nginx_conf.render(conf, replica_ports(conf), directory))
+    return directory
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.touch(mode=0o600, exist_ok=True)
+    path.write_text(text)
+
+
+def start_supervisor(directory: Path, env: Dict[str, str]) -> subprocess.Popen:
+    """supervisord in the foreground; its output, and every program's, copied to ours."""
+    supervisord = subprocess.Popen(
+        [str(BIN / "supervisord"), "-c", str(directory / "supervisord.conf")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    threading.Thread(target=_copy_output, args=(supervisord,), daemon=True).start()
+    return supervisord
+
+
+def _copy_output(process: subprocess.Popen) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        sys.stdout.buffer.write(line)
+        sys.stdout.buffer.flush()
+
+
+def stop(supervisord: subprocess.Popen) -> None:
+    """Stop the supervisor, which stops every program; then end anything left over (a
+    program's children), so that no 1 GB Rasa process outlives the stack."""
+    try:
+        descendants = psutil.Process(supervisord.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        descendants = []
+    if supervisord.poll() is None:
+        supervisord.terminate()
+    try:
+        supervisord.wait(timeout=supervisor_conf.STOP_WAIT_SECONDS + 15)
+    except subprocess.TimeoutExpired:
+        supervisord.kill()
     _, alive = psutil.wait_procs(descendants, timeout=10)
     for leftover in alive:
         leftover.kill()
+
+
+def watch(supervisord: subprocess.Popen, directory: Path, labels: Dict[str, str]) -> int:
+    """Until the supervisor exits: report, once each, the programs it has given up on (the
+    others keep serving)."""
+    reported: Set[str] = set()
+    while supervisord.poll() is None:
+        for label in _given_up(directory, labels):
+            if label not in reported:
+                print(
+                    f"error: the {label} keeps failing to start; the supervisor gave up on it "
+                    "(python -m supervision restart NAME tries again)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                reported.add(label)
+        time.sleep(2)
+    print(f"error: the supervisor exited with code {supervisord.returncode}", file=sys.stderr)
+    return 1
 
 
 def print_ready(conf: Settings) -> None:
@@ -156,6 +219,21 @@ def print_ready(conf: Settings) -> None:
     )
 
 
+def run_shell(conf: Settings, env: Dict[str, str], action_server: Program) -> int:
+    """``make shell``: the action server and Rasa's terminal chat, no supervisor needed."""
+    process = subprocess.Popen(action_server.command, cwd=ROOT, env=env)
+    try:
+        deadline = time.monotonic() + conf.ready_timeout
+        while not answers(action_server.ready_url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("error: the action server did not start (its log is above)")
+            time.sleep(1)
+        return subprocess.call([str(BIN / "rasa"), "shell", "--model", str(conf.model)], cwd=ROOT, env=env)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -168,53 +246,27 @@ def main() -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     check_ready_to_start(conf)
-
-    env = environment(conf)
-    command_lines = commands(conf)
-    processes: Dict[str, subprocess.Popen] = {}
+    env = base_environment(conf)
+    directory = control.run_directory(conf)
+    listed = programs(conf, directory)
+    if args.shell:
+        return run_shell(conf, env, listed[0])
 
     def on_signal(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
+    prepare(conf, listed)
+    supervisord = start_supervisor(directory, env)
+    labels = {program.name: program.label for program in listed}
     try:
-        processes["action server"] = subprocess.Popen(command_lines["action server"], cwd=ROOT, env=env)
-        if args.shell:
-            wait_until_ready(processes, [f"http://127.0.0.1:{conf.actions_port}/health"], conf.ready_timeout)
-            return subprocess.call(
-                [str(BIN / "rasa"), "shell", "--model", str(conf.model)], cwd=ROOT, env=env
-            )
-        processes["Rasa server"] = subprocess.Popen(
-            command_lines["Rasa server"], cwd=ROOT, env=rasa_server_environment(conf, env)
-        )
-        processes["review workspace"] = subprocess.Popen(command_lines["review workspace"], cwd=ROOT, env=env)
-        processes["demo page server"] = subprocess.Popen(
-            command_lines["demo page server"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_until_ready(
-            processes,
-            [
-                f"http://127.0.0.1:{conf.actions_port}/health",
-                f"http://{conf.host}:{conf.rasa_port}/",
-                f"http://{conf.host}:{conf.web_port}/",
-                f"http://{conf.review_host}:{conf.review_port}/login",
-            ],
-            conf.ready_timeout,
-        )
+        wait_until_ready(supervisord, directory, listed, labels, conf.ready_timeout)
         print_ready(conf)
-        while all(process.poll() is None for process in processes.values()):
-            time.sleep(1)
-        exited = [name for name, process in processes.items() if process.poll() is not None]
-        print(f"error: the {', '.join(exited)} stopped unexpectedly", file=sys.stderr)
-        return 1
+        return watch(supervisord, directory, labels)
     except KeyboardInterrupt:
         return 0
     finally:
-        stop(processes)
+        stop(supervisord)
 
 
 if __name__ == "__main__":

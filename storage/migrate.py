@@ -17,6 +17,7 @@ No ``alembic.ini`` is needed: the configuration is built here, from the settings
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +30,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
+from apt_settings import settings
 from storage.database import engine_for
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -85,15 +87,46 @@ def require_current(engine: Optional[Engine] = None) -> None:
         )
 
 
+def create_database(url: str) -> bool:
+    """Create the PostgreSQL database named in ``url`` if it does not exist (for ``make
+    run-scale``; a SQLite file is created on first use). True if it was created."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() != "postgresql" or not parsed.database:
+        return False
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", parsed.database):
+        raise ValueError(f"{parsed.database!r}: use letters, digits and underscores for the database name")
+    server = sa.create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT", future=True)
+    try:
+        with server.connect() as connection:
+            found = connection.execute(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database}
+            ).first()
+            if found is None:
+                connection.exec_driver_sql(f'CREATE DATABASE "{parsed.database}"')
+                return True
+    finally:
+        server.dispose()
+    return False
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m storage.migrate", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("create", help="create the PostgreSQL database if it does not exist")
     commands.add_parser("upgrade", help="bring the database to the newest revision")
     commands.add_parser("current", help="print the database's revision")
     commands.add_parser("check", help="exit 1 unless the database is at the newest revision")
     revision = commands.add_parser("revision", help="write a new revision from storage/schema.py")
     revision.add_argument("-m", "--message", required=True)
     args = parser.parse_args(argv)
+    if args.command == "create":
+        try:
+            created = create_database(settings().database_url)
+        except (ValueError, sa.exc.SQLAlchemyError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        print("database created" if created else "database exists")
+        return 0
     engine = engine_for()
     try:
         if args.command == "upgrade":

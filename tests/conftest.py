@@ -175,6 +175,20 @@ class Stack:
     def texts(self, sender: str, message: str) -> List[str]:
         return [reply.get("text", "") for reply in self.send(sender, message)]
 
+    @property
+    def run_directory(self) -> Path:
+        """Where the launcher keeps the supervisor's files (supervision/control.py)."""
+        return ROOT / "var" / "run" / self.url.rsplit(":", 1)[1]
+
+    def process_info(self) -> Dict[str, Dict[str, Any]]:
+        """The supervisor's view of each program: ``statename``, ``pid``, ..."""
+        from supervision import control
+
+        return {info["name"]: info for info in control.processes(self.run_directory)}
+
+    def pid_of(self, program: str) -> int:
+        return int(self.process_info()[program]["pid"])
+
     def rasa_pids(self) -> List[int]:
         """The Rasa server's processes: its main process and its workers."""
         import psutil
@@ -190,8 +204,11 @@ class Stack:
 
 
 @contextmanager
-def running_stack(model: Path, database_url: str, log_path: Path) -> Iterator[Stack]:
-    """The stack started with the same launcher as `make run`, on free ports; stopped after."""
+def running_stack(
+    model: Path, database_url: str, log_path: Path, extra_env: Optional[Dict[str, str]] = None
+) -> Iterator[Stack]:
+    """The stack started with the same launcher as `make run`, on free ports; stopped after.
+    ``extra_env``: more settings (e.g. the scale profile's)."""
     rasa_port, actions_port, web_port, review_port = free_port(), free_port(), free_port(), free_port()
     jwt_secret = secrets.token_hex(32)
     env = {
@@ -208,6 +225,7 @@ def running_stack(model: Path, database_url: str, log_path: Path) -> Iterator[St
         "APT_RATE_LIMIT": "100000/minute",
         # The page's own origin (the test process's environment has the default port's).
         "APT_ALLOWED_ORIGINS": f"http://127.0.0.1:{web_port},http://localhost:{web_port}",
+        **(extra_env or {}),
     }
     with open(log_path, "w") as log:
         process = subprocess.Popen(

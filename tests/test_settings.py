@@ -7,14 +7,13 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Dict
 
 import pytest
 
 import apt_settings
 from apt_settings import ROOT, Settings, SettingsError
-from tests.conftest import import_script
-
-serve = import_script("serve")
+from supervision.programs import base_environment, programs
 
 
 def settings_with(monkeypatch: pytest.MonkeyPatch, **values: str) -> Settings:
@@ -50,6 +49,10 @@ def test_relative_paths_are_read_from_the_project_root(monkeypatch: pytest.Monke
         ("database_url", "not a url", "APT_DATABASE_URL"),
         ("allowed_origins", "www.apt.ch", "is not an origin"),
         ("review_secure_cookie", "maybe", "APT_REVIEW_SECURE_COOKIE"),
+        ("profile", "cluster", "APT_PROFILE: 'cluster' is not one of embedded, scale"),
+        ("redis_url", "127.0.0.1:6379", "is not a Redis URL"),
+        ("database_timeout", "0", "APT_DATABASE_TIMEOUT"),
+        ("replica_port", "0", "APT_REPLICA_PORT"),
     ],
 )
 def test_a_bad_value_is_refused_naming_the_variable(
@@ -88,18 +91,23 @@ def test_settings_command_masks_secrets() -> None:
     assert secret not in result.stdout and "APT_RASA_JWT_SECRET" in result.stdout
 
 
+def rasa_environment(conf: apt_settings.Settings) -> Dict[str, str]:
+    [first, *_] = [program for program in programs(conf, ROOT) if program.name.startswith("rasa_")]
+    return first.environment
+
+
 def test_several_workers_get_one_tensorflow_thread_each(monkeypatch: pytest.MonkeyPatch) -> None:
-    one = serve.rasa_server_environment(settings_with(monkeypatch, rasa_workers="1"), {})
-    assert one == {"SANIC_WORKERS": "1"}
-    several = serve.rasa_server_environment(settings_with(monkeypatch, rasa_workers="2"), {})
+    assert rasa_environment(settings_with(monkeypatch, rasa_workers="1")) == {"SANIC_WORKERS": "1"}
+    several = rasa_environment(settings_with(monkeypatch, rasa_workers="2"))
+    assert several["SANIC_WORKERS"] == "1"  # one Sanic worker in each of the processes
     assert several["TF_INTRA_OP_PARALLELISM_THREADS"] == several["TF_INTER_OP_PARALLELISM_THREADS"] == "1"
 
 
 def test_the_launcher_serves_the_workspace_without_secure_cookies_only_on_loopback(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert serve.environment(settings_with(monkeypatch))["APT_REVIEW_SECURE_COOKIE"] == "0"
-    exposed = serve.environment(settings_with(monkeypatch, review_host="0.0.0.0"))
+    assert base_environment(settings_with(monkeypatch))["APT_REVIEW_SECURE_COOKIE"] == "0"
+    exposed = base_environment(settings_with(monkeypatch, review_host="0.0.0.0"))
     assert exposed.get("APT_REVIEW_SECURE_COOKIE") != "0"
 
 

@@ -19,7 +19,8 @@ from werkzeug.test import Client
 
 import apt_settings
 import website
-from tests.conftest import ROOT, free_port, import_script
+from supervision.programs import programs
+from tests.conftest import ROOT, free_port
 
 RASA_URL = "https://chat.example.org"
 SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy")
@@ -173,8 +174,8 @@ def running_server() -> Iterator[Callable[[str], requests.Response]]:
     port = free_port()
     env = {**os.environ, "APT_WEB_PORT": str(port), "APT_HOST": "127.0.0.1", "APT_RASA_PORT": "5999"}
     env.pop("APT_RASA_PUBLIC_URL", None)
-    serve = import_script("serve")
-    command = serve.commands(apt_settings.Settings(web_port=port, host="127.0.0.1"))["demo page server"]
+    listed = programs(apt_settings.Settings(web_port=port, host="127.0.0.1"), ROOT)
+    [command] = [program.command for program in listed if program.name == "demo_page"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:
