@@ -2,16 +2,26 @@
 
 Rasa's ``/`` says only that the Rasa server answers. Operators and proxies need to know
 whether the parts it depends on answer too: the action server (its ``/health``) and the
-project's database (``SELECT 1``). Each check has a short timeout, so a hung part shows as
-down instead of holding the answer. The body names parts and states only, no visitor data:
-``{"status": "ok" | "degraded", "parts": {"rasa": "up", "action_server": "up" | "down",
-"database": "up" | "down"}}``, with 200 when every part is up and 503 otherwise.
+project's database (``SELECT 1`` on a new connection, :func:`storage.database.probe`). Each
+check has a short timeout, so a hung part shows as down instead of holding the answer.
+
+The database is ``up`` when it answers and no turn waits for it; ``degraded`` when turns wait
+in the local spool (it does not answer, or it does and they are being written to it:
+:mod:`storage.tracker_store`); ``down`` when it does not answer and the spool cannot be
+written either (turns are then kept in memory only). Whenever it is not up, the body says
+how many events wait (``spooled_events``: this machine's spool, plus this process's memory).
+
+The body names parts, states and counts only, no visitor data: ``{"status": "ok" |
+"degraded", "parts": {"rasa": "up", "action_server": "up" | "down", "database": "up" |
+"degraded" | "down"}}`` (and ``"spooled_events": n`` when the database is not up), with 200
+when every part is up and 503 otherwise.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Dict
+import sys
+from typing import Any, Dict, Optional, Tuple
 
 import aiohttp
 import sqlalchemy as sa
@@ -35,35 +45,60 @@ async def _action_server_up() -> bool:
 
 
 def _database_answers() -> bool:
-    from storage.database import engine_for
+    from storage.database import probe
 
     try:
-        with engine_for().connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
+        probe(timeout=CHECK_TIMEOUT_SECONDS)
         return True
-    except sa.exc.SQLAlchemyError:
+    except (sa.exc.SQLAlchemyError, OSError):
         return False
 
 
-async def _database_up() -> bool:
+def _spooled_events() -> int:
+    from storage.spool import counts
+
+    conf = settings()
+    return counts(conf.spool_directory, conf.database_url).pending
+
+
+async def _in_thread(function: Any, default: Any) -> Any:
+    """``function()`` in a thread, or ``default`` if it fails or takes longer than the check."""
     loop = asyncio.get_running_loop()
     try:
-        return await asyncio.wait_for(loop.run_in_executor(None, _database_answers), CHECK_TIMEOUT_SECONDS)
-    except asyncio.TimeoutError:
-        return False
+        return await asyncio.wait_for(loop.run_in_executor(None, function), CHECK_TIMEOUT_SECONDS + 0.5)
+    except Exception:
+        return default
+
+
+async def _database_state() -> Tuple[str, int]:
+    """The database's state (up, degraded, down) and how many events wait for it."""
+    answers, spooled = await asyncio.gather(
+        _in_thread(_database_answers, False), _in_thread(_spooled_events, None)
+    )
+    in_memory, spool_failing = 0, False
+    store_module = sys.modules.get("storage.tracker_store")  # loaded where Rasa runs the store
+    if store_module is not None:
+        in_memory, spool_failing = store_module.unspooled_events()
+    waiting: Optional[int] = None if spooled is None else spooled + in_memory
+    if answers and waiting == 0:
+        return "up", 0
+    if not answers and (spool_failing or spooled is None):
+        return "down", waiting or in_memory
+    return "degraded", waiting or in_memory
 
 
 async def health(_request: Request) -> HTTPResponse:
-    actions, database = await asyncio.gather(_action_server_up(), _database_up())
+    actions, (database, waiting) = await asyncio.gather(_action_server_up(), _database_state())
     parts: Dict[str, str] = {
         "rasa": "up",
         "action_server": "up" if actions else "down",
-        "database": "up" if database else "down",
+        "database": database,
     }
     healthy = all(state == "up" for state in parts.values())
-    return response.json(
-        {"status": "ok" if healthy else "degraded", "parts": parts}, status=200 if healthy else 503
-    )
+    body: Dict[str, Any] = {"status": "ok" if healthy else "degraded", "parts": parts}
+    if database != "up":
+        body["spooled_events"] = waiting
+    return response.json(body, status=200 if healthy else 503)
 
 
 def add_health_route(app: Any) -> None:

@@ -5,10 +5,33 @@ accounts and review notes) lives in one database: the setting ``APT_DATABASE_URL
 SQLAlchemy URL, e.g. ``postgresql://rasa@127.0.0.1:5432/apt``), by default the SQLite file
 ``var/apt.db`` in the project, so nothing has to be installed. Its tables are declared in
 :mod:`storage.schema` and created by the migrations (:mod:`storage.migrate`).
+
+Nothing waits on the database without a bound (the setting ``APT_DATABASE_TIMEOUT``,
+``database_timeout``, 3 s by default). On PostgreSQL:
+
+- ``connect_timeout``: opening a connection (TCP, then the server's answer) fails after the
+  timeout (libpq counts whole seconds, at least 1);
+- ``statement_timeout`` (sent in ``options``, so it holds for every statement of every
+  connection): the server cancels a statement that runs longer, e.g. one waiting on a lock;
+- the pool's ``pool_timeout``: waiting for a free pooled connection fails after the timeout,
+  and ``pool_pre_ping`` replaces a pooled connection the server or the network dropped;
+- TCP keepalives and ``tcp_user_timeout``: a connection whose peer vanished (a network
+  partition) fails after about 20 s instead of waiting forever.
+
+None of these bounds a stall of the network or of a server that accepted the connection and
+stopped answering (a read on an established connection waits as long as the peer's kernel
+acknowledges): the callers that must not wait bound their own wait (the tracker store runs
+its calls in threads, :mod:`storage.tracker_store`). Long maintenance statements (a
+migration's DDL on a large table, a purge) lift the statement timeout for their own
+transaction with :func:`lift_statement_timeout`.
+
+SQLite is a local file: it keeps its busy timeout (30 s waiting for another process's write
+lock) and has no connection to time out.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any, Dict, Optional
@@ -19,6 +42,13 @@ from sqlalchemy.engine import Engine
 from apt_settings import settings
 
 _engines: Dict[str, Engine] = {}
+_probe_engines: Dict[str, Engine] = {}
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+# libpq: idle seconds before the first keepalive, seconds between them, how many may go
+# unanswered; and how long sent data may stay unacknowledged (milliseconds).
+KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 3, "keepalives_count": 3}
+TCP_USER_TIMEOUT_MS = 20_000
 
 
 def database_url() -> str:
@@ -28,6 +58,26 @@ def database_url() -> str:
 
 def is_sqlite(url: str) -> bool:
     return sa.engine.make_url(url).get_backend_name() == "sqlite"
+
+
+def database_timeout() -> float:
+    """Seconds a connection or statement may take (the setting ``APT_DATABASE_TIMEOUT``)."""
+    return float(settings().database_timeout)
+
+
+def connect_args(url: str, timeout: Optional[float] = None) -> Dict[str, Any]:
+    """The driver's connection arguments for ``url``: the bounds described above."""
+    timeout = database_timeout() if timeout is None else timeout
+    if is_sqlite(url):
+        return {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False}
+    if sa.engine.make_url(url).get_driver_name() != "psycopg2":
+        return {}  # another driver: its own defaults (the project installs psycopg2 only)
+    return {
+        "connect_timeout": max(1, math.ceil(timeout)),
+        "options": f"-c statement_timeout={max(1, round(timeout * 1000))}",
+        "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
+        **KEEPALIVE,
+    }
 
 
 def engine_for(url: Optional[str] = None) -> Engine:
@@ -43,14 +93,14 @@ def engine_for(url: Optional[str] = None) -> Engine:
     url = url or database_url()
     if url not in _engines:
         engine_url = sa.engine.make_url(url)
-        kwargs: Dict[str, object] = {"future": True}
+        kwargs: Dict[str, object] = {"future": True, "connect_args": connect_args(url)}
         if is_sqlite(url):
             if engine_url.database:
                 _create_private_file(Path(engine_url.database))
-            kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
             kwargs["poolclass"] = sa.pool.QueuePool
         else:
             kwargs["pool_pre_ping"] = True
+            kwargs["pool_timeout"] = database_timeout()
         engine = sa.create_engine(engine_url, **kwargs)
         if is_sqlite(url):
             sa.event.listen(engine, "connect", _write_ahead_log)
@@ -89,6 +139,39 @@ def _write_ahead_log(dbapi_connection: Any, _record: object) -> None:
     # Deleted rows (a forgotten conversation) are overwritten with zeros, not left in free pages.
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
+
+
+def lift_statement_timeout(connection: Any) -> None:
+    """No statement timeout for the rest of this transaction (PostgreSQL's ``SET LOCAL``):
+    for maintenance that may rightly run long, such as a migration or a purge."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text("SET LOCAL statement_timeout = 0"))
+
+
+def probe(url: Optional[str] = None, timeout: Optional[float] = None) -> None:
+    """Raise unless the database answers now, on a new connection (never a pooled one, which
+    may be the very connection that hangs). On PostgreSQL ``SELECT 1`` within the connect
+    and statement timeouts; on SQLite the write lock is taken and released, since a SQLite
+    database that cannot be written (another process holds the lock) can still be read."""
+    url = url or database_url()
+    key = f"{url} {timeout}"
+    if key not in _probe_engines:
+        _probe_engines[key] = sa.create_engine(
+            url, future=True, poolclass=sa.pool.NullPool, connect_args=connect_args(url, timeout)
+        )
+    engine = _probe_engines[key]
+    if is_sqlite(url):
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute(f"PRAGMA busy_timeout = {round((timeout or database_timeout()) * 1000)}")
+            cursor.execute("BEGIN IMMEDIATE")
+            raw.rollback()
+        finally:
+            raw.close()
+        return
+    with engine.connect() as connection:
+        connection.execute(sa.text("SELECT 1"))
 
 
 def check_connection(url: Optional[str] = None) -> None:
