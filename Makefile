@@ -13,9 +13,9 @@ WIDGET      := web/vendor/webchat.js
 CHARTS      := review/node_modules/chart.js/dist/chart.umd.js
 CHROMIUM    := /usr/bin/chromium
 NGINX       := /usr/sbin/nginx
-PY_CODE     := apt_settings.py actions benchmark channels components review runtime scripts storage supervision tests website
+PY_CODE     := apt_settings.py actions benchmark channels components language review runtime scripts storage supervision tests website
 # Type-checked with mypy (make lint): the code that runs in the servers.
-TYPED_CODE  := apt_settings.py actions storage review runtime channels supervision website
+TYPED_CODE  := apt_settings.py actions components language storage review runtime channels supervision website
 
 # No network for telemetry here, and TensorFlow's start-up chatter hides the real output.
 export RASA_TELEMETRY_ENABLED := false

@@ -12,14 +12,13 @@ visitor's message itself is kept as typed (and shown as text to staff).
 from __future__ import annotations
 
 import unicodedata
-from typing import Any, Dict, List
+from typing import Any, List
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import ENTITIES, ENTITY_ATTRIBUTE_VALUE
 from rasa.shared.nlu.training_data.message import Message
+
+from components.stateless import StatelessComponent
 
 MAX_VALUE_CHARS = 100
 NAME_PUNCTUATION = set(".,'’()-&/ ")
@@ -33,18 +32,8 @@ def plausible_value(value: Any) -> bool:
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
-class EntityValueGuard(GraphComponent):
+class EntityValueGuard(StatelessComponent):
     """Removes entities whose value is not a plausible name or answer."""
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> EntityValueGuard:
-        return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

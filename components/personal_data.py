@@ -10,33 +10,21 @@ Rasa keeps (and ``from_text`` slots such as the enquiry email) still has the ori
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import List
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from components.stateless import StatelessComponent
 from storage.redaction import redact
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
-class PersonalDataMasker(GraphComponent):
+class PersonalDataMasker(StatelessComponent):
     """Replaces email addresses, phone numbers, card numbers, IBANs and IP addresses in the
     message text with placeholders, before tokenisation."""
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> PersonalDataMasker:
-        return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

@@ -1,0 +1,91 @@
+"""Every response in each language, loaded and checked once per process.
+
+English is ``domain.yml``'s ``responses``; French and Spanish are ``wording/fr.yml`` and
+``wording/es.yml``, with the same response names, the same number of variations in the same
+order, the same button payloads and the same ``{placeholders}`` (only the words differ).
+A file that breaks that rule stops the Rasa server at start with what is wrong;
+``tests/test_translations.py`` names every difference. A response missing from a
+translation (during an edit) is answered in English rather than not at all.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any, Dict, List, Set
+
+import yaml
+
+from apt_settings import ROOT
+from language import DEFAULT, LANGUAGES
+
+WORDING = ROOT / "wording"
+Responses = Dict[str, List[Dict[str, Any]]]
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+class WordingError(ValueError):
+    """A translation file does not match the English responses."""
+
+
+def placeholders(variation: Dict[str, Any]) -> Set[str]:
+    return set(PLACEHOLDER.findall(str(variation.get("text") or "")))
+
+
+def payloads(variation: Dict[str, Any]) -> List[str]:
+    return [str(button.get("payload")) for button in variation.get("buttons") or []]
+
+
+def differences(english: Responses, translated: Responses) -> List[str]:
+    """What makes ``translated`` not a translation of ``english``, one line each."""
+    problems = [f"{name}: not a response of domain.yml" for name in sorted(set(translated) - set(english))]
+    for name, variations in english.items():
+        if name not in translated:
+            problems.append(f"{name}: missing")
+            continue
+        theirs = translated[name]
+        if len(theirs) != len(variations):
+            problems.append(f"{name}: {len(theirs)} variations instead of {len(variations)}")
+            continue
+        for number, (ours, other) in enumerate(zip(variations, theirs, strict=True), start=1):
+            where = f"{name} (variation {number})"
+            if placeholders(ours) != placeholders(other):
+                problems.append(
+                    f"{where}: placeholders {sorted(placeholders(other))}, not {sorted(placeholders(ours))}"
+                )
+            if payloads(ours) != payloads(other):
+                problems.append(f"{where}: button payloads differ")
+            if ours.get("condition") != other.get("condition"):
+                problems.append(f"{where}: condition differs")
+            if bool(ours.get("text")) != bool(str(other.get("text") or "").strip()):
+                problems.append(f"{where}: text missing")
+    return problems
+
+
+def load_translation(path: Path) -> Responses:
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    responses = data.get("responses")
+    if not isinstance(responses, dict):
+        raise WordingError(f"{path}: no 'responses' mapping")
+    return responses
+
+
+@cache
+def english_responses() -> Responses:
+    return dict(yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"])
+
+
+def responses_in(language: str, english: Responses) -> Responses:
+    """The responses to answer with in ``language``: the translation, checked against
+    ``english``, with English for any response it lacks."""
+    if language == DEFAULT:
+        return english
+    if language not in LANGUAGES:
+        raise WordingError(f"{language!r} is not one of {', '.join(LANGUAGES)}")
+    path = WORDING / f"{language}.yml"
+    translated = load_translation(path)
+    wrong = [line for line in differences(english, translated) if not line.endswith(": missing")]
+    if wrong:
+        raise WordingError(f"{path.name}: " + "; ".join(wrong[:10]))
+    return {name: translated.get(name, variations) for name, variations in english.items()}

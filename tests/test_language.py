@@ -1,0 +1,136 @@
+"""The conversation's language: detection, explicit requests, the page's language, and the
+response generator answering in that language (language/, components/language_detector.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Dict, List, Optional
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import SlotSet
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import ENTITIES, METADATA, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from apt_settings import ROOT
+from components.language_detector import LanguageDetector
+from language import conversation_language, supported
+from language.detection import detect, requested
+from language.nlg import LocalisedNaturalLanguageGenerator
+from language.wording import WordingError, differences, english_responses, responses_in
+
+LANGUAGE_SLOTS = {
+    name: {"type": "categorical", "values": ["en", "fr", "es"], "influence_conversation": False,
+           "mappings": [{"type": "from_entity", "entity": name}]}
+    for name in ("language", "page_language")
+}  # fmt: skip
+DOMAIN = Domain.load(str(ROOT / "domain.yml")).merge(
+    Domain.from_dict({"entities": list(LANGUAGE_SLOTS), "slots": LANGUAGE_SLOTS})
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("comment choisissez-vous les pays ?", "fr"),
+        ("Travaillez-vous au Bénin ?", "fr"),
+        ("¿Trabajan en Perú?", "es"),
+        ("presupuesto", "es"),
+        ("How do you choose the countries you work in?", "en"),
+        # Short or mixed: not sure, so the conversation keeps its language.
+        ("ok", None),
+        ("Kenya", None),
+        ("merci", None),
+        ("we are an NGO in Togo", None),
+        ('/inform{"country": "Benin"}', None),
+        ("", None),
+    ],
+)
+def test_a_message_switches_the_language_only_when_surely_detected(
+    text: str, expected: Optional[str]
+) -> None:
+    assert detect(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("in French please", "fr"),
+        ("en español por favor", "es"),
+        ("¿hablas español?", "es"),
+        ("Parlez-vous français ?", "fr"),
+        ("English", "en"),
+        ("Français", "fr"),
+        ("Do you work in French-speaking countries?", None),  # a question, not a request
+        ("what is the french for OPCAT and do you have a spanish version", None),
+        ("in French or Spanish?", None),  # two languages: not a choice
+    ],
+)
+def test_an_explicit_request_names_one_language(text: str, expected: Optional[str]) -> None:
+    assert requested(text) == expected
+
+
+def test_codes_and_the_conversation_language() -> None:
+    assert supported("fr-CH") == "fr" and supported("es_419") == "es" and supported("de") is None
+    assert supported(None) is None
+    assert conversation_language({}) == "en"
+    assert conversation_language({"page_language": "fr"}) == "fr"
+    assert conversation_language({"language": "es", "page_language": "fr"}) == "es"
+    assert conversation_language({"language": "xx", "page_language": "de"}) == "en"
+
+
+def entities_of(text: str, metadata: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
+    message = Message(data={TEXT: text, METADATA: metadata or {}})
+    [processed] = LanguageDetector().process([message])
+    return [e for e in processed.get(ENTITIES) or [] if e["entity"] in ("language", "page_language")]
+
+
+def test_the_nlu_step_adds_the_language_and_the_page_language() -> None:
+    assert [(e["entity"], e["value"]) for e in entities_of("¿Trabajan en Perú?")] == [("language", "es")]
+    assert [(e["entity"], e["value"]) for e in entities_of("ok", {"language": "fr-FR"})] == [
+        ("page_language", "fr")
+    ]
+    assert entities_of("ok", {"language": "<script>"}) == []
+    assert [(e["entity"], e["value"]) for e in entities_of("in Spanish please")] == [("language", "es")]
+
+
+def test_translations_match_the_english_responses() -> None:
+    english = english_responses()
+    for language in ("fr", "es"):
+        translated = responses_in(language, english)
+        assert set(translated) == set(english)
+        assert translated["utter_greet"] != english["utter_greet"]
+
+
+def test_a_translation_that_changes_placeholders_or_payloads_is_refused() -> None:
+    english = {"utter_x": [{"text": "Hello {name}", "buttons": [{"title": "Yes", "payload": "/affirm"}]}]}
+    wrong = {
+        "utter_x": [{"text": "Bonjour", "buttons": [{"title": "Oui", "payload": "/deny"}]}],
+        "utter_y": [],
+    }
+    assert differences(english, wrong) == [
+        "utter_y: not a response of domain.yml",
+        "utter_x (variation 1): placeholders [], not ['name']",
+        "utter_x (variation 1): button payloads differ",
+    ]
+    with pytest.raises(WordingError):
+        responses_in("de", english)
+
+
+def generated(slots: Dict[str, str], response: str = "utter_greet") -> str:
+    nlg = LocalisedNaturalLanguageGenerator(domain=DOMAIN)
+    tracker = DialogueStateTracker.from_events(
+        "visitor", [SlotSet(k, v) for k, v in slots.items()], DOMAIN.slots
+    )
+    result = asyncio.run(nlg.generate(response, tracker, "rest"))
+    assert result is not None
+    return str(result["text"])
+
+
+def test_the_response_generator_answers_in_the_conversation_language() -> None:
+    english = generated({})
+    assert english == english_responses()["utter_greet"][0]["text"]
+    french, spanish = generated({"language": "fr"}), generated({"language": "es"})
+    assert len({english, french, spanish}) == 3
+    assert generated({"page_language": "es"}) == spanish
