@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -267,6 +268,7 @@ def main() -> int:
         return 0
     finally:
         stop(supervisord)
+        shutil.rmtree(directory, ignore_errors=True)  # its configuration and sockets
 
 
 if __name__ == "__main__":

@@ -24,10 +24,13 @@ NGINX = "/usr/sbin/nginx"
 SCALE_ENDPOINTS = ROOT / "endpoints-scale.yml"
 
 # Seconds a process must stay up to count as started; dying sooner is a failed start,
-# retried after 1, 2, 3 ... s, and given up (FATAL) after START_RETRIES in a row. A Rasa
-# process is "starting" while it loads its model, so that its liveness check waits for it.
+# retried after 1, 2, 3 ... s, and given up (FATAL) after START_RETRIES in a row. Liveness
+# checks ask only started processes: a process still importing its libraries or loading its
+# model on a busy machine must not be restarted for being slow to answer, so these are the
+# longest start-ups seen on 2 saturated cores, with room to spare.
 START_RETRIES = 5
-RASA_START_SECONDS = 180
+ACTION_SERVER_START_SECONDS = 60
+RASA_START_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,7 @@ def programs(conf: Settings, run_directory: Path) -> List[Program]:
             command=[PYTHON, str(ROOT / "scripts" / "action_server.py"), "--port", str(conf.actions_port)],
             ready_url=actions,
             liveness=LivenessCheck(actions, timeout=15, every=5),
+            start_seconds=ACTION_SERVER_START_SECONDS,
             stop_seconds=5,  # holds no state; a hung one ignores SIGTERM until SIGKILL
         ),
         *_rasa_programs(conf),

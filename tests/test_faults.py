@@ -62,13 +62,15 @@ def action_server_healthy(stack: Stack) -> bool:
 
 
 def action_server_settled(stack: Stack) -> bool:
-    """Running, answering, and not being replaced: the same process twice, a second apart."""
+    """Started (or starting), answering, and not being replaced: the same process twice, a
+    second apart."""
+    serving = ("STARTING", "RUNNING")
     first = stack.process_info()["action_server"]
-    if first["statename"] != "RUNNING" or not action_server_healthy(stack):
+    if first["statename"] not in serving or not action_server_healthy(stack):
         return False
     time.sleep(1)
     second = stack.process_info()["action_server"]
-    return second["statename"] == "RUNNING" and second["pid"] == first["pid"] and action_server_healthy(stack)
+    return second["statename"] in serving and second["pid"] == first["pid"] and action_server_healthy(stack)
 
 
 def timed(stack: Stack, sender: str, message: str) -> Tuple[float, List[str]]:
