@@ -1,10 +1,12 @@
 """`python -m benchmark`: measure the running stack against Rasa's default assistant and
 write reports/benchmark.md and reports/benchmark.json.
 
-Phases: load (start-up, latency, throughput, memory, both stacks), quality (`rasa test nlu`
-on the held-out set, cross-validation), training (full, incremental, baseline). A phase
-that fails is reported as a problem and the others still run; every server started is
-stopped at the end, also on Ctrl-C.
+Phases: load (start-up, latency, throughput, memory, both stacks), scale (1, 2 and 4 Rasa
+replicas behind nginx on PostgreSQL and Redis against 2 embedded processes on SQLite, memory
+per replica, the lock stores' overhead), quality (`rasa test nlu` on the held-out set,
+cross-validation), training (full, incremental, baseline). A phase that fails is reported as
+a problem and the others still run; every server started is stopped at the end, also on
+Ctrl-C.
 """
 
 from __future__ import annotations
@@ -29,23 +31,26 @@ from benchmark import (
     merge,
     quality,
     report,
+    scale,
     targets,
     training,
 )
 from benchmark.load import LevelResult, run_level, warm_up
-from benchmark.memory import mib, rss_bytes
+from benchmark.memory import mib, rss_of
 from benchmark.processes import on_termination, stop_all
 from benchmark.progress import phase, say
 from benchmark.servers import RunningStack, baseline_stack, our_stack
 
-PHASES = ("load", "quality", "training")
+PHASES = ("load", "scale", "quality", "training")
 
 
 def parse_args(argv: List[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmark", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="skip cross-validation and the training timings")
+    parser.add_argument(
+        "--quick", action="store_true", help="skip the scale phase, cross-validation and the training timings"
+    )
     parser.add_argument(
         "--only",
         action="append",
@@ -59,19 +64,45 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=8, help="warm-up conversations per stack (default 8)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds before a request is an error")
     parser.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    parser.add_argument("--replicas", default="1,2,4", help="scale phase: Rasa replicas (default 1,2,4)")
+    parser.add_argument(
+        "--scale-concurrency", type=int, default=16, help="scale phase: conversations at once (default 16)"
+    )
+    parser.add_argument(
+        "--scale-conversations",
+        type=int,
+        default=128,
+        help="scale phase: conversations per configuration (default 128)",
+    )
+    parser.add_argument(
+        "--redis-url", default="redis://127.0.0.1:6379/0", help="scale phase: Redis (default on 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--postgres-server",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="scale phase: a PostgreSQL database to connect to, where a temporary one is created and dropped",
+    )
     parser.add_argument(
         "--model", type=Path, default=ROOT / "models" / "apt.tar.gz", help="our trained model"
     )
     parser.add_argument("--out", type=Path, default=REPORTS, help="where the report goes (default reports/)")
     args = parser.parse_args(argv)
     args.levels = [int(level) for level in args.levels.split(",") if level.strip()]
+    args.replicas = [int(count) for count in args.replicas.split(",") if count.strip()]
     if not args.levels or min(args.levels) < 1 or args.conversations < 1:
         parser.error("levels and conversations must be positive")
+    if not args.replicas or min(args.replicas) < 1 or max(args.replicas) > 16:
+        parser.error("replicas must be between 1 and 16")
+    if args.scale_concurrency < 1 or args.scale_conversations < 1:
+        parser.error("the scale phase's concurrency and conversations must be positive")
     return args
 
 
 def memory_of(stack: RunningStack) -> Dict[str, Optional[float]]:
-    return {role: mib(rss_bytes(pid)) for role, pid in stack.pids.items()}
+    """RSS of each server (role), summed over its processes: all Rasa worker processes, say."""
+    return {
+        role: mib(sum(rss_of(pid) or 0 for pid in pids)) for role, pids in sorted(stack.processes().items())
+    }
 
 
 def summary(level: LevelResult) -> str:
@@ -170,8 +201,25 @@ def run_load_phase(args: argparse.Namespace, result: Dict[str, Any]) -> None:
     result["load"] = run_load(args)
 
 
+def run_scale_phase(args: argparse.Namespace, result: Dict[str, Any]) -> None:
+    """Problems of a configuration go to the report's problems; the others are still kept."""
+    figures = scale.run(
+        args.model,
+        args.replicas,
+        args.scale_concurrency,
+        args.scale_conversations,
+        args.warmup,
+        args.timeout,
+        args.redis_url,
+        args.postgres_server,
+    )
+    result["problems"] += [f"scale: {problem}" for problem in figures.pop("problems", [])]
+    result["scale"] = figures
+
+
 STEPS: Dict[str, Callable[[argparse.Namespace, Dict[str, Any]], None]] = {
     "load": run_load_phase,
+    "scale": run_scale_phase,
     "quality": run_quality,
     "cross-validation": run_cross_validation,
     "training": run_training,
@@ -180,14 +228,14 @@ STEPS: Dict[str, Callable[[argparse.Namespace, Dict[str, Any]], None]] = {
 
 def steps_for(only: Optional[List[str]], quick: bool) -> List[str]:
     """The steps to run: --only picks phases (quality includes cross-validation); --quick
-    drops the two slow ones, cross-validation and training."""
+    drops the slow ones: scale, cross-validation and training."""
     chosen = [
         step
         for step in STEPS
         if not only or step in only or (step == "cross-validation" and "quality" in only)
     ]
     if quick:
-        chosen = [step for step in chosen if step not in ("cross-validation", "training")]
+        chosen = [step for step in chosen if step not in ("scale", "cross-validation", "training")]
     return chosen
 
 

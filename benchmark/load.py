@@ -4,7 +4,8 @@ Closed loop: each of `concurrency` simulated visitors plays one scripted convers
 another, sending the next message as soon as the previous answer arrived (no think time), so
 the server is kept as busy as that many visitors can make it. Every conversation has its own
 sender id. An answer counts as an error if the status is not 200, the request timed out or
-failed, or the reply list is empty (a visitor would see nothing).
+failed, the reply list is empty (a visitor would see nothing), or the reply is the rate
+limit's "too many messages" (answered at once, it would pass for a fast answer).
 """
 
 from __future__ import annotations
@@ -20,7 +21,33 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import aiohttp
 
+from benchmark import ROOT
 from benchmark.conversations import Script
+
+
+def _rate_limited_text() -> str:
+    """The start of our rate limit's reply (domain.yml, utter_too_many_messages)."""
+    try:
+        import yaml
+
+        domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8")) or {}
+        return " ".join(str(domain["responses"]["utter_too_many_messages"][0]["text"]).split())[:40]
+    except (OSError, KeyError, IndexError, TypeError, ValueError):
+        return "You are sending messages faster than"
+
+
+RATE_LIMITED = _rate_limited_text()
+
+
+def reply_error(replies: object) -> Optional[str]:
+    """What is wrong with a 200 answer's body, or None."""
+    if not isinstance(replies, list) or not replies:
+        return "empty reply"
+    for reply in replies:
+        text = " ".join(str(reply.get("text") or "").split()) if isinstance(reply, dict) else ""
+        if text.startswith(RATE_LIMITED):
+            return "rate limited"
+    return None
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -108,9 +135,7 @@ async def send(
             if response.status != 200:
                 error = f"HTTP {response.status}"
             else:
-                replies = json.loads(body)
-                if not isinstance(replies, list) or not replies:
-                    error = "empty reply"
+                error = reply_error(json.loads(body))
     except asyncio.TimeoutError:
         error = "timeout"
     except (aiohttp.ClientError, ValueError) as failure:
@@ -125,23 +150,29 @@ async def _play(
     conversations: int,
     sender_prefix: str,
     timeout: float,
-) -> Tuple[List[Sample], float]:
+    max_seconds: Optional[float] = None,
+) -> Tuple[List[Sample], float, int]:
     samples: List[Sample] = []
     next_conversation = iter(range(conversations))
+    played = 0
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
+        started = time.perf_counter()
 
         async def visitor() -> None:
+            nonlocal played
             for index in next_conversation:  # shared iterator: each index is taken once
+                if max_seconds is not None and time.perf_counter() - started > max_seconds:
+                    return  # time is up: no new conversation (those under way finish)
                 sender = f"{sender_prefix}-{index}"
                 for text in scripts[index % len(scripts)]:
                     seconds, error = await send(session, webhook, sender, text, timeout)
                     samples.append(Sample(text, seconds, error))
+                played += 1
 
-        started = time.perf_counter()
         await asyncio.gather(*(visitor() for _ in range(concurrency)))
         duration = time.perf_counter() - started
-    return samples, duration
+    return samples, duration, played
 
 
 def run_level(
@@ -151,13 +182,16 @@ def run_level(
     conversations: int,
     label: str,
     timeout: float = 60.0,
+    max_seconds: Optional[float] = None,
 ) -> LevelResult:
-    """Play `conversations` conversations, `concurrency` at a time, and summarise them."""
+    """Play `conversations` conversations, `concurrency` at a time, and summarise them; with
+    `max_seconds`, no conversation starts after that long (the result counts those played)."""
     prefix = f"bench-{label}-c{concurrency}-{uuid.uuid4().hex[:8]}"
-    samples, duration = asyncio.run(
-        _play(f"{base_url}/webhooks/rest/webhook", scripts, concurrency, conversations, prefix, timeout)
+    webhook = f"{base_url}/webhooks/rest/webhook"
+    samples, duration, played = asyncio.run(
+        _play(webhook, scripts, concurrency, conversations, prefix, timeout, max_seconds)
     )
-    return summarise(concurrency, conversations, samples, duration)
+    return summarise(concurrency, played, samples, duration)
 
 
 def warm_up(base_url: str, scripts: List[Script], label: str, conversations: int, timeout: float) -> int:

@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 SECTIONS: Dict[str, Sequence[str]] = {  # step -> where its figures live in the result
     "load": ("load",),
+    "scale": ("scale",),
     "quality": ("quality", "test_set"),
     "cross-validation": ("quality", "cross_validation"),
     "training": ("training",),

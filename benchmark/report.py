@@ -10,6 +10,14 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 import yaml
 
 OP_TEXT = {"<=": "≤", ">=": "≥", "==": "="}
+MEMORY_ROLES = {  # the servers of a stack (benchmark/servers.py: ROLES), in the report's order
+    "rasa": "Rasa server (all its processes)",
+    "actions": "action server",
+    "review": "staff review workspace",
+    "web": "demo page server",
+    "nginx": "nginx",
+    "supervision": "launcher, supervisord and liveness checks",
+}
 
 
 def fmt(value: Any, digits: int = 1, suffix: str = "") -> str:
@@ -189,14 +197,11 @@ def _memory_and_startup(result: Dict[str, Any]) -> List[str]:
     rows = []
     for name in ("ours", "baseline"):
         memory = (load.get(name) or {}).get("memory_mib") or {}
-        for role in ("rasa", "actions", "review"):
+        for role, label in MEMORY_ROLES.items():
             warm = (memory.get("after_warmup") or {}).get(role)
             after = (memory.get("after_load") or {}).get(role)
             if warm is None and after is None:
                 continue
-            label = {"rasa": "Rasa server", "actions": "action server", "review": "staff review workspace"}[
-                role
-            ]
             rows.append([name, label, fmt(warm), fmt(after)])
         total_warm = sum(v for v in (memory.get("after_warmup") or {}).values() if v)
         total_after = sum(v for v in (memory.get("after_load") or {}).values() if v)
@@ -212,6 +217,373 @@ def _memory_and_startup(result: Dict[str, Any]) -> List[str]:
             for name in ("ours", "baseline") if load.get(name)
         ],
     )  # fmt: skip
+    return lines
+
+
+def _and(words: Sequence[str]) -> str:
+    """'1, 2 and 4'."""
+    return " and ".join([", ".join(words[:-1]), words[-1]]) if len(words) > 1 else "".join(words)
+
+
+def _percent(part: Optional[float], whole: Optional[float]) -> str:
+    return "–" if part is None or not whole else f"{100 * part / whole:.0f} %"
+
+
+def _scale_runs(scale: Dict[str, Any]) -> List[str]:
+    settings = scale.get("settings") or {}
+    configurations = scale.get("configurations") or []
+    lines = [
+        "## Scale",
+        "",
+        "Our stack in the scale profile (`make run-scale`: Rasa replicas on ports of their own behind"
+        " nginx, conversations in PostgreSQL, locks in Redis) with"
+        f" {_and([str(n) for n in settings.get('replicas', [])])} replicas, and in the embedded"
+        " profile (`make run`: 2 Rasa processes sharing one port, SQLite, lock files) as the same"
+        " session's baseline. Each configuration ran alone, started by scripts/serve.py on a fresh"
+        " database (a temporary PostgreSQL database for the scale profile), was warmed up with"
+        f" {settings.get('warmup_conversations')} conversations, then played"
+        f" {settings.get('conversations')} conversations ({settings.get('messages')} messages),"
+        f" {settings.get('concurrency')} at a time, closed loop as above (load s: how long that took)."
+        " Latency in ms; memory in"
+        " MiB per Rasa process after the load (RSS: all its pages; USS: its own pages, which"
+        " stopping it would free; PSS: its own pages plus its share of the shared ones); the whole"
+        " stack's memory counts every process's own pages and the shared ones once.",
+        "",
+    ]
+    rows = []
+    for config in configurations:
+        level = config.get("level") or {}
+        replica = _replica(config)
+        whole = _sizing_of(config)
+        rows.append(
+            [
+                config["name"],
+                config.get("storage", "–"),
+                fmt(config.get("startup_s")),
+                fmt(level.get("duration_s"), 1),
+                fmt(level.get("throughput_msg_s"), 1),
+                fmt(level.get("p50_ms"), 0),
+                fmt(level.get("p95_ms"), 0),
+                fmt(level.get("p99_ms"), 0),
+                level.get("errors", "–"),
+                fmt(replica["rss"], 0),
+                fmt(replica["uss"], 0),
+                fmt(replica["pss"], 0),
+                fmt(whole.get("total_mib"), 0),
+            ]
+        )
+    header = ["configuration", "storage", "start-up s", "load s", "msg/s", "p50", "p95", "p99", "errors",
+              "RSS per Rasa process", "USS", "PSS", "whole stack"]  # fmt: skip
+    lines += table(header, rows)
+    for config in configurations:
+        level = config.get("level") or {}
+        if level.get("errors"):
+            kinds = ", ".join(f"{kind} ×{count}" for kind, count in level.get("error_kinds", {}).items())
+            texts = ", ".join(
+                f'"{text}" ×{count}' for text, count in level.get("failed_messages", {}).items()
+            )
+            lines.append(
+                f"- {config['name']}: {kinds} ({texts}); the slowest answer took"
+                f" {fmt(level.get('max_ms'), 0)} ms, and msg/s counts the whole"
+                f" {fmt(level.get('duration_s'), 1)} s"
+            )
+        if level and level.get("conversations", 0) < (settings.get("conversations") or 0):
+            lines.append(
+                f"- {config['name']}: time limit reached after {level['conversations']} conversations"
+            )
+    if lines[-1].startswith("- "):
+        lines.append("")
+    loads = "; ".join(
+        f"{config['name']}: {config['load_average_after'][0]:.2f}"
+        for config in configurations
+        if config.get("load_average_after")
+    )
+    lines += [
+        "Start-up: seconds until every server of the stack answered (the launcher's ready message)"
+        " and a message that needs the action server was answered. All replicas load the model at"
+        " the same time, on the same cores. The configurations ran one after the other, so the"
+        " machine's other work weighs on each differently; load average (1 min) after each:"
+        f" {loads or '–'}.",
+        "",
+    ]
+    lines += _cores(scale)
+    return lines
+
+
+def _replica(config: Dict[str, Any]) -> Dict[str, Optional[float]]:
+    from benchmark.scale import replica_figures
+
+    return replica_figures(((config.get("memory_mib") or {}).get("after_load")) or {})
+
+
+def _sizing_of(config: Dict[str, Any]) -> Dict[str, Any]:
+    from benchmark.scale import sizing
+
+    memory = ((config.get("memory_mib") or {}).get("after_load")) or {}
+    return sizing(memory) if memory.get("replicas") else {}
+
+
+def _cores(scale: Dict[str, Any]) -> List[str]:
+    """What the machine's cores allow, in a few sentences from the figures."""
+    cores = (scale.get("settings") or {}).get("cores")
+    measured = [c for c in scale.get("configurations") or [] if c.get("level")]
+    by_count = {c["replicas"]: c for c in measured if c.get("profile") == "scale"}
+    embedded = next((c for c in measured if c.get("profile") == "embedded"), None)
+    if not by_count:
+        return []
+
+    def rate(config: Dict[str, Any]) -> float:
+        return float(config["level"]["throughput_msg_s"])
+
+    parts = [
+        f"{row['replicas']}: {rate(by_count[row['replicas']]):.1f} msg/s (×{row['ratio']:.2f}),"
+        f" p95 {fmt(by_count[row['replicas']]['level']['p95_ms'], 0)} ms"
+        for row in scale.get("speedup") or []
+        if row["replicas"] in by_count
+    ]
+    text = f"**What {cores} cores allow.** "
+    if parts:
+        text += f"Replicas and throughput: {'; '.join(parts)}. "
+    text += (
+        "A Rasa process answers one message at a time with one core (the prediction is Python and"
+        f" TensorFlow on the CPU), so on {cores} cores replicas beyond {cores} cannot add throughput:"
+        " they queue for the same cores and add only memory, each its own USS. One replica alone"
+        " uses TensorFlow's default threads; several get one thread each (supervision/programs.py)."
+    )
+    most, two = max(by_count), by_count.get(2)
+    if two and most > max(2, cores or 0) and rate(two):
+        extra = (_sizing_of(by_count[most]).get("total_mib") or 0) - (_sizing_of(two).get("total_mib") or 0)
+        text += (
+            f" Here {most} replicas against 2: ×{rate(by_count[most]) / rate(two):.2f} the throughput"
+            f" for {extra:.0f} MiB more."
+        )
+    if embedded and two:
+        text += (
+            f" The embedded profile's 2 processes on SQLite: {rate(embedded):.1f} msg/s, p95"
+            f" {fmt(embedded['level']['p95_ms'], 0)} ms, against {rate(two):.1f} msg/s and"
+            f" {fmt(two['level']['p95_ms'], 0)} ms for 2 replicas behind nginx with PostgreSQL and"
+            " Redis on the same cores."
+        )
+    return [text, ""]
+
+
+def _sizing(scale: Dict[str, Any]) -> List[str]:
+    from benchmark.scale import estimate
+
+    split = scale.get("sizing")
+    if not split:
+        return []
+    measured = {
+        config["replicas"]: _sizing_of(config).get("total_mib")
+        for config in scale.get("configurations") or []
+        if config.get("profile") == "scale"
+    }
+    lines = [
+        "### Sizing a deployment",
+        "",
+        f"From the stack with {split['replicas']} replicas: each replica adds its USS,"
+        f" **{fmt(split['per_replica_mib'], 0)} MiB**; the rest, **{fmt(split['fixed_mib'], 0)} MiB**,"
+        " is paid once (the action server, staff workspace, demo page, nginx, supervisor, and the"
+        " libraries all replicas map, counted once). So memory ≈"
+        f" {fmt(split['fixed_mib'], 0)} + replicas × {fmt(split['per_replica_mib'], 0)} MiB, plus"
+        " PostgreSQL and Redis (the machine's services here, not counted) and headroom. The"
+        f" stack's {fmt(split['total_mib'], 0)} MiB are every process's own pages (USS) and the"
+        f" shared ones once ({fmt(split['shared_once_mib'], 0)} MiB, the libraries a replica maps);"
+        f" the processes' PSS add up to {fmt(split['total_pss_mib'], 0)} MiB (less when processes"
+        " outside the stack map the same libraries); adding up RSS would say"
+        f" {fmt(split['total_rss_mib'], 0)} MiB, counting the shared pages once per process.",
+        "",
+    ]
+    counts = sorted({1, 2, 4, 8, *measured})
+    lines += table(
+        ["replicas", "estimate MiB", "measured MiB (whole stack)"],
+        [[n, fmt(estimate(split, n), 0), fmt(measured.get(n), 0)] for n in counts],
+    )
+    largest = next((c for c in scale.get("configurations") or [] if c.get("name") == split.get("from")), None)
+    others = (((largest or {}).get("memory_mib") or {}).get("after_load") or {}).get("others") or {}
+    if largest:
+        replicas = ((largest.get("memory_mib") or {}).get("after_load") or {}).get("replicas") or []
+        rows = [
+            [
+                "Rasa replicas",
+                len(replicas),
+                fmt(round(sum(r["rss"] for r in replicas), 1), 0),
+                fmt(round(sum(r["uss"] for r in replicas), 1), 0),
+                fmt(round(sum(r["pss"] for r in replicas), 1), 0),
+            ]
+        ]
+        for role, label in MEMORY_ROLES.items():
+            entry = others.get(role)
+            if entry:
+                rows.append([label, entry.get("processes", "–"), fmt(entry["rss"], 0), fmt(entry["uss"], 0),
+                             fmt(entry["pss"], 0)])  # fmt: skip
+        lines += [f"The stack with {split['replicas']} replicas, by server (MiB, after the load):", ""]
+        lines += table(["server", "processes", "RSS", "USS", "PSS"], rows)
+    return lines
+
+
+def _holdings(scale: Dict[str, Any]) -> List[str]:
+    """What one Rasa process holds, and what could be shared or avoided."""
+    found = scale.get("memory_stages") or {}
+    stages = found.get("stages") or []
+    if not stages:
+        return []
+    lines = [
+        "### What a Rasa process holds",
+        "",
+        "One process going through a replica's start (benchmark/memory_stages.py, one TensorFlow"
+        " thread as among several replicas), measured after each stage (MiB; seconds since it"
+        " started):",
+        "",
+    ]
+    lines += table(
+        ["stage", "seconds", "RSS", "USS", "PSS", "TensorFlow's libraries (RSS)", "anonymous memory (RSS)"],
+        [[s["stage"], fmt(s.get("seconds")), fmt(s.get("rss"), 0), fmt(s.get("uss"), 0), fmt(s.get("pss"), 0),
+          fmt(s.get("tensorflow_libraries_rss"), 0), fmt(s.get("anonymous_rss"), 0)] for s in stages],
+    )  # fmt: skip
+    by_stage = {s["stage"]: s for s in stages}
+    imported = by_stage.get("Rasa's server modules imported") or stages[min(1, len(stages) - 1)]
+    loaded = by_stage.get("model loaded") or stages[-1]
+    components = found.get("components") or {}
+    steps = found.get("model_load_steps") or {}
+    if components:
+        top = list(components.items())[:3]
+        lines += ["While the model loads, by component:", ""]
+        lines += table(
+            ["component", "RSS added", "seconds"],
+            [[name, fmt(entry["rss_added"], 0), fmt(entry["seconds"])] for name, entry in top],
+        )
+    disk = scale.get("model_on_disk") or {}
+    fit, weights = steps.get("fit") or {}, steps.get("load_weights") or {}
+    load_added = round(loaded["rss"] - imported["rss"], 1)
+    saved = list((found.get("checkpoints") or {}).values())
+    checkpoint = (
+        f", of which {fmt(round(sum(c['weights_mib'] for c in saved), 1))} MiB are DIET's weights and"
+        f" {fmt(round(sum(c['optimizer_mib'] for c in saved), 1))} MiB the optimizer's state saved with them"
+        if saved
+        else ""
+    )
+    lines += [
+        f"- **Importing** Rasa's server modules (which import TensorFlow) takes {fmt(imported['rss'], 0)}"
+        f" MiB of RSS, {fmt(imported.get('tensorflow_libraries_rss'), 0)} of them TensorFlow's libraries.",
+        f"- **Loading the model** adds {fmt(load_added, 0)} MiB, though it is {fmt(disk.get('archive_mib'))}"
+        f" MiB on disk ({fmt(disk.get('unpacked_mib'))} MiB unpacked{checkpoint})."
+        + (
+            f" Most of it is how Rasa builds DIET's network: it trains it one step on one example"
+            f" (`RasaModel.load` in rasa/utils/tensorflow/models.py: `fit`, then `load_weights`),"
+            f" which traces TensorFlow's training graph (gradients, optimizer) in every process:"
+            f" {fmt(fit.get('rss_added'), 0)} MiB and {fmt(fit.get('seconds'))} s of each replica's start;"
+            f" reading the trained weights adds {fmt(weights.get('rss_added'), 0)} MiB."
+            if fit
+            else ""
+        ),
+    ]
+    regions = _largest_regions(scale)
+    if regions:
+        anonymous = regions.get("anonymous") or {}
+        libraries = [regions.get("tensorflow libraries") or {}, regions.get("other shared libraries") or {}]
+        shared = round(sum(region.get("shared", 0.0) for region in regions.values()), 1)
+        lines += [
+            f"- **Shared already**: the libraries are file pages the kernel keeps once for all replicas"
+            f" (in a running replica {fmt(round(sum(r.get('rss', 0.0) for r in libraries), 1), 0)} MiB,"
+            f" TensorFlow's {fmt(libraries[0].get('rss'), 0)}; {fmt(shared, 0)} MiB of the replica's"
+            f" pages were shared with another process).",
+            f"- **Private to each replica**: its anonymous memory, {fmt(anonymous.get('rss'), 0)} MiB"
+            " (the Python objects of every imported module, the model's data, TensorFlow's graphs and"
+            " buffers). Each replica imports and loads by itself. A server that loaded the model once"
+            " and then forked its workers would share these pages copy-on-write until written (Python's"
+            " reference counts write to many of them); Rasa does not start that way, and TensorFlow is"
+            " not meant to be used across fork() once its runtime has started.",
+            "- **Could be avoided**: the one-step training at load, if the network were built for"
+            " prediction only (a change to how Rasa loads DIET, not made here); TensorFlow in"
+            " processes that never predict (the action server already keeps it out, see"
+            " scripts/action_server.py).",
+        ]
+        lines += ["", "Where a running replica's memory is (after the load, MiB, /proc/<pid>/smaps):", ""]
+        lines += table(
+            ["region", "RSS", "PSS", "shared", "private"],
+            [[name, fmt(r.get("rss"), 0), fmt(r.get("pss"), 0), fmt(r.get("shared"), 0),
+              fmt(r.get("private"), 0)] for name, r in regions.items()],
+        )  # fmt: skip
+    else:
+        lines.append("")
+    return lines
+
+
+def _largest_regions(scale: Dict[str, Any]) -> Dict[str, Dict[str, float]]:
+    configurations = [c for c in scale.get("configurations") or [] if c.get("replica_regions_mib")]
+    if not configurations:
+        return {}
+    return max(configurations, key=lambda c: (c.get("profile") == "scale", c["replicas"]))[
+        "replica_regions_mib"
+    ]
+
+
+def _locks(result: Dict[str, Any], scale: Dict[str, Any]) -> List[str]:
+    locks = scale.get("locks") or {}
+    stores = locks.get("stores") or {}
+    if not stores:
+        return []
+    settings = locks.get("settings") or {}
+    lines = [
+        "### Lock stores",
+        "",
+        "Rasa holds a conversation's lock while it handles each message, so every message pays"
+        " one uncontended acquire and release; with several replicas the lock must be one they all"
+        " reach. benchmark/lock_race.py: the cost of one acquire and release"
+        f" ({settings.get('overhead_samples')} in a row, one process), and"
+        f" {settings.get('processes')} processes taking one conversation's lock at the same moment"
+        f" in each of up to {settings.get('iterations_per_process')} rounds (holding it"
+        f" {fmt(settings.get('hold_ms'), 0)} ms).",
+        "",
+    ]
+    lines += table(
+        ["store", "mean ms", "p95 ms", "acquisitions", "overlapping holders", "LockError", "hung"],
+        [[kind, fmt(store["overhead"]["mean_ms"], 2), fmt(store["overhead"]["p95_ms"], 2),
+          store["acquisitions"], store["overlapping"], store["errors"], store["hung"]]
+         for kind, store in stores.items()],
+    )  # fmt: skip
+    redis, files = stores.get("atomic-redis"), stores.get("file")
+    if redis and files:
+        difference = redis["overhead"]["mean_ms"] - files["overhead"]["mean_ms"]
+        ours = ((result.get("load") or {}).get("ours") or {}).get("levels") or []
+        single = next((level for level in ours if level["concurrency"] == 1), None)
+        share = (
+            f", {_percent(redis['overhead']['mean_ms'], single['p50_ms'])} of a message's median latency"
+            f" at one visitor ({fmt(single['p50_ms'], 0)} ms)"
+            if single
+            else ""
+        )
+        lines += [
+            f"Per message, the atomic Redis lock costs {fmt(redis['overhead']['mean_ms'], 2)} ms (Redis on"
+            f" this machine, over the loopback) against {fmt(files['overhead']['mean_ms'], 2)} ms for the"
+            f" lock files: {difference:+.2f} ms{share}. Over a network add a round trip or two to"
+            " Redis per message.",
+            "",
+        ]
+    rasa = stores.get("rasa-redis")
+    if rasa:
+        lines += [
+            f"Rasa's own Redis lock store let two holders in at once {rasa['overlapping']} times in"
+            f" {rasa['acquisitions']} acquisitions ({rasa['hung']} calls hung) (RasaHQ/rasa#9213);"
+            f" the atomic store {stores.get('atomic-redis', {}).get('overlapping', '–')} times.",
+            "",
+        ]
+    return lines
+
+
+def _scale(result: Dict[str, Any]) -> List[str]:
+    scale = result.get("scale")
+    if not scale:
+        return []
+    lines = _scale_runs(scale) + _sizing(scale) + _holdings(scale) + _locks(result, scale)
+    lines += [
+        "- PSS divides each shared page among all processes that map it, also processes outside the"
+        " stack (another Rasa server on this machine lowers it), and USS counts only pages no other"
+        " process maps: both depend on what else runs. Sums are over the processes of the stack.",
+        f"- The scale phase took {fmt(scale.get('duration_s'), 0, ' s')}.",
+        "",
+    ]
     return lines
 
 
@@ -338,7 +710,7 @@ def render_markdown(result: Dict[str, Any]) -> str:
         lines += [f"- `{run['command']}` ({run['generated']}): {', '.join(run['steps'])}" for run in runs] + [
             ""
         ]
-    for section in (_targets, _machine, _load, _memory_and_startup, _training, _quality, _tuning):
+    for section in (_targets, _machine, _load, _memory_and_startup, _scale, _training, _quality, _tuning):
         lines += section(result)
     problems: Optional[List[str]] = result.get("problems")
     if problems:

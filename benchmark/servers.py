@@ -10,18 +10,21 @@ tracker.
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterator, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+import psutil
 
 from benchmark import ROOT
-from benchmark.memory import command_line, parents
+from benchmark.memory import command_line, descendants, parents
 from benchmark.processes import BIN, environment, spawn, stop, tail
 
 RESERVED_PORTS = {5005, 5055, 8080}  # the defaults of a developer's running assistant
@@ -54,13 +57,19 @@ def answered(webhook: str, sender: str, text: str, timeout: float = 30.0) -> boo
 
 @dataclass
 class RunningStack:
-    """A started stack: where to reach it, how long it took, and its servers' process ids."""
+    """A started stack: where to reach it, how long it took, and the process that leads it
+    (the launcher, whose descendants are the servers)."""
 
     name: str
     url: str
     startup_s: float
     log: Path
-    pids: Dict[str, int] = field(default_factory=dict)  # role -> pid ("rasa", "actions")
+    leader: int
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+    def processes(self) -> Dict[str, List[int]]:
+        """Role ("rasa", "actions", "review", ...) -> its processes, looked up now."""
+        return role_processes(self.leader)
 
 
 def _wait_for_first_answer(
@@ -80,36 +89,124 @@ def _wait_for_first_answer(
         time.sleep(0.25)
 
 
-ROLES = {  # a word of the command line -> the server it identifies
-    "rasa_sdk": "actions",
-    "rasa_server.py": "rasa",
-    " run ": "rasa",
-    "waitress": "review",
-}
+# A word of a command line -> the server it identifies, tried in this order. Our stack runs
+# under supervisord (scripts/serve.py -> supervisord -> each server), so roles are looked for
+# among all the launcher's descendants, not only its children.
+ROLES: List[Tuple[str, str]] = [
+    ("scripts/rasa_server.py", "rasa"),
+    ("scripts/action_server.py", "actions"),
+    ("rasa_sdk", "actions"),
+    ("review:create_app", "review"),
+    ("website:create_app", "web"),
+    ("nginx", "nginx"),
+    ("supervisord", "supervision"),
+    ("httpok", "supervision"),
+    ("scripts/serve.py", "supervision"),
+    (" run ", "rasa"),  # `rasa run`, the baseline
+]
 
 
-def _role_pids(leader: int) -> Dict[str, int]:
-    """The launcher's children by role: the Rasa server, the action server and, where the
-    launcher starts it, the staff review workspace (the static demo page is left out)."""
-    roles: Dict[str, int] = {}
-    table = parents()
-    for child in (pid for pid, parent in table.items() if parent == leader):
-        command = command_line(child)
-        for word, role in ROLES.items():
-            if word in command and role not in roles:
-                roles[role] = child
-                break
+def role_of(command: str) -> Optional[str]:
+    for word, role in ROLES:
+        if word in command:
+            return role
+    return None
+
+
+def classify(leader: int, table: Dict[int, int], commands: Dict[int, str]) -> Dict[str, List[int]]:
+    """Role -> the processes of that server: the leader and its descendants, each by its
+    own command line, or by its parent's role when its own names none (a server's worker
+    processes, nginx's worker). Pure: `table` is pid -> parent pid, `commands` pid -> command
+    line; processes of no role are left out."""
+    role_by_pid: Dict[int, Optional[str]] = {leader: role_of(commands.get(leader, ""))}
+    frontier = [leader]
+    while frontier:
+        current = frontier.pop(0)
+        for child in sorted(pid for pid, parent in table.items() if parent == current):
+            if child in role_by_pid:
+                continue
+            role_by_pid[child] = role_of(commands.get(child, "")) or role_by_pid[current]
+            frontier.append(child)
+    roles: Dict[str, List[int]] = {}
+    for pid, role in role_by_pid.items():
+        if role:
+            roles.setdefault(role, []).append(pid)
     return roles
 
 
+def main_processes(roles: Dict[str, List[int]], table: Dict[int, int]) -> Dict[str, List[int]]:
+    """Per role, its processes whose parent is of another role: one per Rasa replica or
+    worker process, say, without the processes they started themselves."""
+    found: Dict[str, List[int]] = {}
+    for role, pids in roles.items():
+        members = set(pids)
+        found[role] = [pid for pid in pids if table.get(pid) not in members]
+    return found
+
+
+def role_processes(leader: int) -> Dict[str, List[int]]:
+    """The stack's processes by role, as they are now (the supervisor may have replaced one)."""
+    table = parents()
+    commands = {pid: command_line(pid) for pid in [leader, *descendants(leader, table)]}
+    return classify(leader, table, commands)
+
+
+# Every visitor of the load generator comes from 127.0.0.1: the stack's rate limit per client
+# address (APT_RATE_LIMIT, 30 a minute) would answer most messages with its "too many
+# messages" reply, at once, and the figures would measure that.
+UNLIMITED = "1000000/minute"
+
+
+def _wait_for_ready_line(process: subprocess.Popen, log: Path, started: float) -> None:
+    """Until the launcher says every server answers (scripts/serve.py prints "assistant ready"
+    once the supervisor's programs all answer: each Rasa replica, the action server, ...)."""
+    while "assistant ready" not in log.read_text(errors="replace"):
+        if process.poll() is not None:
+            raise RuntimeError(f"the launcher exited during start-up; end of {log}:\n{tail(log)}")
+        if time.monotonic() - started > START_TIMEOUT:
+            raise RuntimeError(f"not ready after {START_TIMEOUT:.0f} s; end of {log}:\n{tail(log)}")
+        time.sleep(0.25)
+
+
+def stop_stack(process: subprocess.Popen) -> None:
+    """Stop the launcher (which stops the supervisor, which stops its programs), then end, by
+    pid, any process of the stack still running: supervisord gives each program a process
+    group of its own, so a signal to the launcher's group does not reach them."""
+    snapshot = []
+    for pid in descendants(process.pid):
+        try:
+            snapshot.append(psutil.Process(pid))
+        except psutil.NoSuchProcess:
+            continue
+    stop(process, grace=60.0)
+    alive = [child for child in snapshot if child.is_running()]
+    for child in alive:
+        with suppress(psutil.NoSuchProcess):
+            child.terminate()
+    _, alive = psutil.wait_procs(alive, timeout=15)
+    for child in alive:
+        with suppress(psutil.NoSuchProcess):
+            child.kill()
+    psutil.wait_procs(alive, timeout=5)
+
+
 @contextmanager
-def our_stack(model: Path, workdir: Path, probe: str) -> Iterator[RunningStack]:
+def our_stack(
+    model: Path,
+    workdir: Path,
+    probe: str,
+    settings: Optional[Dict[str, str]] = None,
+    wait_for_every_server: bool = False,
+) -> Iterator[RunningStack]:
     """scripts/serve.py on free ports with a fresh database (conversations, enquiries) in
-    `workdir`; yields once `probe` (a message that needs the action server) is answered."""
+    `workdir` unless `settings` (APT_* variables, over the defaults here) name another;
+    yields once `probe` (a message that needs the action server) is answered and, with
+    `wait_for_every_server`, once the launcher reports every server up."""
     workdir.mkdir(parents=True, exist_ok=True)
     for stale in ("conversations.db", "apt.db"):
         (workdir / stale).unlink(missing_ok=True)
     extra = {
+        "APT_PROFILE": "embedded",
         "APT_RASA_PORT": str(free_port()),
         "APT_ACTIONS_PORT": str(free_port()),
         "APT_WEB_PORT": str(free_port()),
@@ -117,18 +214,28 @@ def our_stack(model: Path, workdir: Path, probe: str) -> Iterator[RunningStack]:
         "APT_MODEL": str(model),
         "APT_DATABASE_URL": f"sqlite:///{workdir / 'apt.db'}",
         "APT_TRACKER_DB": str(workdir / "conversations.db"),  # read by launchers that keep it apart
+        "APT_LOCK_DIRECTORY": str(workdir / "locks"),
+        "APT_SPOOL_DIRECTORY": str(workdir / "spool"),
         "APT_READY_TIMEOUT": str(int(START_TIMEOUT)),
+        "APT_RATE_LIMIT": UNLIMITED,
+        **(settings or {}),
     }
     rasa_port = extra["APT_RASA_PORT"]
     log = workdir / "serve.log"
     url = f"http://127.0.0.1:{rasa_port}"
+    run_directory = ROOT / "var" / "run" / rasa_port  # the launcher's files (supervision/control.py)
+    existed = run_directory.exists()
     started = time.monotonic()
     process = spawn([str(BIN / "python"), str(ROOT / "scripts" / "serve.py")], ROOT, log, environment(extra))
     try:
+        if wait_for_every_server:
+            _wait_for_ready_line(process, log, started)
         startup = _wait_for_first_answer(process, url, probe, log, started)
-        yield RunningStack("ours", url, startup, log, _role_pids(process.pid))
+        yield RunningStack("ours", url, startup, log, process.pid)
     finally:
-        stop(process)
+        stop_stack(process)
+        if not existed:
+            shutil.rmtree(run_directory, ignore_errors=True)
 
 
 @contextmanager
@@ -143,7 +250,7 @@ def baseline_stack(project: Path, model: Path, probe: str) -> Iterator[RunningSt
     process = spawn(args, project, log)
     try:
         startup = _wait_for_first_answer(process, url, probe, log, started)
-        yield RunningStack("baseline", url, startup, log, {"rasa": process.pid})
+        yield RunningStack("baseline", url, startup, log, process.pid)
     finally:
         stop(process)
 

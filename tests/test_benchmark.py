@@ -446,8 +446,9 @@ def test_tuning_file_is_a_list(tmp_path: Path) -> None:
 def test_default_runs_everything_and_quick_skips_the_slow_steps() -> None:
     from benchmark.__main__ import steps_for
 
-    assert steps_for(None, quick=False) == ["load", "quality", "cross-validation", "training"]
+    assert steps_for(None, quick=False) == ["load", "scale", "quality", "cross-validation", "training"]
     assert steps_for(None, quick=True) == ["load", "quality"]
+    assert steps_for(["scale"], quick=False) == ["scale"]
     assert steps_for(["quality"], quick=False) == ["quality", "cross-validation"]
     assert steps_for(["quality"], quick=True) == ["quality"]
     assert steps_for(["training", "load"], quick=False) == ["load", "training"]
@@ -492,3 +493,306 @@ def test_an_interruption_note_stays_while_steps_are_missing() -> None:
     fresh = {"command": "x", "generated": "y", "training": {"ours": {"full_s": 1.0}}, "problems": []}
     merged = merge.merge(previous, fresh, ["training"])
     assert merged["problems"] == previous["problems"]
+
+
+# -- the stack's processes by role, with supervisord in between ----------------------------------
+
+
+def test_roles_are_found_below_the_supervisor() -> None:
+    from benchmark.servers import classify, main_processes
+
+    table = {10: 1, 11: 10, 20: 11, 21: 11, 22: 11, 23: 11, 24: 11, 25: 11, 26: 25, 27: 11, 30: 20}
+    commands = {
+        10: ".venv/bin/python scripts/serve.py",
+        11: ".venv/bin/python .venv/bin/supervisord -c var/run/5005/supervisord.conf",
+        20: ".venv/bin/python scripts/rasa_server.py --model models/apt.tar.gz --port 20000",
+        21: ".venv/bin/python scripts/rasa_server.py --model models/apt.tar.gz --port 20001",
+        22: ".venv/bin/python scripts/action_server.py --port 5055",
+        23: ".venv/bin/python -m waitress --port 8081 --call review:create_app",
+        24: ".venv/bin/python -m waitress --port 8080 --call website:create_app",
+        25: "nginx: master process /usr/sbin/nginx -p var/run/5005 -c var/run/5005/nginx.conf",
+        26: "nginx: worker process",
+        27: ".venv/bin/python .venv/bin/httpok -p rasa_0 -t 30 -c 200 http://127.0.0.1:20000/",
+        30: "",  # a process a Rasa server started (no command line of its own)
+    }
+    roles = classify(10, table, commands)
+    assert roles == {
+        "supervision": [10, 11, 27],
+        "rasa": [20, 21, 30],
+        "actions": [22],
+        "review": [23],
+        "web": [24],
+        "nginx": [25, 26],
+    }
+    mains = main_processes(roles, table)
+    assert mains["rasa"] == [20, 21]  # one per replica, its own child not counted apart
+    assert mains["nginx"] == [25]
+    assert classify(5, {6: 5}, {5: ".venv/bin/rasa run --model m.tar.gz", 6: ""}) == {"rasa": [5, 6]}
+
+
+# -- where a process's memory is --------------------------------------------------------------
+
+SMAPS = """7f0000000000-7f0000100000 r-xp 00000000 08:01 123 /venv/tensorflow/libtensorflow_framework.so.2
+Rss:                2048 kB
+Pss:                1024 kB
+Shared_Clean:       2048 kB
+Private_Clean:         0 kB
+7f0000200000-7f0000300000 r--p 00000000 08:01 124 /usr/lib/x86_64-linux-gnu/libc.so.6
+Rss:                1024 kB
+Pss:                 256 kB
+Shared_Clean:       1024 kB
+55d000000000-55d000400000 rw-p 00000000 00:00 0                          [heap]
+Rss:                4096 kB
+Pss:                4096 kB
+Private_Dirty:      4096 kB
+7f0000400000-7f0000500000 rw-p 00000000 00:00 0
+Rss:                1024 kB
+Pss:                1024 kB
+Private_Dirty:      1024 kB
+VmFlags: rd wr mr mw me ac sd
+7f0000600000-7f0000700000 r--s 00000000 08:01 125 /var/lib/some.db
+Rss:                 512 kB
+Pss:                 512 kB
+Private_Clean:       512 kB
+"""
+
+
+def test_smaps_is_split_into_regions() -> None:
+    from benchmark.memory import parse_smaps, region_of
+
+    regions = parse_smaps(SMAPS)
+    assert regions["tensorflow libraries"] == {"rss": 2.0, "pss": 1.0, "shared": 2.0, "private": 0.0}
+    assert regions["other shared libraries"] == {"rss": 1.0, "pss": 0.2, "shared": 1.0, "private": 0.0}
+    assert regions["anonymous"] == {"rss": 5.0, "pss": 5.0, "shared": 0.0, "private": 5.0}
+    assert regions["other mapped files"]["rss"] == 0.5
+    assert region_of("/x/tensorflow/python/_pywrap_tensorflow_internal.so") == "tensorflow libraries"
+    assert region_of("/x/tensorflow/core/kernels.json") == "other mapped files"
+    assert region_of("[stack]") == "anonymous"
+
+
+# -- the scale phase: arithmetic and report --------------------------------------------------
+
+
+def replica(rss: float, uss: float, pss: float) -> Dict[str, Any]:
+    return {"pid": 1, "rss": rss, "uss": uss, "pss": pss, "swap": 0.0}
+
+
+def others(actions_uss: float = 100.0) -> Dict[str, Any]:
+    return {
+        "actions": {"processes": 1, "rss": 160.0, "uss": actions_uss, "pss": 110.0},
+        "review": {"processes": 1, "rss": 70.0, "uss": 50.0, "pss": 52.0},
+        "supervision": {"processes": 5, "rss": 200.0, "uss": 120.0, "pss": 130.0},
+    }
+
+
+def configuration(name: str, profile: str, replicas: int, throughput: float, p95: float) -> Dict[str, Any]:
+    memory = {"replicas": [replica(1250.0, 950.0, 1100.0) for _ in range(replicas)], "others": others()}
+    return {
+        "name": name,
+        "profile": profile,
+        "replicas": replicas,
+        "storage": "PostgreSQL, Redis locks" if profile == "scale" else "SQLite, lock files",
+        "startup_s": 40.0 * replicas,
+        "level": {
+            **level(16, p95, throughput),
+            "p50_ms": p95 / 2,
+            "conversations": 128,
+            "messages": 1024,
+            "duration_s": 15.5,
+            "max_ms": 900.0,
+            "error_kinds": {},
+        },
+        "memory_mib": {"after_start": memory, "after_load": memory},
+        "load_average_after": [1.5, 1.2, 1.0],
+        "replica_regions_mib": {
+            "tensorflow libraries": {"rss": 197.0, "pss": 100.0, "shared": 190.0, "private": 7.0},
+            "other shared libraries": {"rss": 140.0, "pss": 60.0, "shared": 120.0, "private": 20.0},
+            "other mapped files": {"rss": 0.0, "pss": 0.0, "shared": 0.0, "private": 0.0},
+            "anonymous": {"rss": 900.0, "pss": 900.0, "shared": 0.0, "private": 900.0},
+        },
+    }
+
+
+def sample_scale() -> Dict[str, Any]:
+    from benchmark import scale
+
+    configurations = [
+        configuration("embedded, 2 processes", "embedded", 2, 70.0, 300.0),
+        configuration("scale, 1 replica", "scale", 1, 40.0, 500.0),
+        configuration("scale, 2 replicas", "scale", 2, 68.0, 320.0),
+        configuration("scale, 4 replicas", "scale", 4, 66.0, 700.0),
+    ]
+    stages = [
+        {"stage": "Python interpreter", "seconds": 0.0, "rss": 19.0, "uss": 10.0, "pss": 11.0},
+        {"stage": "Rasa's server modules imported", "seconds": 6.0, "rss": 570.0, "uss": 310.0, "pss": 372.0,
+         "tensorflow_libraries_rss": 159.0, "anonymous_rss": 286.0},
+        {"stage": "model loaded", "seconds": 40.0, "rss": 1215.0, "uss": 959.0, "pss": 1083.0,
+         "tensorflow_libraries_rss": 196.0, "anonymous_rss": 884.0},
+    ]  # fmt: skip
+    store = {"processes": 4, "overlapping_after_expiry": 0, "stalls": 0, "failures": []}
+    return {
+        "settings": {
+            "replicas": [1, 2, 4],
+            "concurrency": 16,
+            "conversations": 128,
+            "messages": 1024,
+            "warmup_conversations": 8,
+            "cores": 2,
+        },
+        "configurations": configurations,
+        "memory_stages": {
+            "stages": stages,
+            "components": {"DIETClassifier": {"rss_added": 604.0, "seconds": 30.0, "nodes": 1}},
+            "model_load_steps": {
+                "fit": {"rss_added": 582.0, "seconds": 29.0, "calls": 1},
+                "load_weights": {"rss_added": 10.0, "seconds": 0.1, "calls": 1},
+            },
+            "checkpoints": {"DIETClassifier.tf_model": {"weights_mib": 11.2, "optimizer_mib": 20.7}},
+        },
+        "model_on_disk": {"archive_mib": 29.3, "unpacked_mib": 32.3, "largest": []},
+        "locks": {
+            "settings": {"processes": 4, "iterations_per_process": 50, "hold_ms": 2.0,
+                         "overhead_samples": 200},
+            "stores": {
+                "rasa-redis": {**store, "acquisitions": 187, "overlapping": 107, "errors": 13, "hung": 0,
+                               "overhead": {"mean_ms": 1.02, "p95_ms": 1.3}},
+                "atomic-redis": {**store, "acquisitions": 200, "overlapping": 0, "errors": 0, "hung": 0,
+                                 "overhead": {"mean_ms": 0.5, "p95_ms": 0.7}},
+                "file": {**store, "acquisitions": 200, "overlapping": 0, "errors": 0, "hung": 0,
+                         "overhead": {"mean_ms": 0.02, "p95_ms": 0.03}},
+            },
+        },
+        "sizing": {"from": "scale, 4 replicas",
+                   **scale.sizing(configurations[-1]["memory_mib"]["after_load"])},
+        "speedup": scale.speedup(configurations),
+        "duration_s": 700.0,
+    }  # fmt: skip
+
+
+def test_sizing_splits_the_stack_into_replicas_and_a_fixed_part() -> None:
+    from benchmark.scale import estimate, replica_figures, sizing
+
+    memory = {
+        "replicas": [replica(1250.0, 950.0, 1100.0), replica(1230.0, 930.0, 1080.0)],
+        "others": others(),
+    }
+    assert replica_figures(memory) == {"rss": 1240.0, "uss": 940.0, "pss": 1090.0}
+    split = sizing(memory)
+    # own pages 950 + 930 + 100 + 50 + 120 = 2150, shared pages once: the largest RSS - USS, 300
+    assert split["total_mib"] == 2450.0
+    assert split["shared_once_mib"] == 300.0
+    assert split["per_replica_mib"] == 940.0
+    assert split["fixed_mib"] == 2450.0 - 2 * 940.0
+    assert split["total_pss_mib"] == 1100.0 + 1080.0 + 110.0 + 52.0 + 130.0
+    assert split["total_rss_mib"] == 1250.0 + 1230.0 + 160.0 + 70.0 + 200.0
+    assert estimate(split, 4) == 570.0 + 4 * 940.0
+    assert estimate({"fixed_mib": None, "per_replica_mib": 1.0}, 2) is None
+
+
+def test_sizing_of_a_stack_without_replicas_has_no_per_replica_part() -> None:
+    from benchmark.scale import replica_figures, sizing
+
+    assert replica_figures({}) == {"rss": None, "uss": None, "pss": None}
+    split = sizing({"replicas": [], "others": others()})
+    assert split["per_replica_mib"] is None and split["fixed_mib"] is None
+    assert split["total_mib"] == 270.0 + 80.0  # own pages, and the supervision's shared ones once
+
+
+def test_speedup_is_relative_to_one_replica() -> None:
+    from benchmark.scale import speedup
+
+    configurations = sample_scale()["configurations"]
+    assert speedup(configurations) == [
+        {"replicas": 1, "ratio": 1.0},
+        {"replicas": 2, "ratio": 1.7},
+        {"replicas": 4, "ratio": 1.65},
+    ]
+    assert speedup(configurations[2:]) == []  # no single replica measured
+
+
+def test_markdown_has_the_scale_section() -> None:
+    result = sample_result()
+    result["scale"] = sample_scale()
+    text = render(result)
+    assert "## Scale" in text
+    section = text[text.index("## Scale") : text.index("## NLU quality")]
+    assert "with 1, 2 and 4 replicas" in section
+    assert "load average (1 min) after each: embedded, 2 processes: 1.50; scale, 1 replica: 1.50" in section
+    assert text.index("## Start-up") < text.index("## Scale") < text.index("## NLU quality")
+    # per replica: RSS 1250, USS 950, PSS 1100; whole stack: 4 x 950 + 270 own pages + 300 shared once
+    assert (
+        "| scale, 4 replicas | PostgreSQL, Redis locks | 160.0 | 15.5 | 66.0 | 350 | 700 | 840 | 0 |"
+        in section
+    )
+    assert "| 1250 | 950 | 1100 | 4370 |" in section
+    assert "| embedded, 2 processes | SQLite, lock files |" in section
+    assert "**What 2 cores allow.**" in section
+    assert "1: 40.0 msg/s (×1.00), p95 500 ms; 2: 68.0 msg/s (×1.70)" in section
+    assert "replicas beyond 2 cannot add throughput" in section
+    assert "Here 4 replicas against 2: ×0.97 the throughput for 1900 MiB more." in section
+    # sizing: fixed part 4370 - 4 x 950 = 570; estimate for 8 replicas 570 + 8 x 950 = 8170
+    assert "**950 MiB**; the rest, **570 MiB**" in section
+    assert "| 8 | 8170 | – |" in section
+    assert "| 1 | 1520 | 1520 |" in section
+    assert "| Rasa replicas | 4 | 5000 | 3800 | 4400 |" in section
+    assert "| action server | 1 | 160 | 100 | 110 |" in section
+    # what a process holds
+    assert "| model loaded | 40.0 | 1215 | 959 | 1083 | 196 | 884 |" in section
+    assert "**Loading the model** adds 645 MiB" in section
+    assert "11.2 MiB are DIET's weights and 20.7 MiB the optimizer's state" in section
+    assert "582 MiB and 29.0 s of each replica's start" in section
+    assert "| anonymous | 900 | 900 | 0 | 900 |" in section
+    # locks: per message, against the median at one visitor (25 ms in the sample's load section)
+    assert "| atomic-redis | 0.50 | 0.70 | 200 | 0 | 0 | 0 |" in section
+    assert "costs 0.50 ms" in section and "against 0.02 ms for the lock files: +0.48 ms, 2 % of" in section
+    assert "107 times in 187 acquisitions" in section
+
+
+def test_scale_section_without_load_figures_or_lock_figures() -> None:
+    result = sample_result()
+    del result["load"]
+    result["scale"] = sample_scale()
+    del result["scale"]["locks"]
+    result["scale"]["configurations"][3]["level"].update(
+        errors=3, error_kinds={"timeout": 3}, failed_messages={"bye": 3}, conversations=100, max_ms=60012.0
+    )
+    text = render(result)
+    assert "## Scale" in text and "### Lock stores" not in text
+    assert '- scale, 4 replicas: timeout ×3 ("bye" ×3); the slowest answer took 60012 ms' in text
+    assert "- scale, 4 replicas: time limit reached after 100 conversations" in text
+    assert "## Scale" not in render(sample_result())
+
+
+def test_a_scale_run_replaces_only_the_scale_section() -> None:
+    from benchmark import merge
+
+    previous = sample_result()
+    previous["scale"] = sample_scale()
+    previous["problems"] = ["scale: scale, 4 replicas: did not start", "load: something"]
+    fresh_scale = sample_scale()
+    fresh_scale["configurations"] = fresh_scale["configurations"][:2]
+    fresh = {
+        "command": ".venv/bin/python -m benchmark --only scale",
+        "generated": "2024-01-02 09:00 UTC",
+        "settings": {"phases": ["scale"], "levels": [1]},
+        "scale": fresh_scale,
+        "problems": [],
+    }
+    merged = merge.merge(previous, fresh, ["scale"])
+    assert len(merged["scale"]["configurations"]) == 2
+    assert merged["load"] == previous["load"] and merged["quality"] == previous["quality"]
+    assert merged["settings"] == previous["settings"]  # the load phase's settings stay
+    assert merged["problems"] == ["load: something"]
+    assert "scale" in merge.measured_steps(merged)
+
+
+def test_the_rate_limit_reply_counts_as_an_error() -> None:
+    from benchmark.load import RATE_LIMITED, reply_error
+
+    assert RATE_LIMITED.startswith("You are sending messages faster")
+    assert reply_error([{"text": "You are sending messages faster than I can answer.\nPlease wait"}]) == (
+        "rate limited"
+    )
+    assert reply_error([{"text": "hello"}, {"image": "x.png"}]) is None
+    assert reply_error([]) == "empty reply"
+    assert reply_error({"text": "hi"}) == "empty reply"
