@@ -17,7 +17,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +27,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from benchmark.scale import consecutive_free_ports
 from storage import schema
 from storage.database import engine_for
 from supervision.programs import NGINX
@@ -70,20 +70,6 @@ def _missing(message: str) -> None:
     pytest.skip(message)
 
 
-def _free_ports(count: int) -> int:
-    """The first of ``count`` consecutive free ports."""
-    for _ in range(50):
-        first = 20000 + secrets.randbelow(20000)
-        try:
-            for port in range(first, first + count):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return first
-    raise RuntimeError("no free ports")
-
-
 @pytest.fixture(scope="module")
 def scale_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not os.access(NGINX, os.X_OK):
@@ -96,7 +82,7 @@ def scale_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -
         _missing(f"no Redis server at 127.0.0.1:6379 ({error})")
     name = f"apt_scale_{secrets.token_hex(6)}"
     url = postgres_database_or_skip(name)
-    first = _free_ports(REPLICAS)
+    first = consecutive_free_ports(REPLICAS)
     extra = {"APT_PROFILE": "scale", "APT_REPLICA_PORT": str(first), "APT_RASA_WORKERS": str(REPLICAS)}
     try:
         with running_stack(
