@@ -3,16 +3,23 @@
 Its tables (staff accounts, login failures, review marks and notes, corrections) are
 declared with every other table in :mod:`storage.schema`; at start the app brings the
 database to the newest revision (:mod:`storage.migrate`), so it also starts on an empty one.
+
+Every PostgreSQL connection of the project carries a statement timeout
+(``APT_DATABASE_TIMEOUT``, :mod:`storage.database`). It protects visitors' turns, which only
+the Rasa server's tracker store handles; the workspace's lists, insights and exports read
+the whole log and may rightly take longer on a large one, so :func:`connect` and
+:func:`begin` lift it for their transaction.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Iterator
 
 from flask import Flask, current_app
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
-from storage.database import engine_for
+from storage.database import engine_for, lift_statement_timeout
 from storage.migrate import upgrade
 
 
@@ -20,12 +27,20 @@ def engine() -> Engine:
     return engine_for(current_app.config["DATABASE_URL"])
 
 
-def connect() -> Any:
-    return engine().connect()
+@contextmanager
+def connect() -> Iterator[Connection]:
+    """A connection for reading, in one transaction without the statement timeout."""
+    with engine().connect() as connection:
+        lift_statement_timeout(connection)
+        yield connection
 
 
-def begin() -> Any:
-    return engine().begin()
+@contextmanager
+def begin() -> Iterator[Connection]:
+    """A transaction without the statement timeout, committed at the end."""
+    with engine().begin() as connection:
+        lift_statement_timeout(connection)
+        yield connection
 
 
 def init_app(app: Flask) -> None:

@@ -11,6 +11,11 @@ upgrade the database before they use it. The Rasa server's tracker store only ch
 revision (several workers start at once, and one process should change a schema, not
 three): an old database stops it with the command to run.
 
+An upgrade runs without the statement timeout every PostgreSQL connection carries
+(:mod:`storage.database`, there to keep a visitor's turn from waiting on the database): on a
+large log a migration's DDL may rightly take longer, and so may the wait for another
+process's upgrade to finish.
+
 No ``alembic.ini`` is needed: the configuration is built here, from the settings.
 """
 
@@ -31,7 +36,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
 from apt_settings import settings
-from storage.database import engine_for
+from storage.database import engine_for, lift_statement_timeout
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # PostgreSQL: one upgrade at a time, whichever process starts first (pg_advisory_xact_lock).
@@ -69,9 +74,12 @@ def _upgrade_lock(connection: Connection) -> Iterator[None]:
 
 
 def upgrade(engine: Optional[Engine] = None, revision: str = "head") -> None:
-    """Bring the database to ``revision`` (default: the newest); nothing to do is a no-op."""
-    with (engine or engine_for()).begin() as connection, _upgrade_lock(connection):
-        command.upgrade(alembic_config(connection), revision)
+    """Bring the database to ``revision`` (default: the newest); nothing to do is a no-op.
+    One transaction, without the statement timeout (see the module's docstring)."""
+    with (engine or engine_for()).begin() as connection:
+        lift_statement_timeout(connection)
+        with _upgrade_lock(connection):
+            command.upgrade(alembic_config(connection), revision)
 
 
 def require_current(engine: Optional[Engine] = None) -> None:
@@ -89,7 +97,9 @@ def require_current(engine: Optional[Engine] = None) -> None:
 
 def create_database(url: str) -> bool:
     """Create the PostgreSQL database named in ``url`` if it does not exist (for ``make
-    run-scale``; a SQLite file is created on first use). True if it was created."""
+    run-scale``; a SQLite file is created on first use). True if it was created. Its
+    connection is not the project's engine, so it carries no statement timeout to lift (nor
+    could it: ``CREATE DATABASE`` runs outside a transaction)."""
     parsed = sa.engine.make_url(url)
     if parsed.get_backend_name() != "postgresql" or not parsed.database:
         return False

@@ -12,6 +12,10 @@ enquiry made in that conversation, since the visitor asks to erase what they gav
 Which tables hold a conversation's data is said by the tables themselves, in
 :mod:`storage.schema` (``info={"conversation_key": ...}``): a new table declared there is
 covered here without a change.
+
+These jobs run without the statement timeout every PostgreSQL connection carries
+(:mod:`storage.database`, there to keep a visitor's turn from waiting on the database): on a
+large log, finding and deleting old conversations may rightly take longer (:func:`_maintenance`).
 """
 
 from __future__ import annotations
@@ -19,21 +23,30 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Dict, Iterable, List, Optional
+from contextlib import contextmanager
+from typing import Dict, Iterable, Iterator, List, Optional
 
 import sqlalchemy as sa
 
 from storage import schema
-from storage.database import checkpoint, engine_for
+from storage.database import checkpoint, engine_for, lift_statement_timeout
 from storage.migrate import SchemaNotCurrent, require_current
 
 RETENTION_DAYS = 90
 BATCH = 500
 
 
+@contextmanager
+def _maintenance(engine: sa.engine.Engine) -> Iterator[sa.engine.Connection]:
+    """A transaction with no statement timeout, committed at the end."""
+    with engine.begin() as connection:
+        lift_statement_timeout(connection)
+        yield connection
+
+
 def _delete(engine: sa.engine.Engine, sender_ids: List[str], with_kept: bool) -> Dict[str, int]:
     counts: Dict[str, int] = {}
-    with engine.begin() as connection:
+    with _maintenance(engine) as connection:
         for column in schema.conversation_columns(include_kept=with_kept):
             deleted = connection.execute(sa.delete(column.table).where(column.in_(sender_ids))).rowcount
             counts[column.table.name] = counts.get(column.table.name, 0) + max(deleted, 0)
@@ -57,7 +70,7 @@ def expired(engine: sa.engine.Engine, days: float, now: Optional[float] = None) 
         sa.select(schema.events.c.sender_id).group_by(schema.events.c.sender_id).having(last_event < cutoff)
     )
     summarised = sa.select(schema.summaries.c.sender_id).where(schema.summaries.c.last_active_at < cutoff)
-    with engine.connect() as connection:
+    with _maintenance(engine) as connection:
         found = set(connection.execute(query).scalars()) | set(connection.execute(summarised).scalars())
     return sorted(found)
 
@@ -70,7 +83,8 @@ def purge(engine: sa.engine.Engine, days: float, now: Optional[float] = None) ->
     if days <= 0:
         raise ValueError("the retention period must be more than 0 days")
     require_current(engine)
-    scrub_abandoned_forms(engine, now)
+    with _maintenance(engine) as connection:
+        scrub_abandoned_forms(connection, now)
     sender_ids = list(expired(engine, days, now))
     for start in range(0, len(sender_ids), BATCH):
         _delete(engine, sender_ids[start : start + BATCH], with_kept=False)

@@ -1,6 +1,7 @@
 """The database unreachable or hanging: answers go on, no conversation waits on the database
 once it is known down, no other coroutine waits at all, and after recovery every turn is in
-the log once, in order (storage/tracker_store.py, storage/spool.py).
+the log once, in order (storage/tracker_store.py, storage/resilient_log.py, storage/outage.py,
+storage/waiting_turns.py, storage/spool.py).
 
 Outages are made with a TCP proxy between the store and the machine's PostgreSQL
 (tests/tcp_proxy.py): ``refuse`` (connections refused and reset) and ``hang`` (accepted,
@@ -33,7 +34,8 @@ from apt_settings import settings
 from storage import schema, spool
 from storage.database import engine_for
 from storage.migrate import upgrade
-from storage.tracker_store import RedactingSQLTrackerStore, _Attempt, _batch, load_summary
+from storage.outage import Attempt
+from storage.tracker_store import RedactingSQLTrackerStore, load_summary, redacted_batch
 from tests.conftest import (
     POSTGRES_SERVER,
     ROOT,
@@ -48,6 +50,7 @@ TIMEOUT = 1.0  # the database timeout of these tests (APT_DATABASE_TIMEOUT)
 MARGIN = 1.5  # what a turn may take beyond it (thread hand-over, the spool's fsync)
 QUICK = 0.5  # a turn while the database is known down: never waits on it
 RECOVERY = 30.0  # the database answers again -> every spooled event written
+STORE_LOGGERS = ("storage.tracker_store", "storage.outage", "storage.waiting_turns")
 T = TypeVar("T")
 
 
@@ -434,7 +437,7 @@ def test_the_spool_of_a_process_that_died_is_written_by_the_next_one(
         "its second message, to ann@example.org"
     ):
         tracker.update(event)
-    batch = _batch(tracker, list(tracker.events), 0)
+    batch = redacted_batch(tracker, list(tracker.events), 0)
     events = [[event.type_name, event.timestamp, event.data] for event in batch.events]
     program = (
         "import json, os, sys\n"
@@ -482,7 +485,7 @@ def test_a_flush_interrupted_between_commit_and_delete_writes_nothing_twice(
     tracker = DialogueStateTracker("v", DOMAIN.slots)
     for event in opening("spooled before"):
         tracker.update(event)
-    store.spool.append(_batch(tracker, list(tracker.events), 0))
+    store.spool.append(redacted_batch(tracker, list(tracker.events), 0))
     remove = store.spool.remove
     interrupted: List[int] = []
 
@@ -515,10 +518,10 @@ def test_a_write_given_up_during_its_commit_is_stored_once(
     """The write is slow to commit (the turn goes on without it): its events wait in the
     spool, held, until the commit's outcome is known; they are then not written again."""
     store = new_store(stores, any_database_url, spool_directory)
-    may_commit = _Attempt.may_commit
+    may_commit = Attempt.may_commit
     slow: List[bool] = []
 
-    def slow_commit(attempt: _Attempt) -> bool:
+    def slow_commit(attempt: Attempt) -> bool:
         granted = may_commit(attempt)
         if granted and not slow:
             slow.append(True)
@@ -526,7 +529,7 @@ def test_a_write_given_up_during_its_commit_is_stored_once(
         return granted
 
     run(turn(store, "v", opening("first")))
-    monkeypatch.setattr(_Attempt, "may_commit", slow_commit)
+    monkeypatch.setattr(Attempt, "may_commit", slow_commit)
 
     async def scenario() -> None:
         took = await turn(store, "v", exchange("slow to commit"))
@@ -587,7 +590,7 @@ def test_the_spool_file_is_private_and_named_after_its_database(
     tracker = DialogueStateTracker("v", DOMAIN.slots)
     for event in opening("hello"):
         tracker.update(event)
-    store.spool.append(_batch(tracker, list(tracker.events), 0))
+    store.spool.append(redacted_batch(tracker, list(tracker.events), 0))
     [path] = spool_directory.glob("spool-*.sqlite")
     assert path.stat().st_mode & 0o777 == 0o600
     assert spool_directory.stat().st_mode & 0o777 == 0o700
@@ -689,7 +692,7 @@ def test_the_assistant_answers_through_an_outage_and_a_hang_and_logs_every_turn(
         {k: (round(max(v), 2), round(sum(v) / len(v), 2)) for k, v in timings.items() if v},
         f"\nevents spooled at the end of the hang: {health['spooled']}",
         f"\nhealth during the outage: {health['refuse']}",
-        *[f"\n{line}" for line in log.splitlines() if "storage.tracker_store" in line],
+        *[f"\n{line}" for line in log.splitlines() if any(name in line for name in STORE_LOGGERS)],
     )
     assert health["refuse"][0] == 503 and health["refuse"][1]["parts"]["database"] == "degraded"
     assert health["refuse"][1]["spooled_events"] > 0

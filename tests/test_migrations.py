@@ -1,7 +1,14 @@
 """The migrations build exactly the tables of storage/schema.py, on SQLite and PostgreSQL;
-the servers refuse a database that is not at the newest revision, with the command to run."""
+the servers refuse a database that is not at the newest revision, with the command to run.
+Migrations and retention jobs may run longer than the statement timeout a turn may not."""
 
 from __future__ import annotations
+
+import secrets
+import threading
+import time
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -9,9 +16,13 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from storage import migrate, schema
-from storage.database import engine_for
-from tests.conftest import run_module
+from apt_settings import settings
+from storage import migrate, retention, schema
+from storage.database import engine_for, lift_statement_timeout
+from tests.conftest import _drop_postgres_database, postgres_database_or_skip, run_module
+
+SHORT_TIMEOUT = 1.0  # APT_DATABASE_TIMEOUT in the statement timeout tests
+HELD_SECONDS = 3.0  # how long a job there waits for another transaction's lock: beyond the timeout
 
 
 def differences(url: str) -> list:
@@ -88,3 +99,102 @@ def test_every_table_holding_conversation_data_is_covered_by_retention() -> None
     assert holding_sender == keyed
     kept = keyed - {column.table.name for column in schema.conversation_columns(include_kept=False)}
     assert kept == {"funding_enquiries"}
+
+
+# -- the statement timeout: a turn's statements are cut off, maintenance's are not ----------------
+
+
+def postgres_with_short_timeout(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A PostgreSQL database at the newest revision, whose engine carries a 1 s statement
+    timeout (the setting is read when the engine is created)."""
+    monkeypatch.setenv("APT_DATABASE_TIMEOUT", str(SHORT_TIMEOUT))
+    settings.cache_clear()
+    name = f"apt_timeout_{secrets.token_hex(6)}"
+    try:
+        url = postgres_database_or_skip(name)
+        try:
+            migrate.upgrade(engine_for(url))
+            yield url
+        finally:
+            _drop_postgres_database(name)
+    finally:
+        monkeypatch.undo()
+        settings.cache_clear()
+
+
+@pytest.fixture
+def short_timeout_postgres(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    yield from postgres_with_short_timeout(monkeypatch)
+
+
+@contextmanager
+def held_elsewhere(url: str, lock: str) -> Iterator[Callable[[], None]]:
+    """The lock taken by ``lock`` (SQL), held by another transaction until HELD_SECONDS
+    after the function given is called."""
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with engine_for(url).begin() as connection:
+            lift_statement_timeout(connection)
+            connection.execute(sa.text(lock))
+            locked.set()
+            release.wait(60)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert locked.wait(10), "the lock was not taken"
+        yield lambda: threading.Timer(HELD_SECONDS, release.set).start()
+    finally:
+        release.set()
+        holder.join()
+
+
+def cut_off(url: str, statement: str) -> None:
+    """``statement`` on a plain connection of the engine is cancelled by the statement timeout."""
+    with engine_for(url).connect() as connection:
+        with pytest.raises(sa.exc.OperationalError, match="statement timeout"):
+            connection.execute(sa.text(statement))
+
+
+def waits_for_the_lock(job: Callable[[], object], release_later: Callable[[], None]) -> object:
+    """``job()``, timed from when the lock is released HELD_SECONDS later: it must wait for it."""
+    started = time.monotonic()
+    release_later()
+    result = job()
+    assert time.monotonic() - started > HELD_SECONDS - 0.1, "the job did not wait for the lock"
+    return result
+
+
+@pytest.mark.postgres
+def test_an_upgrade_waits_for_another_upgrade_longer_than_the_statement_timeout(
+    short_timeout_postgres: str,
+) -> None:
+    url = short_timeout_postgres
+    lock = f"SELECT pg_advisory_xact_lock({migrate._UPGRADE_LOCK_KEY})"
+    with held_elsewhere(url, lock) as release_later:
+        cut_off(url, lock)
+        waits_for_the_lock(lambda: migrate.upgrade(engine_for(url)), release_later)
+    assert migrate.current(engine_for(url)) == migrate.head()
+
+
+@pytest.mark.postgres
+def test_retention_jobs_wait_for_a_locked_log_longer_than_the_statement_timeout(
+    short_timeout_postgres: str,
+) -> None:
+    url = short_timeout_postgres
+    engine = engine_for(url)
+    old = time.time() - 100 * 86400
+    with engine.begin() as connection:
+        for sender in ("old", "gone"):
+            connection.execute(
+                schema.events.insert().values(sender_id=sender, type_name="user", timestamp=old, data="{}")
+            )
+    with held_elsewhere(url, f"LOCK TABLE {schema.events.name} IN ACCESS EXCLUSIVE MODE") as release_later:
+        cut_off(url, f"SELECT count(*) FROM {schema.events.name}")
+        # The scrub of abandoned forms and the search for old conversations wait.
+        assert waits_for_the_lock(lambda: retention.purge(engine, days=365), release_later) == 0
+    with held_elsewhere(url, f"LOCK TABLE {schema.reviews.name} IN ACCESS EXCLUSIVE MODE") as release_later:
+        deleted = waits_for_the_lock(lambda: retention.forget(engine, "gone"), release_later)
+        assert deleted[schema.events.name] == 1  # type: ignore[index]
+    assert retention.purge(engine, days=90) == 1

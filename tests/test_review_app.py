@@ -24,12 +24,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet
 
-from review import create_app
+from review import create_app, db
 from review.accounts import AccountError, create
 from storage import schema
 from storage.database import engine_for
 from storage.tracker_store import RedactingSQLTrackerStore
 from tests.conftest import run_module
+from tests.test_migrations import SHORT_TIMEOUT, cut_off, postgres_with_short_timeout
 from tests.test_tracker_store import DOMAIN, save, user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -476,3 +477,26 @@ def test_account_command_reads_the_password_from_stdin_only_when_asked(tmp_path:
     with engine_for(url).connect() as connection:
         stored = connection.execute(sa.text("SELECT password_hash FROM staff_users")).scalar_one()
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+# -- the statement timeout -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def short_timeout_postgres(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    yield from postgres_with_short_timeout(monkeypatch)
+
+
+@pytest.mark.postgres
+def test_the_workspace_reads_longer_than_the_statement_timeout_of_a_turn(short_timeout_postgres: str) -> None:
+    """The timeout protects visitors' turns (the Rasa server's tracker store); the workspace's
+    lists and insights over a large log may take longer."""
+    url = short_timeout_postgres
+    longer = f"SELECT pg_sleep({SHORT_TIMEOUT + 0.5})"
+    cut_off(url, longer)
+    with create_app({"DATABASE_URL": url, "SECRET_KEY": "test"}).app_context():
+        with db.connect() as connection:
+            connection.execute(sa.text(longer))
+            connection.execute(sa.text(longer))  # the whole transaction, not one statement
+        with db.begin() as connection:
+            connection.execute(sa.text(longer))
