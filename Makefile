@@ -8,7 +8,7 @@ PY          := $(VENV)/bin/python
 RASA        := $(VENV)/bin/rasa
 SPACY_MODEL := build/spacy-en-blank
 MODEL       := models/apt.tar.gz
-WIDGET_NPM  := web/node_modules/rasa-webchat/lib/index.js
+WIDGET_NPM  := web/node_modules/socket.io-client/dist/socket.io.min.js
 WIDGET      := web/vendor/webchat.js
 CHARTS      := review/node_modules/chart.js/dist/chart.umd.js
 CHROMIUM    := /usr/bin/chromium
@@ -43,14 +43,16 @@ $(SPACY_MODEL)/meta.json: $(VENV)/.installed
 	mkdir -p build
 	$(PY) -c "import spacy; spacy.blank('en').to_disk('$(SPACY_MODEL)')"
 
-# The chat widget, from npm at the version pinned in web/package-lock.json.
+# The chat widget's npm packages (socket.io-client; axe-core for the browser tests), at the
+# versions pinned in web/package-lock.json.
 $(WIDGET_NPM): web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
 	@touch $@
 
-# The widget as served: connecting over WebSocket only (see scripts/build_widget.py).
-$(WIDGET): $(WIDGET_NPM) scripts/build_widget.py $(VENV)/.installed
-	$(PY) scripts/build_widget.py $(WIDGET_NPM) $(WIDGET)
+# The widget as served: our own code (web/src/) on socket.io-client, with the APT's postal
+# address from the knowledge base (see scripts/build_widget.py and docs/widget.md).
+$(WIDGET): $(WIDGET_NPM) web/src/chat.js web/src/chat.css knowledge/apt.yml scripts/build_widget.py $(VENV)/.installed
+	$(PY) scripts/build_widget.py
 	@touch $@
 
 # Chart.js for the staff workspace's insights page, pinned in review/package-lock.json.

@@ -26,25 +26,77 @@ socket could write into any REST conversation by naming it. Here:
   have entered.
 
 The token never reaches the log or the tracker store; only the conversation id does.
+
+**The page's language.** The widget sends ``{"language": "fr"}`` (``en``, ``fr`` or ``es``) as
+the metadata of its ``session_request`` and of each message; each message reaches Rasa with
+the socket's language as its metadata (``UserMessage.metadata``). Anything else is dropped.
+
+**Feedback.** ``feedback`` events (``{"message": <index of the answer>, "value": "up"|"down"}``)
+from the widget's "Was this helpful?" are stored in the ``feedback`` table
+(:data:`storage.schema.feedback`), for the socket's own conversation only, and count against
+the same rate limit as messages. The acknowledgement says ``{"ok": true}`` once stored.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
 import secrets
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Union
+import time
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple, Union
 
+import sqlalchemy as sa
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
 from apt_settings import settings
 from channels.edge import WIDGET_PREFIX, RateLimit, check_message, client_address
+from storage import schema
+from storage.database import engine_for
 
 logger = logging.getLogger(__name__)
 MAX_PACKET_BYTES = 64 * 1024
+LANGUAGES = frozenset({"en", "fr", "es"})
+# An answer's index in a conversation: far above any real conversation, inside any integer.
+MAX_FEEDBACK_INDEX = 10_000
+
+
+def language_of(data: Any, metadata_key: str = "metadata") -> Optional[str]:
+    """The widget's language from an event's metadata, if it is one the assistant speaks."""
+    metadata = data.get(metadata_key) if isinstance(data, dict) else None
+    language = metadata.get("language") if isinstance(metadata, dict) else None
+    return language if isinstance(language, str) and language in LANGUAGES else None
+
+
+def checked_feedback(data: Any) -> Optional[Tuple[int, str]]:
+    """``(message index, value)`` of a valid feedback event, else None."""
+    if not isinstance(data, dict) or set(data) - {"message", "value"}:
+        return None
+    index, value = data.get("message"), data.get("value")
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index <= MAX_FEEDBACK_INDEX:
+        return None
+    if not isinstance(value, str) or value not in schema.FEEDBACK_VALUES:
+        return None
+    return index, value
+
+
+def record_feedback(
+    conversation_id: str, index: int, value: str, engine: Optional[sa.engine.Engine] = None
+) -> None:
+    """Store the visitor's latest feedback on one answer (replacing an earlier one)."""
+    table = schema.feedback
+    with (engine or engine_for()).begin() as connection:
+        connection.execute(
+            sa.delete(table).where(table.c.sender_id == conversation_id, table.c.message_index == index)
+        )
+        connection.execute(
+            table.insert().values(
+                sender_id=conversation_id, message_index=index, value=value, created_at=time.time()
+            )
+        )
 
 
 def _signature(conversation_id: str, key: bytes) -> str:
@@ -105,6 +157,8 @@ class OriginCheckedSocketIOInput(SocketIOInput):
         self.rate = RateLimit()
         # Socket id -> the conversation issued to that socket (sockets stay with one worker).
         self.conversations: Dict[str, str] = {}
+        # Socket id -> the widget's language (LANGUAGES), sent with each message as metadata.
+        self.languages: Dict[str, str] = {}
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = super().blueprint(on_new_message)
@@ -124,7 +178,7 @@ class OriginCheckedSocketIOInput(SocketIOInput):
 
     def _replace_session_handlers(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         """Rasa's ``session_request``, ``user_uttered`` and ``disconnect`` handlers, replaced by
-        ones that issue the conversation (see the module's docstring)."""
+        ones that issue the conversation (see the module's docstring), and ``feedback``."""
         sio = self.sio
         assert sio is not None
         key = settings().secret("session_secret").encode("ascii")
@@ -138,6 +192,9 @@ class OriginCheckedSocketIOInput(SocketIOInput):
             if previous and previous != conversation_id:
                 sio.leave_room(sid, previous)
             self.conversations[sid] = conversation_id
+            language = language_of(data, self.metadata_key)
+            if language:
+                self.languages[sid] = language
             sio.enter_room(sid, conversation_id)
             await sio.emit("session_confirm", token, room=sid)
 
@@ -151,14 +208,40 @@ class OriginCheckedSocketIOInput(SocketIOInput):
             if checked.reply is not None:
                 await sio.emit(self.bot_message_evt, {"text": checked.reply}, room=sid)
                 return
+            language = language_of(data, self.metadata_key)
+            if language:
+                self.languages[sid] = language
+            metadata = {"language": self.languages[sid]} if sid in self.languages else None
             output = SocketIOOutput(sio, self.bot_message_evt)
             await on_new_message(
-                UserMessage(checked.text, output, conversation_id, input_channel=self.name())
+                UserMessage(
+                    checked.text, output, conversation_id, input_channel=self.name(), metadata=metadata
+                )
             )
+
+        async def feedback(sid: str, data: Any = None) -> Dict[str, Any]:
+            conversation_id = self.conversations.get(sid)
+            if conversation_id is None:
+                return {"ok": False}
+            if not self.rate.allows(_client_address(sio.get_environ(sid) or {}, sid)):
+                return {"ok": False, "error": "rate"}
+            checked = checked_feedback(data)
+            if checked is None:
+                return {"ok": False, "error": "invalid"}
+            try:
+                await asyncio.get_running_loop().run_in_executor(
+                    None, record_feedback, conversation_id, *checked
+                )
+            except sa.exc.SQLAlchemyError as error:
+                logger.error("feedback not stored: %s", error.__class__.__name__)
+                return {"ok": False, "error": "storage"}
+            return {"ok": True}
 
         async def disconnect(sid: str) -> None:
             self.conversations.pop(sid, None)
+            self.languages.pop(sid, None)
 
         sio.on("session_request", session_request, namespace=self.namespace)
         sio.on(self.user_message_evt, handle_message, namespace=self.namespace)
+        sio.on("feedback", feedback, namespace=self.namespace)
         sio.on("disconnect", disconnect, namespace=self.namespace)

@@ -1,52 +1,94 @@
-"""Copy the chat widget from npm into web/vendor/, set to connect over WebSocket only.
+"""Build the chat widget as served: web/vendor/webchat.js and web/vendor/webchat.css.
 
-rasa-webchat opens its Socket.IO connection with long-polling and upgrades it to a
-WebSocket afterwards; each polling request is a new HTTP request that must reach the Rasa
-process holding the session. With several Rasa worker processes on one port
-(APT_RASA_WORKERS) there is no such guarantee without a sticky proxy in front, so the
-widget's default transport list is set to WebSocket only: one connection, one process, from
-the first packet. The widget offers no option for it, hence this one-string change to its
-bundle at install time; the build fails if the string is not found exactly once (a new
-widget version must be looked at before it is used).
+The widget is our own (web/src/chat.js, web/src/chat.css; docs/widget.md) on socket.io-client,
+installed from npm at the version pinned in web/package-lock.json. The bundle is:
 
-Usage: python scripts/build_widget.py <source bundle> <target file>
+- socket.io-client's own browser build (``dist/socket.io.min.js``), run with a local
+  ``module`` so that its UMD wrapper hands ``io`` to the widget and defines no global (and
+  does not register with an AMD loader the embedding page may have);
+- ``POSTAL_ADDRESS``: the APT's postal address from knowledge/apt.yml, which the widget shows
+  when the assistant cannot be reached (one fact, one home: it is not written in the widget);
+- the widget, web/src/chat.js.
+
+The source map comment is dropped (the map is not served). The build fails if socket.io-client
+is not a 4.x version: its protocol (Engine.IO 4) must match the server's python-socketio 5.
+
+Usage: python scripts/build_widget.py [<web folder>]   (default: the project's web/)
 """
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 from pathlib import Path
+from typing import List
 
-DEFAULT_TRANSPORTS = 'transports=t.transports||["polling","websocket"]'
-WEBSOCKET_ONLY = 'transports=t.transports||["websocket"]'
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+WEB = ROOT / "web"
+KNOWLEDGE = ROOT / "knowledge" / "apt.yml"
+CLIENT = Path("node_modules") / "socket.io-client" / "dist" / "socket.io.min.js"
+SOURCE_MAP = re.compile(r"\n?//# sourceMappingURL=\S+\s*$")
+VERSION = re.compile(r"Socket\.IO v(\d+)\.(\d+)\.(\d+)")
 
 
-class BundleChanged(RuntimeError):
+class BuildError(RuntimeError):
     pass
 
 
-def websocket_only(bundle: str) -> str:
-    found = bundle.count(DEFAULT_TRANSPORTS)
-    if found != 1:
-        raise BundleChanged(
-            f"expected the widget's default transport list once, found it {found} times: "
-            "check the new rasa-webchat version before using it"
-        )
-    return bundle.replace(DEFAULT_TRANSPORTS, WEBSOCKET_ONLY)
+def postal_address(knowledge_file: Path = KNOWLEDGE) -> List[str]:
+    data = yaml.safe_load(knowledge_file.read_text(encoding="utf-8")) or {}
+    address = (data.get("organisation") or {}).get("address")
+    if not isinstance(address, list) or not address or not all(isinstance(line, str) for line in address):
+        raise BuildError(f"{knowledge_file.name} has no organisation address (a list of lines)")
+    return address
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) != 2:
+def client_code(text: str) -> str:
+    found = VERSION.search(text[:500])
+    if not found or found.group(1) != "4":
+        raise BuildError("socket.io-client must be version 4.x (Engine.IO 4, as python-socketio 5)")
+    return SOURCE_MAP.sub("", text).rstrip() + "\n"
+
+
+def bundle(client: str, widget: str, address: List[str]) -> str:
+    return (
+        "/* APT chat widget: socket.io-client (MIT) and the APT's widget; built by"
+        " scripts/build_widget.py. */\n"
+        "(function () {\n"
+        "var module = { exports: {} }, exports = module.exports, define;\n"
+        f"{client_code(client)}"
+        "var io = module.exports;\n"
+        f"var POSTAL_ADDRESS = {json.dumps(address, ensure_ascii=False)};\n"
+        f"{widget.rstrip()}\n"
+        "})();\n"
+    )
+
+
+def build(web: Path = WEB, knowledge_file: Path = KNOWLEDGE) -> None:
+    try:
+        client = (web / CLIENT).read_text(encoding="utf-8")
+        widget = (web / "src" / "chat.js").read_text(encoding="utf-8")
+        styles = (web / "src" / "chat.css").read_text(encoding="utf-8")
+    except OSError as error:
+        raise BuildError(f"{error} (run `make install`)") from error
+    built = bundle(client, widget, postal_address(knowledge_file))
+    (web / "vendor").mkdir(exist_ok=True)
+    (web / "vendor" / "webchat.js").write_text(built, encoding="utf-8")
+    (web / "vendor" / "webchat.css").write_text(styles, encoding="utf-8")
+
+
+def main(argv: List[str]) -> int:
+    if len(argv) > 1:
         print(__doc__, file=sys.stderr)
         return 2
-    source, target = Path(argv[0]), Path(argv[1])
     try:
-        built = websocket_only(source.read_text(encoding="utf-8"))
-    except (OSError, BundleChanged) as error:
+        build(Path(argv[0]) if argv else WEB)
+    except BuildError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(built, encoding="utf-8")
     return 0
 
 

@@ -72,6 +72,24 @@ facets = sa.Table(
 
 SUMMARY_MAX_SEARCH_TEXT = 20_000
 
+# -- feedback from the widget (channels/socketio_origins.py) ------------------------------------
+
+# "Was this helpful?" on an answer in the widget: one row per (conversation, answer), the
+# visitor's latest choice. ``message_index`` is the answer's place among the assistant's
+# messages in that conversation as the widget showed them (0 = the first).
+FEEDBACK_VALUES = ("up", "down")
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("sender_id", sa.String(255), nullable=False),
+    sa.Column("message_index", sa.Integer, nullable=False),
+    sa.Column("value", sa.String(8), nullable=False, index=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("sender_id", "message_index", name="uq_feedback_sender_message"),
+    info={"conversation_key": "sender_id"},
+)
+
 # -- funding enquiries (storage.enquiries) -----------------------------------------------------
 
 # Only enquiries the visitor consented to pass on; a record of its own, kept when old

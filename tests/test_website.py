@@ -25,7 +25,10 @@ from tests.conftest import ROOT, free_port
 RASA_URL = "https://chat.example.org"
 SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy")
 NOT_SERVED = [
-    "/node_modules/rasa-webchat/package.json",
+    "/node_modules/socket.io-client/package.json",
+    "/node_modules/axe-core/axe.min.js",
+    "/src/chat.js",
+    "/vendor/socket.io.min.js",
     "/node_modules/",
     "/package.json",
     "/package-lock.json",
@@ -53,6 +56,8 @@ def test_the_page_and_its_files_are_served_with_their_types(client: Client) -> N
         ("/index.html", "text/html"),
         ("/widget.js", "text/javascript"),
         ("/demo.css", "text/css"),
+        ("/vendor/webchat.js", "text/javascript"),
+        ("/vendor/webchat.css", "text/css"),
     ]:
         response = client.get(path)
         assert response.status_code == 200, path
@@ -130,11 +135,12 @@ def test_the_content_security_policy_allows_no_inline_script_and_only_the_rasa_s
     assert policy["default-src"] == "'self'"
     assert policy["script-src"] == "'self'"
     assert policy["connect-src"] == f"'self' {RASA_URL} wss://chat.example.org"
+    assert policy["style-src"] == "'self'"  # the widget's stylesheet is a file: no inline style
     assert policy["img-src"] == "'self' data:"
     assert policy["font-src"] == "'self'"
     for directive in ("frame-ancestors", "base-uri", "form-action", "object-src"):
         assert policy[directive] == "'none'"
-    assert "unsafe-eval" not in str(policy)
+    assert "unsafe-eval" not in str(policy) and "unsafe-inline" not in str(policy)
     insecure = Client(website.create_app(rasa_url="http://127.0.0.1:5005"))
     assert (
         "connect-src 'self' http://127.0.0.1:5005 ws://127.0.0.1:5005;"
@@ -154,6 +160,7 @@ def test_a_missing_bundle_is_a_404_and_a_page_without_the_attribute_stops_start_
     (tmp_path / "index.html").write_text('<script src="widget.js" data-socket-url=""></script>')
     client = Client(website.create_app(rasa_url=RASA_URL, web_dir=tmp_path))
     assert client.get("/vendor/webchat.js").status_code == 404
+    assert client.get("/vendor/webchat.css").status_code == 404
     (tmp_path / "index.html").write_text('<script src="widget.js"></script>')
     with pytest.raises(website.PageChanged):
         website.create_app(rasa_url=RASA_URL, web_dir=tmp_path)
@@ -162,7 +169,7 @@ def test_a_missing_bundle_is_a_404_and_a_page_without_the_attribute_stops_start_
 
 
 def test_the_widget_never_reads_the_page_address() -> None:
-    code = (ROOT / "web" / "widget.js").read_text()
+    code = (ROOT / "web" / "widget.js").read_text() + (ROOT / "web" / "src" / "chat.js").read_text()
     assert "location.search" not in code and "URLSearchParams" not in code and "location.hash" not in code
 
 

@@ -31,6 +31,7 @@ FILES: Dict[str, Tuple[str, str]] = {
     "/widget.js": ("widget.js", "text/javascript; charset=utf-8"),
     "/demo.css": ("demo.css", "text/css; charset=utf-8"),
     "/vendor/webchat.js": ("vendor/webchat.js", "text/javascript; charset=utf-8"),
+    "/vendor/webchat.css": ("vendor/webchat.css", "text/css; charset=utf-8"),
 }
 
 # The widget's script tag in index.html; its value is replaced with the Rasa server's address.
@@ -48,15 +49,15 @@ class PageChanged(RuntimeError):
 
 def content_security_policy(rasa_url: str) -> str:
     """Scripts and everything else from this server only; connections also to the Rasa server
-    (its WebSocket address too). Styles may be inline: rasa-webchat injects its stylesheets
-    as ``<style>`` elements."""
+    (its WebSocket address too). Styles too come from this server only: the widget's
+    stylesheet is a file (web/vendor/webchat.css), and it sets no inline style."""
     socket_url = "ws" + rasa_url[len("http") :]  # http -> ws, https -> wss
     return "; ".join(
         [
             "default-src 'self'",
             "script-src 'self'",
             f"connect-src 'self' {rasa_url} {socket_url}",
-            "style-src 'self' 'unsafe-inline'",
+            "style-src 'self'",
             "img-src 'self' data:",
             "font-src 'self'",
             "object-src 'none'",
@@ -99,7 +100,7 @@ def create_app(rasa_url: Optional[str] = None, web_dir: Path = WEB) -> Callable:
         name, media_type = FILES.get(path or "/", ("", ""))
         try:
             body = (web_dir / name).read_bytes() if name else None
-        except OSError:  # vendor/webchat.js before `make install`
+        except OSError:  # vendor/webchat.* before `make install`
             body = None
         if body is None:
             return "404 Not Found", b"Not found\n", [TEXT]
