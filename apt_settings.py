@@ -85,7 +85,11 @@ class Settings(BaseSettings):
     )
     review_host: str = Field("127.0.0.1", description="interface of the staff workspace")
     review_port: int = Field(8081, ge=1, le=65535, description="port of the staff workspace")
-    review_secret_key: Optional[SecretStr] = Field(None, description="signs the workspace's session cookies")
+    review_secret_key: Optional[SecretStr] = Field(
+        None,
+        description="signs the workspace's session cookies "
+        "(default: generated at first start and kept in var/review-secret-key)",
+    )
     review_secure_cookie: Optional[bool] = Field(
         None,
         description="send staff session cookies over HTTPS only (default on; make run turns it off "
