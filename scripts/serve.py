@@ -109,9 +109,23 @@ def wait_until_ready(
         if time.monotonic() > deadline:
             names = ", ".join(program.label for program in pending)
             raise SystemExit(f"error: not ready after {timeout:.0f} s: {names} did not answer")
-        pending = [program for program in pending if not answers(program.ready_url)]
+        pending = [program for program in pending if not ready(program, directory)]
         if pending:
             time.sleep(1)
+
+
+def ready(program: Program, directory: Path) -> bool:
+    """The program serves: its URL answers, and a process sharing a port listens itself."""
+    if not answers(program.ready_url):
+        return False
+    if program.shared_port is None:
+        return True
+    try:
+        pid = {info["name"]: info["pid"] for info in control.processes(directory)}.get(program.name)
+        sockets = psutil.Process(pid).net_connections("tcp") if pid else []
+    except (OSError, psutil.Error):
+        return False
+    return any(s.status == psutil.CONN_LISTEN and s.laddr.port == program.shared_port for s in sockets)
 
 
 def _given_up(directory: Path, labels: Dict[str, str]) -> List[str]:

@@ -57,6 +57,9 @@ class Program:
     start_retries: int = START_RETRIES
     stop_seconds: int = 20  # from SIGTERM to SIGKILL: a Rasa process finishes its answers
     quiet: bool = False  # output discarded (the demo page's access log)
+    # Processes sharing a port: any one of them answers ready_url, so each is ready only once
+    # it listens itself (after loading its model).
+    shared_port: Optional[int] = None
 
 
 def base_environment(conf: Settings) -> Dict[str, str]:
@@ -125,6 +128,7 @@ def _rasa_programs(conf: Settings) -> List[Program]:
             ready_url=f"http://{_reachable(conf.host)}:{conf.rasa_port}/",
             environment=env,
             start_seconds=RASA_START_SECONDS,
+            shared_port=conf.rasa_port,
         )
         for i in range(conf.rasa_workers)
     ]

@@ -1,5 +1,5 @@
-"""The Rasa server as several worker processes on one port (APT_RASA_WORKERS, 2 by default):
-both answer, and the messages of one conversation never overlap, whichever process gets them."""
+"""The Rasa server as several processes on one port (APT_RASA_WORKERS, 2 by default): both
+answer, and the messages of one conversation never overlap, whichever process gets them."""
 
 from __future__ import annotations
 
@@ -27,12 +27,17 @@ def rasa_processes(stack: Stack) -> List[psutil.Process]:
 
 
 def test_two_rasa_workers_serve_the_port(stack: Stack) -> None:
+    """Two separate processes, each a program of the supervisor, each listening on the port
+    itself (runtime/shared_port.py), each holding the model."""
+    port = int(stack.url.rsplit(":", 1)[1])
     processes = rasa_processes(stack)
-    parents = [p for p in processes if p.parent() is None or p.parent().pid not in {q.pid for q in processes}]
-    assert len(parents) == 1, processes
-    workers = parents[0].children()
-    assert len(workers) == 2, workers
-    assert all(worker.memory_info().rss > 500 * 2**20 for worker in workers)  # each loaded the model
+    assert len(processes) == 2, processes
+    assert sorted(p.pid for p in processes) == sorted(stack.pid_of(name) for name in ("rasa_0", "rasa_1"))
+    for process in processes:
+        assert not process.children(), "a Rasa process runs no Sanic workers of its own"
+        listening = [c for c in process.net_connections("tcp") if c.status == psutil.CONN_LISTEN]
+        assert [c.laddr.port for c in listening] == [port], listening
+        assert process.memory_info().rss > 500 * 2**20  # it loaded the model
 
 
 def test_follow_ups_work_whichever_worker_answers(stack: Stack) -> None:
