@@ -187,6 +187,22 @@ def _transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]
     connection.execute("COMMIT")
 
 
+@contextmanager
+def _writing(path: Path) -> Iterator[Optional[sqlite3.Connection]]:
+    """A write transaction on an existing spool file, closed after; None if the file is gone
+    (another process flushed and removed it)."""
+    try:
+        connection = _connect(path)
+    except FileNotFoundError:
+        yield None
+        return
+    try:
+        with _transaction(connection):
+            yield connection
+    finally:
+        connection.close()
+
+
 def _missing(error: sqlite3.OperationalError) -> bool:
     """A file being created (no table yet) or removed meanwhile: nothing in it."""
     text = str(error)
@@ -394,18 +410,13 @@ class Spool:
         for row in rows:
             by_file[row.file].append(row.id)
         for path, ids in by_file.items():
-            try:
-                connection = _connect(path)
-            except FileNotFoundError:
-                continue
-            try:
-                with _transaction(connection):
-                    for start in range(0, len(ids), DELETE_CHUNK):
-                        chunk = ids[start : start + DELETE_CHUNK]
-                        marks = ", ".join("?" * len(chunk))
-                        connection.execute(f"DELETE FROM spooled WHERE id IN ({marks})", chunk)
-            finally:
-                connection.close()
+            with _writing(path) as connection:
+                if connection is None:
+                    continue
+                for start in range(0, len(ids), DELETE_CHUNK):
+                    chunk = ids[start : start + DELETE_CHUNK]
+                    marks = ", ".join("?" * len(chunk))
+                    connection.execute(f"DELETE FROM spooled WHERE id IN ({marks})", chunk)
 
     def quarantine(self, rows: Sequence[SpooledRow], reason: str) -> None:
         """Move rows the database refused to the unwritable file, out of the flush."""
@@ -439,15 +450,9 @@ class Spool:
             ]
             if not changes:
                 continue
-            try:
-                connection = _connect(path)
-            except FileNotFoundError:
-                continue
-            try:
-                with _transaction(connection):
+            with _writing(path) as connection:
+                if connection is not None:
                     connection.executemany("UPDATE spooled SET data = ? WHERE id = ?", changes)
-            finally:
-                connection.close()
 
     @contextmanager
     def flush_lock(self, wait: float) -> Iterator[bool]:

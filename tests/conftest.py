@@ -9,6 +9,7 @@ others, in well under a minute.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import secrets
 import shutil
@@ -129,6 +130,20 @@ def trained_model() -> Path:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert MODEL.is_file()
     return MODEL
+
+
+def stored_events(database_url: str, sender: str) -> List[Dict[str, Any]]:
+    """A conversation's stored events, in the order the staff workspace shows them (by id)."""
+    from storage import schema
+    from storage.database import engine_for
+
+    with engine_for(database_url).connect() as connection:
+        rows = connection.execute(
+            sqlalchemy.select(schema.events.c.data)
+            .where(schema.events.c.sender_id == sender)
+            .order_by(schema.events.c.id)
+        ).scalars()
+        return [json.loads(row) for row in rows]
 
 
 def free_port() -> int:

@@ -31,7 +31,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, Event, UserUtter
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from apt_settings import settings
-from storage import schema, spool
+from storage import spool
 from storage.database import engine_for
 from storage.migrate import upgrade
 from storage.outage import Attempt
@@ -42,6 +42,7 @@ from tests.conftest import (
     _drop_postgres_database,
     postgres_database_or_skip,
     running_stack,
+    stored_events,
 )
 from tests.tcp_proxy import TcpProxy
 from tests.test_tracker_store import DOMAIN, user
@@ -167,15 +168,7 @@ async def recovered(store: RedactingSQLTrackerStore, limit: float = RECOVERY) ->
     return time.monotonic() - started
 
 
-def log_of(url: str, sender: str) -> List[Dict[str, Any]]:
-    """The conversation's events as the staff workspace orders them (by id)."""
-    with engine_for(url).connect() as connection:
-        rows = connection.execute(
-            sa.select(schema.events.c.data)
-            .where(schema.events.c.sender_id == sender)
-            .order_by(schema.events.c.id)
-        ).scalars()
-        return [json.loads(row) for row in rows]
+log_of = stored_events  # the conversation's events as the staff workspace orders them
 
 
 def said(log: List[Dict[str, Any]]) -> List[str]:

@@ -27,7 +27,7 @@ from storage import migrate, retention, schema
 from storage.database import engine_for
 from storage.enquiries import Enquiry, EnquiryStore
 from storage.tracker_store import RedactingSQLTrackerStore, load_summary
-from tests.conftest import run_module
+from tests.conftest import run_module, stored_events
 
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = Domain.load(str(ROOT / "domain.yml"))
@@ -59,13 +59,7 @@ def save(store: RedactingSQLTrackerStore, sender: str, events: List[Event]) -> N
 
 
 def stored_texts(url: str, sender: str) -> List[str]:
-    with engine_for(url).connect() as connection:
-        rows = connection.execute(
-            sa.select(schema.events.c.data)
-            .where(schema.events.c.sender_id == sender)
-            .order_by(schema.events.c.id)
-        ).scalars()
-        return [json.dumps(json.loads(row)) for row in rows]
+    return [json.dumps(event) for event in stored_events(url, sender)]
 
 
 @pytest.fixture
