@@ -41,5 +41,5 @@ class ActionAnswerAboutApt(KnowledgeAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         answer = ANSWER_BY_INTENT.get(latest_intent(tracker) or "", answers.about_apt)
-        answer(dispatcher, self.knowledge)
+        answer(dispatcher, self.knowledge_for(tracker))
         return []

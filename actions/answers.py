@@ -16,27 +16,26 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.countries import CountryMatch
 from actions.knowledge import Country, KnowledgeBase, Place, Region, Subregion
+from actions.knowledge_languages import country_name
+from language.words import list_words
 
 # -- list words ---------------------------------------------------------------------------------
-# The only words Python adds to a reply: what joins the items of a list ("a, b and c"), a
-# number of countries ("1 country", "3 countries") and a count per place ("30 in Africa").
-# They are data inside a response's sentence, never a sentence of their own.
+# The only words Python adds to a reply, in the knowledge base's language (language/words.py):
+# what joins the items of a list ("a, b and c"), a number of countries ("3 countries") and a
+# count per place ("30 in Africa"). They are data inside a response's sentence.
 
 
-def join_names(names: Sequence[str]) -> str:
+def join_names(names: Sequence[str], language: str = "en") -> str:
     """ "a, b and c"."""
-    names = list(names)
-    if len(names) <= 1:
-        return "".join(names)
-    return f"{', '.join(names[:-1])} and {names[-1]}"
+    return list_words(language).join(list(names))
 
 
-def countries_counted(count: int) -> str:
-    return f"{count} country" if count == 1 else f"{count} countries"
+def countries_counted(count: int, language: str = "en") -> str:
+    return list_words(language).countries(count)
 
 
-def count_in(count: int, place_label: str) -> str:
-    return f"{count} in {place_label}"
+def count_in(count: int, place_label: str, language: str = "en") -> str:
+    return list_words(language).count_in(count, place_label)
 
 
 def bullets(lines: Iterable[str]) -> str:
@@ -64,7 +63,7 @@ def vision(dispatcher: CollectingDispatcher, kb: KnowledgeBase) -> None:
         response="utter_vision",
         vision=kb.organisation.vision,
         objective_count=len(kb.objectives),
-        objective_titles=join_names([o.title.lower() for o in kb.objectives]),
+        objective_titles=join_names([o.title.lower() for o in kb.objectives], kb.language),
     )
 
 
@@ -82,11 +81,11 @@ def activity(dispatcher: CollectingDispatcher, kb: KnowledgeBase, activity_id: s
 
 
 def opcat(dispatcher: CollectingDispatcher, kb: KnowledgeBase) -> None:
-    dispatcher.utter_message(text=kb.opcat.text)
+    dispatcher.utter_message(response="utter_opcat", opcat_text=kb.opcat.text)
 
 
 def operations(dispatcher: CollectingDispatcher, kb: KnowledgeBase) -> None:
-    dispatcher.utter_message(text=kb.organisation.operations)
+    dispatcher.utter_message(response="utter_operations", operations_text=kb.organisation.operations)
 
 
 def budget(dispatcher: CollectingDispatcher, kb: KnowledgeBase) -> None:
@@ -118,7 +117,7 @@ def partners(dispatcher: CollectingDispatcher, kb: KnowledgeBase) -> None:
 
 
 def cinat(dispatcher: CollectingDispatcher, kb: KnowledgeBase) -> None:
-    dispatcher.utter_message(text=kb.cinat.text)
+    dispatcher.utter_message(response="utter_cinat", cinat_text=kb.cinat.text)
 
 
 # -- countries ----------------------------------------------------------------------------------
@@ -128,19 +127,26 @@ def _region_of(kb: KnowledgeBase, subregion: Subregion) -> Region:
     return next(r for r in kb.regions if subregion in r.subregions)
 
 
-def _names(places: Iterable[Union[Country, Place]]) -> str:
-    return join_names([p.label for p in places])
+def _names(places: Iterable[Union[Country, Place]], language: str) -> str:
+    return join_names([p.label for p in places], language)
 
 
-def country(dispatcher: CollectingDispatcher, match: CountryMatch) -> None:
+def shown_name(kb: KnowledgeBase, match: CountryMatch) -> str:
+    """A country's name in the knowledge base's language."""
+    listing = kb.locate(match.iso3)
+    return listing[0].label if listing else country_name(match.iso3, kb.language, match.name)
+
+
+def country(dispatcher: CollectingDispatcher, kb: KnowledgeBase, match: CountryMatch) -> None:
     """Whether the APT's profile lists one country, and where."""
-    if match.listing is None:
-        dispatcher.utter_message(response="utter_country_not_listed", country_name=match.name)
+    listing = kb.locate(match.iso3)
+    if listing is None:
+        dispatcher.utter_message(response="utter_country_not_listed", country_name=shown_name(kb, match))
         return
-    _, subregion, region = match.listing
+    listed, subregion, region = listing
     dispatcher.utter_message(
         response="utter_country_listed",
-        country_name=match.name,
+        country_name=listed.label,
         subregion_name=subregion.name,
         region_name=region.label,
     )
@@ -153,26 +159,29 @@ def countries_in_place(dispatcher: CollectingDispatcher, kb: KnowledgeBase, plac
             response="utter_countries_in_subregion",
             subregion_name=place.name,
             region_name=_region_of(kb, place).label,
-            countries_counted=countries_counted(count),
-            country_names=_names(place.countries),
+            countries_counted=countries_counted(count, kb.language),
+            country_names=_names(place.countries, kb.language),
         )
         return
     dispatcher.utter_message(
         response="utter_countries_in_region",
         region_name=place.label,
-        countries_counted=countries_counted(count),
-        subregion_list=bullets(f"{sub.name}: {_names(sub.countries)}" for sub in place.subregions),
+        countries_counted=countries_counted(count, kb.language),
+        subregion_list=bullets(
+            f"{sub.name}: {_names(sub.countries, kb.language)}" for sub in place.subregions
+        ),
     )
 
 
 def countries_summary(dispatcher: CollectingDispatcher, kb: KnowledgeBase) -> None:
     lines = (
-        f"{r.name}: {countries_counted(len(r.countries))} ({join_names([s.name for s in r.subregions])})"
+        f"{r.name}: {countries_counted(len(r.countries), kb.language)} "
+        f"({join_names([s.name for s in r.subregions], kb.language)})"
         for r in kb.regions
     )
     dispatcher.utter_message(
         response="utter_countries_summary",
-        countries_counted=countries_counted(sum(len(r.countries) for r in kb.regions)),
+        countries_counted=countries_counted(sum(len(r.countries) for r in kb.regions), kb.language),
         region_count=len(kb.regions),
         region_list=bullets(lines),
     )
@@ -182,16 +191,18 @@ def country_count(dispatcher: CollectingDispatcher, kb: KnowledgeBase, place: Pl
     if place is not None:
         dispatcher.utter_message(
             response="utter_country_count_in_place",
-            countries_counted=countries_counted(len(place.countries)),
+            countries_counted=countries_counted(len(place.countries), kb.language),
             place_name=place.label,
         )
         return
     dispatcher.utter_message(
         response="utter_country_count",
-        countries_counted=countries_counted(sum(len(r.countries) for r in kb.regions)),
-        counts_by_region=join_names([count_in(len(r.countries), r.label) for r in kb.regions]),
+        countries_counted=countries_counted(sum(len(r.countries) for r in kb.regions), kb.language),
+        counts_by_region=join_names(
+            [count_in(len(r.countries), r.label, kb.language) for r in kb.regions], kb.language
+        ),
     )
 
 
 def unknown_region(dispatcher: CollectingDispatcher, kb: KnowledgeBase) -> None:
-    dispatcher.utter_message(response="utter_unknown_region", region_names=_names(kb.regions))
+    dispatcher.utter_message(response="utter_unknown_region", region_names=_names(kb.regions, kb.language))

@@ -9,6 +9,8 @@ from rasa_sdk import Action, Tracker
 
 from actions.countries import PlaceResolver, resolver_for
 from actions.knowledge import KnowledgeBase, load_knowledge_base
+from actions.knowledge_languages import knowledge_in
+from language import conversation_language
 
 
 class KnowledgeAction(Action, abc.ABC):
@@ -26,6 +28,13 @@ class KnowledgeAction(Action, abc.ABC):
     ) -> None:
         self.knowledge = knowledge or load_knowledge_base()
         self.places = places or resolver_for(self.knowledge)
+
+    def knowledge_for(self, tracker: Tracker) -> KnowledgeBase:
+        """The knowledge base in the conversation's language (the project's own has French
+        and Spanish translations; a test's knowledge base is used as it is)."""
+        if self.knowledge is not load_knowledge_base():
+            return self.knowledge
+        return knowledge_in(conversation_language(tracker.slots))
 
     @abc.abstractmethod
     def name(self) -> str:

@@ -5,6 +5,9 @@ official, short and historical names: Viet Nam, Swaziland, Türkiye, Congo-Kinsh
 The knowledge base adds only what that library lacks (abbreviations such as "DRC") and the
 source's own spellings. Typos ("Keyna") are caught by ``rapidfuzz`` against the same names.
 Regions and sub-regions are the knowledge base's own, found with a spaCy PhraseMatcher.
+French and Spanish visitors are understood too: every country's French and Spanish names
+from the CLDR (Babel), the knowledge base's region names in each language, and the three
+languages' stop words (a French "de" is not Germany's ISO code).
 
 Nothing here echoes the visitor's text: every match is reported by its canonical name.
 """
@@ -20,10 +23,26 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 import country_converter
 import spacy
 from rapidfuzz import fuzz, process
+from spacy.lang.es.stop_words import STOP_WORDS as SPANISH_STOP_WORDS
+from spacy.lang.fr.stop_words import STOP_WORDS as FRENCH_STOP_WORDS
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Span
 
-from actions.knowledge import Country, KnowledgeBase, Place, Region, Subregion, iso3_codes
+from actions.knowledge import (
+    Country,
+    KnowledgeBase,
+    Place,
+    Region,
+    Subregion,
+    iso3_codes,
+    load_knowledge_base,
+)
+from actions.knowledge_languages import country_name, knowledge_in
+
+OTHER_LANGUAGES = ("fr", "es")
+# French and Spanish little words are not country codes either ("de" is not Germany, "es" not
+# Spain); "usa" (Spanish for "uses") stays a name: visitors mean the USA.
+FOREIGN_STOP_WORDS = (FRENCH_STOP_WORDS | SPANISH_STOP_WORDS) - {"usa"}
 
 # country_converter logs every name it cannot match; a miss is normal here.
 logging.getLogger("country_converter").setLevel(logging.ERROR)
@@ -63,22 +82,31 @@ def _fold(text: str) -> str:
 
 
 def _strip_article(text: str) -> str:
-    return re.sub(r"^the ", "", text)
+    return re.sub(r"^(?:(?:the|le|la|les|el|los|las) +|l')", "", text)
 
 
 class PlaceResolver:
     """Answers "which country / region does this text mention?" against one knowledge base."""
 
-    def __init__(self, knowledge: KnowledgeBase) -> None:
+    def __init__(self, knowledge: KnowledgeBase, translations: Sequence[KnowledgeBase] = ()) -> None:
+        """``translations``: the same knowledge base in other languages, whose region and
+        sub-region names are understood as well (each answers with this one's place)."""
         self._knowledge = knowledge
         self._converter = country_converter.CountryConverter()
         self._names = self._country_names()
+        # French and Spanish names (the CLDR's) are a second tier, tried when the English
+        # names and expressions find nothing: Spanish "Congo" is the Republic of the Congo,
+        # which must not take "democratic republic of congo" from the other Congo.
+        self._translated = self._translated_names()
         self._nlp = spacy.blank("en")
+        self._stop_words = frozenset(self._nlp.Defaults.stop_words | FOREIGN_STOP_WORDS)
         self._country_matcher = self._phrase_matcher(self._names)
+        self._translated_matcher = self._phrase_matcher(self._translated)
         self._places: Dict[str, Place] = {}
-        for place in knowledge.places():
-            for name in [place.name, *place.aliases]:
-                self._places[_fold(name)] = place
+        for translated in [knowledge, *translations]:
+            for place, same in zip(knowledge.places(), translated.places(), strict=True):
+                for name in [same.name, same.label, *place.aliases]:
+                    self._places.setdefault(_fold(name), place)
         self._place_matcher = self._phrase_matcher(self._places)
         self._known_codes = iso3_codes()  # the knowledge base's codes were checked against it
         self._codes_by_word = self._listed_codes_by_word()
@@ -93,11 +121,22 @@ class PlaceResolver:
             for name in (row.name_short, row.name_official):
                 if isinstance(name, str) and name:
                     names.setdefault(_fold(name), row.ISO3)
+
         for country, _, _ in self._knowledge.listed_countries():
             for name in [country.name, country.label, *country.aliases]:
                 names[_fold(name)] = country.iso3
                 names[_fold(re.sub(r"\(.*?\)", "", name))] = country.iso3
         names.pop("", None)
+        return names
+
+    def _translated_names(self) -> Dict[str, str]:
+        """Folded French or Spanish name -> ISO3, for names the English ones lack."""
+        names: Dict[str, str] = {}
+        for language in OTHER_LANGUAGES:
+            for iso3 in self._converter.data["ISO3"]:
+                translated = _fold(country_name(iso3, language, ""))
+                if translated and translated not in self._names:
+                    names.setdefault(translated, iso3)
         return names
 
     def _listed_codes_by_word(self) -> Dict[str, List[str]]:
@@ -131,7 +170,7 @@ class PlaceResolver:
     def _by_regex(self, text: str) -> Optional[str]:
         # The library reads a three-letter word as an ISO code: "and" would be Andorra,
         # "can" Canada, "is" Iceland. Common English words are never a country here.
-        if len(text) > MAX_REGEX_INPUT or text.strip() in self._nlp.Defaults.stop_words:
+        if len(text) > MAX_REGEX_INPUT or text.strip() in self._stop_words:
             return None
         result = self._converter.convert(text, to="ISO3", not_found=None)
         return result if isinstance(result, str) and result in self._names.values() else None
@@ -177,8 +216,23 @@ class PlaceResolver:
         phrases = self._phrases(folded, self._country_matcher)
         if phrases:
             return [self._names[phrases[0]]]
-        code = self._by_regex(folded) or self._by_typo(folded, ENTITY_TYPO_CUTOFF)
+        code = self._by_regex(folded)
+        if code:
+            return [code]
+        translated = self._translated_spans(folded)
+        if translated:
+            return translated[:1]
+        code = self._by_typo(folded, ENTITY_TYPO_CUTOFF)
         return [code] if code else []
+
+    def _translated_spans(self, folded: str) -> List[str]:
+        """Countries named by their French or Spanish names only."""
+        if folded in self._translated:
+            return [self._translated[folded]]
+        return [
+            self._translated[span.text.lower()]
+            for span in self._phrase_spans(folded, self._translated_matcher)
+        ]
 
     def _scan_text(self, text: str) -> List[str]:
         """Countries a whole message names by a known name or a library expression.
@@ -198,17 +252,21 @@ class PlaceResolver:
             shared = self._shared_word(candidate)
             code = None if shared else self._by_regex(candidate)
             codes += shared or ([code] if code else [])
-        return codes
+        return codes or self._translated_spans(folded)
 
     def _candidates(self, folded: str) -> List[str]:
         """Words and word pairs that could be a country name, stop words left out."""
-        stop_words = self._nlp.Defaults.stop_words
+        stop_words = self._stop_words
         words = [w for w in folded.split() if w not in stop_words][:MAX_CANDIDATE_WORDS]
         return [" ".join(pair) for pair in zip(words, words[1:], strict=False)] + words
 
     def _scan_typos(self, text: str) -> List[str]:
-        """The first misspelt country name in a message (a last resort: it can misfire)."""
-        for candidate in self._candidates(_fold(text[:MAX_SCANNED_CHARS])):
+        """The first misspelt country name in a message (a last resort: it can misfire).
+        Words that name a region are not candidates: "south asian" is not "South Sudan"."""
+        folded = _fold(text[:MAX_SCANNED_CHARS])
+        covered = {token.i for span in self._phrase_spans(folded, self._place_matcher) for token in span}
+        rest = " ".join(t.text for t in self._nlp.make_doc(folded) if t.i not in covered)
+        for candidate in self._candidates(rest):
             code = len(candidate) > MIN_TYPO_LENGTH and self._by_typo(candidate, TEXT_TYPO_CUTOFF)
             if code:
                 return [code]
@@ -248,5 +306,11 @@ def resolver_for(knowledge: KnowledgeBase) -> PlaceResolver:
     Keyed by identity: the resolver holds its knowledge base, so the id stays unique.
     """
     if id(knowledge) not in _resolvers:
-        _resolvers[id(knowledge)] = PlaceResolver(knowledge)
+        # The project's knowledge base also has its French and Spanish place names.
+        translations = (
+            [knowledge_in(language) for language in OTHER_LANGUAGES]
+            if knowledge is load_knowledge_base()
+            else []
+        )
+        _resolvers[id(knowledge)] = PlaceResolver(knowledge, translations)
     return _resolvers[id(knowledge)]

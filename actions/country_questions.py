@@ -37,10 +37,11 @@ class _PlaceAction(KnowledgeAction):
         return self.places.place(latest_text(tracker), entity_values(tracker, "region"))
 
     def answer_engagement(
-        self, dispatcher: CollectingDispatcher, matches: List[CountryMatch]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, matches: List[CountryMatch]
     ) -> List[EventType]:
+        kb = self.knowledge_for(tracker)
         for match in matches:
-            answers.country(dispatcher, match)
+            answers.country(dispatcher, kb, match)
         if not all(match.is_listed for match in matches):
             # How the APT chooses countries is the FAQ answer, kept in domain.yml.
             dispatcher.utter_message(response="utter_faq_country_selection")
@@ -48,14 +49,16 @@ class _PlaceAction(KnowledgeAction):
 
     def answer_place(self, dispatcher: CollectingDispatcher, tracker: Tracker, kind: str) -> List[EventType]:
         place = self._place(tracker)
+        kb = self.knowledge_for(tracker)
+        shown = kb.same_place(place, self.knowledge) if place is not None else None
         if kind == COUNT:
-            answers.country_count(dispatcher, self.knowledge, place)
-        elif place is not None:
-            answers.countries_in_place(dispatcher, self.knowledge, place)
+            answers.country_count(dispatcher, kb, shown)
+        elif shown is not None:
+            answers.countries_in_place(dispatcher, kb, shown)
         else:
             if entity_values(tracker, "region"):
-                answers.unknown_region(dispatcher, self.knowledge)
-            answers.countries_summary(dispatcher, self.knowledge)
+                answers.unknown_region(dispatcher, kb)
+            answers.countries_summary(dispatcher, kb)
         return [SlotSet("region", place.name if place else None), SlotSet("place_question", kind)]
 
 
@@ -70,7 +73,7 @@ class ActionAnswerCountryEngagement(_PlaceAction):
     ) -> List[Dict[str, Any]]:
         matches = self._countries_unless_place(tracker)
         if matches:
-            return self.answer_engagement(dispatcher, matches)
+            return self.answer_engagement(dispatcher, tracker, matches)
         if self._place(tracker) is not None:
             return self.answer_place(dispatcher, tracker, LIST)
         dispatcher.utter_message(response="utter_ask_which_country")
@@ -110,7 +113,7 @@ class ActionAnswerFollowUp(_PlaceAction):
     ) -> List[Dict[str, Any]]:
         matches = self._countries_unless_place(tracker)
         if matches:
-            return self.answer_engagement(dispatcher, matches)
+            return self.answer_engagement(dispatcher, tracker, matches)
         if self._place(tracker) is not None:
             previous = tracker.get_slot("place_question")
             return self.answer_place(dispatcher, tracker, COUNT if previous == COUNT else LIST)

@@ -15,14 +15,14 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from email_validator import EmailNotValidError, validate_email
 from rasa_sdk import FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import KnowledgeAction
 from actions.countries import CountryMatch, PlaceResolver
 from actions.knowledge import KnowledgeBase, OrganisationType, WorkArea
-from actions.partnership import assess, explain, recognise
+from actions.partnership import NOT_A_FIT, assess, explain, recognise
 from storage.enquiries import MAX_NAME_LENGTH, Enquiry, InvalidEnquiry, is_plain_name, store_for
 
 logger = logging.getLogger(__name__)
@@ -30,6 +30,16 @@ logger = logging.getLogger(__name__)
 CONSENT_QUESTION = "utter_ask_enquiry_consent"
 ABANDONED = "abandoned"
 EMAIL_PATTERN = re.compile(r"\S+@\S+")
+FUNDING_ANSWERS = ("organisation_type", "organisation_country", "work_area")
+# The entity of the "Change ..." buttons shown before the consent question.
+ANSWER_TO_CHANGE = "answer_to_change"
+# "not Benin", "pas au Bénin", "no en Bolivia", "instead of Benin": a country named only to be
+# corrected ("sorry, actually we are based in Togo, not Benin").
+NEGATED = re.compile(
+    r"\b(?:not|pas|non|no|ni|instead\s+of|rather\s+than|au\s+lieu\s+du?|en\s+(?:lugar|vez)\s+de)"
+    r"\s+(?:(?:in|from|en|au|aux|du|de|des|à|a|the|le|la|les|el|los|las|d')\s*){0,2}$",
+    re.IGNORECASE,
+)
 
 
 def _first_text(value: Any) -> str:
@@ -37,6 +47,22 @@ def _first_text(value: Any) -> str:
     if isinstance(value, list):
         value = value[-1] if value else ""
     return value if isinstance(value, str) else ""
+
+
+def stated_countries(tracker: Tracker) -> List[str]:
+    """The country names the latest message states, leaving out those it negates."""
+    text = tracker.latest_message.get("text") or ""
+    mentions = [e for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "country"]
+    return [
+        str(e.get("value"))
+        for e in mentions
+        if e.get("value") and not NEGATED.search(text[: int(e.get("start") or 0)])
+    ]
+
+
+def corrects_the_country(tracker: Tracker) -> bool:
+    """Whether the latest message names a country while another question was asked."""
+    return bool(stated_countries(tracker)) and tracker.get_slot("requested_slot") != "organisation_country"
 
 
 class ValidateFundingForm(KnowledgeAction, FormValidationAction):
@@ -50,6 +76,8 @@ class ValidateFundingForm(KnowledgeAction, FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
         option = recognise(self.knowledge.partnership.organisation_types, _first_text(value))
+        if option is None and corrects_the_country(tracker):
+            return {"organisation_type": None}  # the message was a correction: ask again
         if option is None:
             dispatcher.utter_message(response="utter_unrecognised_organisation_type")
             return {"organisation_type": None}
@@ -58,8 +86,12 @@ class ValidateFundingForm(KnowledgeAction, FormValidationAction):
     def validate_organisation_country(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        text = _first_text(value)
-        matches = self.places.countries(text, [text])
+        stated = stated_countries(tracker)
+        if len(stated) == 1:  # "we are in Togo, not Benin": the one not negated
+            matches = self.places.countries("", stated)
+        else:
+            text = _first_text(value)
+            matches = self.places.countries(text, [text])
         if len(matches) != 1:
             dispatcher.utter_message(response="utter_unrecognised_country")
             return {"organisation_country": None}
@@ -69,6 +101,8 @@ class ValidateFundingForm(KnowledgeAction, FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
         option = recognise(self.knowledge.partnership.work_areas, _first_text(value))
+        if option is None and corrects_the_country(tracker):
+            return {"work_area": None}  # the message was a correction: ask again
         if option is None:
             dispatcher.utter_message(response="utter_unrecognised_work_area")
             return {"work_area": None}
@@ -87,8 +121,46 @@ class ActionAssessPartnershipFit(KnowledgeAction):
             dispatcher.utter_message(response="utter_partnership_answers_lost")
             return [SlotSet("partnership_fit", None)]
         assessment = assess(self.knowledge, *answers)
-        explain(dispatcher, self.knowledge, assessment)
+        explain(dispatcher, self.knowledge_for(tracker), assessment)
+        if assessment.level != NOT_A_FIT:
+            # The answers are restated above; before the consent question, a way to change them.
+            dispatcher.utter_message(response="utter_change_answers")
         return [SlotSet("partnership_fit", assessment.level)]
+
+
+class ActionChangeAnswer(KnowledgeAction):
+    """An answer changed after the assessment, before consenting: a "Change ..." button asks
+    that question again (the form, with that answer emptied); a typed country ("actually we
+    are in Togo") replaces the country and the fit is assessed again."""
+
+    def name(self) -> str:
+        return "action_change_answer"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        chosen = next(
+            (
+                e.get("value")
+                for e in tracker.latest_message.get("entities") or []
+                if e.get("entity") == ANSWER_TO_CHANGE and e.get("value") in FUNDING_ANSWERS
+            ),
+            None,
+        )
+        if chosen:
+            return [
+                SlotSet(str(chosen), None),
+                SlotSet("partnership_fit", None),
+                FollowupAction("funding_form"),
+            ]
+        matches = self.places.countries("", stated_countries(tracker))
+        if len(matches) == 1:
+            return [
+                SlotSet("organisation_country", matches[0].iso3),
+                FollowupAction("action_assess_partnership_fit"),
+            ]
+        dispatcher.utter_message(response="utter_change_answers")
+        return []
 
 
 def _partnership_answers(

@@ -160,6 +160,9 @@ class Partnership(_Strict):
 
 
 class KnowledgeBase(_Strict):
+    # The language its texts are in: "en" for knowledge/apt.yml, "fr" or "es" for a
+    # translation (actions/knowledge_languages.py).
+    language: str = "en"
     organisation: Organisation
     objectives: List[Topic]
     activities: List[Topic]
@@ -218,6 +221,14 @@ class KnowledgeBase(_Strict):
 
     def countries_in(self, place: Place) -> List[Country]:
         return place.countries
+
+    def same_place(self, place: Place, other: KnowledgeBase) -> Place:
+        """This knowledge base's region or sub-region that is ``place`` of ``other`` (the same
+        file in another language: the same places in the same order)."""
+        for mine, theirs in zip(self.places(), other.places(), strict=True):
+            if theirs is place:
+                return mine
+        raise ValueError(f"{place.name!r} is not a place of the other knowledge base")
 
 
 def _entry_path(raw: Any, loc: Tuple[Union[int, str], ...]) -> str:

@@ -15,7 +15,7 @@ from typing import Optional, Sequence, TypeVar
 from rapidfuzz import fuzz, process
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answers import join_names
+from actions.answers import join_names, shown_name
 from actions.countries import CountryMatch
 from actions.knowledge import KnowledgeBase, OrganisationType, Topic, WorkArea
 
@@ -78,7 +78,8 @@ def assess(
 
 def explain(dispatcher: CollectingDispatcher, kb: KnowledgeBase, assessment: Assessment) -> None:
     """The level, then one message for each answer (organisation, country, work), then,
-    unless nothing fits, the reminder that the APT funds no one directly."""
+    unless nothing fits, the reminder that the APT funds no one directly. ``kb`` is the
+    knowledge base in the visitor's language: the answers are named from it by their ids."""
     if assessment.level == LIKELY:
         dispatcher.utter_message(response="utter_fit_likely")
     elif assessment.level == PARTIAL:
@@ -86,32 +87,34 @@ def explain(dispatcher: CollectingDispatcher, kb: KnowledgeBase, assessment: Ass
     else:
         dispatcher.utter_message(response="utter_fit_none")
 
-    organisation = assessment.organisation
+    organisation = kb.partnership.organisation_type(assessment.organisation.id) or assessment.organisation
     if organisation.partner:
         dispatcher.utter_message(
             response="utter_fit_organisation_partner", organisation_kind=organisation.label
         )
     else:
-        partner_kinds = join_names([t.label for t in kb.partnership.organisation_types if t.partner])
+        partner_kinds = join_names(
+            [t.label for t in kb.partnership.organisation_types if t.partner], kb.language
+        )
         dispatcher.utter_message(response="utter_fit_organisation_not_partner", partner_kinds=partner_kinds)
 
-    country = assessment.country
-    if country.listing is not None:
-        _, subregion, _ = country.listing
+    listing = kb.locate(assessment.country.iso3)
+    country_name = shown_name(kb, assessment.country)
+    if listing is not None:
         dispatcher.utter_message(
-            response="utter_fit_country_listed", country_name=country.name, subregion_name=subregion.name
+            response="utter_fit_country_listed", country_name=country_name, subregion_name=listing[1].name
         )
     else:
-        dispatcher.utter_message(response="utter_fit_country_not_listed", country_name=country.name)
+        dispatcher.utter_message(response="utter_fit_country_not_listed", country_name=country_name)
 
-    work = assessment.work
+    work = kb.partnership.work_area(assessment.work.id) or assessment.work
     if work.excluded:
         dispatcher.utter_message(response="utter_fit_work_excluded", work_kind=work.label)
     elif assessment.topic is not None:
         dispatcher.utter_message(
             response="utter_fit_work_matches",
             work_kind=work.label,
-            topic_title=assessment.topic.title.lower(),
+            topic_title=kb.topic(assessment.topic.id).title.lower(),
         )
     else:
         dispatcher.utter_message(response="utter_fit_work_unknown")

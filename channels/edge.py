@@ -14,8 +14,9 @@ anything:
   start with ``WIDGET_PREFIX`` are issued by the socket channel only (channels/socketio_origins.py):
   a REST client cannot name one, so REST and widget conversations cannot reach each other.
 - **Button payloads**: a message starting with "/" bypasses the NLU and sets an intent and
-  entities directly (that is how buttons work). Only the payloads of the domain's buttons, and
-  the widget's session start ``/greet``, are accepted as such; any other is read as plain text
+  entities directly (that is how buttons work). Only the payloads of the domain's buttons, the
+  second chance's (``language/offers.py``: an offered intent, with at most a place's plain
+  name) and the widget's session start ``/greet``, are accepted as such; any other is read as plain text
   (its leading slashes removed), so nobody can set a slot or the disclosure flag by typing
   ``/disclose_abuse`` or ``/inform{"country": "<svg ...>"}``.
 - **Rate**: at most ``APT_RATE_LIMIT`` messages per client address (default 30 a minute),
@@ -38,6 +39,10 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from apt_settings import ROOT, settings
+from language import DEFAULT as DEFAULT_LANGUAGE
+from language import supported
+from language.offers import is_choice_payload
+from language.wording import responses_in
 
 MAX_MESSAGE_CHARS = 2000
 MAX_SENDER_CHARS = 128
@@ -83,16 +88,18 @@ def button_payloads(domain_file: Path = DOMAIN_FILE) -> FrozenSet[str]:
 def as_offered(text: str) -> str:
     """The text, unless it looks like a payload the assistant never offers: then the same
     words as plain text, for the NLU to read."""
-    if text.startswith("/") and text.strip() not in button_payloads():
+    if text.startswith("/") and text.strip() not in button_payloads() and not is_choice_payload(text):
         return text.lstrip("/ ")
     return text
 
 
 @cache
-def edge_reply(response: str, domain_file: Path = DOMAIN_FILE) -> str:
-    """The text of a domain response the channels send themselves (no NLU, no action)."""
+def edge_reply(response: str, language: str = DEFAULT_LANGUAGE, domain_file: Path = DOMAIN_FILE) -> str:
+    """The text of a domain response the channels send themselves (no NLU, no action), in
+    ``language`` (the page's, from the message's metadata: the edge has no conversation)."""
     domain = yaml.safe_load(domain_file.read_text(encoding="utf-8")) or {}
-    return str(domain["responses"][response][0]["text"]).strip()
+    responses = responses_in(supported(language) or DEFAULT_LANGUAGE, domain["responses"])
+    return str(responses[response][0]["text"]).strip()
 
 
 def client_address(request: Any) -> str:
@@ -124,14 +131,16 @@ class RateLimit:
         return bool(self._limiter.hit(self._rate, client or "unknown"))
 
 
-def check_message(text: Any, client: str, rate: RateLimit) -> Checked:
-    """What happens to a visitor's message: passed on (cleaned), or answered at the edge."""
+def check_message(text: Any, client: str, rate: RateLimit, language: Any = None) -> Checked:
+    """What happens to a visitor's message: passed on (cleaned), or answered at the edge
+    (in ``language``, the page's language from the message's metadata, if it is one)."""
+    language = supported(language) or DEFAULT_LANGUAGE
     if not rate.allows(client):
-        return Checked(reply=edge_reply("utter_too_many_messages"))
+        return Checked(reply=edge_reply("utter_too_many_messages", language))
     if text is None:
         text = ""
     if not isinstance(text, str):
-        return Checked(reply=edge_reply("utter_message_not_text"))
+        return Checked(reply=edge_reply("utter_message_not_text", language))
     if len(text) > MAX_MESSAGE_CHARS:
-        return Checked(reply=edge_reply("utter_message_too_long"))
+        return Checked(reply=edge_reply("utter_message_too_long", language))
     return Checked(text=as_offered(clean_text(text)))

@@ -9,8 +9,9 @@ answers a JSON list of the assistant's replies, as Rasa's own channel does. What
   every request without a sender into one shared conversation, ``default``);
 - an over-long message, a non-text message or one over the rate limit is answered at the
   edge with a polite reply (a 200, like any answer), and never reaches the NLU;
-- the client cannot choose the channel name or add metadata to the stored conversation, and
-  streaming is off;
+- the client cannot choose the channel name or add metadata to the stored conversation (but
+  for the page's language, ``{"metadata": {"language": "fr"}}``, kept if it is one of the
+  assistant's), and streaming is off;
 - nothing of the visitor's text is logged (Rasa's logged the whole text at ERROR on a timeout).
 """
 
@@ -28,6 +29,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.edge import MAX_SENDER_CHARS, RateLimit, check_message, client_address, valid_sender
+from language import supported
+from language.questions import questions
 
 logger = logging.getLogger(__name__)
 
@@ -67,12 +70,26 @@ class CheckedRestInput(RestInput):
                 return _bad_request(
                     f"sender must be 1 to {MAX_SENDER_CHARS} printable ASCII characters without spaces"
                 )
-            checked = check_message(body.get("message"), client_address(request), self.rate)
+            metadata = body.get("metadata")
+            page_language = metadata.get("language") if isinstance(metadata, dict) else None
+            checked = check_message(body.get("message"), client_address(request), self.rate, page_language)
             if checked.reply is not None:
                 return response.json([{"recipient_id": sender, "text": checked.reply}])
             collector = CollectingOutputChannel()
             try:
-                await on_new_message(UserMessage(checked.text, collector, sender, input_channel=self.name()))
+                # Of what a client sends as metadata, only a page language it names is kept.
+                language = supported(page_language)
+                # Two questions in one message are answered in turn (language/questions.py).
+                for question in questions(checked.text):
+                    await on_new_message(
+                        UserMessage(
+                            question,
+                            collector,
+                            sender,
+                            input_channel=self.name(),
+                            metadata={"language": language} if language else None,
+                        )
+                    )
             except CancelledError:
                 logger.error("A message was not answered in time (conversation %s).", sender[:16])
             except Exception:  # noqa: BLE001 (the visitor gets a clean error, the log the cause)

@@ -54,6 +54,7 @@ from sanic import Blueprint
 
 from apt_settings import settings
 from channels.edge import WIDGET_PREFIX, RateLimit, check_message, client_address
+from language.questions import questions
 from storage import schema
 from storage.database import engine_for
 
@@ -213,11 +214,13 @@ class OriginCheckedSocketIOInput(SocketIOInput):
                 self.languages[sid] = language
             metadata = {"language": self.languages[sid]} if sid in self.languages else None
             output = SocketIOOutput(sio, self.bot_message_evt)
-            await on_new_message(
-                UserMessage(
-                    checked.text, output, conversation_id, input_channel=self.name(), metadata=metadata
+            # Two questions in one message are answered in turn (language/questions.py).
+            for question in questions(checked.text):
+                await on_new_message(
+                    UserMessage(
+                        question, output, conversation_id, input_channel=self.name(), metadata=metadata
+                    )
                 )
-            )
 
         async def feedback(sid: str, data: Any = None) -> Dict[str, Any]:
             conversation_id = self.conversations.get(sid)

@@ -134,3 +134,22 @@ def test_the_response_generator_answers_in_the_conversation_language() -> None:
     french, spanish = generated({"language": "fr"}), generated({"language": "es"})
     assert len({english, french, spanish}) == 3
     assert generated({"page_language": "es"}) == spanish
+
+
+def test_the_generator_takes_the_responses_rasa_hands_it_after_loading_the_model() -> None:
+    """Rasa builds the generator with an empty domain, then sets the model's responses."""
+    nlg = LocalisedNaturalLanguageGenerator(domain=Domain.empty())
+    nlg.responses = DOMAIN.responses
+    tracker = DialogueStateTracker.from_events("visitor", [SlotSet("language", "es")], DOMAIN.slots)
+    result = asyncio.run(nlg.generate("utter_greet", tracker, "rest"))
+    assert result is not None and result["text"].startswith("¡Hola!")
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "es"])
+def test_an_answer_says_which_source_it_states_in_every_language(language: str) -> None:
+    nlg = LocalisedNaturalLanguageGenerator(domain=DOMAIN)
+    tracker = DialogueStateTracker.from_events("visitor", [SlotSet("language", language)], DOMAIN.slots)
+    answer = asyncio.run(nlg.generate("utter_faq_funding", tracker, "rest"))
+    greeting = asyncio.run(nlg.generate("utter_greet", tracker, "rest"))
+    assert answer is not None and answer["source"] == "FAQ: Can my organisation get funding through the APT?"
+    assert greeting is not None and "source" not in greeting

@@ -1,6 +1,7 @@
 """The training data and the trained model, checked with Rasa's own tools:
 `rasa data validate`, `rasa test core` on tests/test_stories.yml and `rasa test nlu` on the
-held-out tests/test_nlu.yml."""
+held-out sets, one per language (tests/test_nlu.yml, tests/test_nlu_fr.yml, tests/test_nlu_es.yml),
+each written apart from the training data."""
 
 from __future__ import annotations
 
@@ -18,14 +19,29 @@ from tests.conftest import BIN, RESULTS, ROOT, run
 NLU_F1_THRESHOLD = 0.95
 
 
-# The training data: one file per topic, all of them read (Rasa reads data/ recursively).
+# The training data: one file per topic, all of them read (Rasa reads data/ recursively);
+# English in data/nlu/, French and Spanish in data/nlu/fr/ and data/nlu/es/.
 TRAINING_NLU = ROOT / "data" / "nlu"
+HELD_OUT = {
+    "en": ROOT / "tests" / "test_nlu.yml",
+    "fr": ROOT / "tests" / "test_nlu_fr.yml",
+    "es": ROOT / "tests" / "test_nlu_es.yml",
+}
+# Examples per intent, at least: (training, held-out) for English, and for each other language.
+MINIMUM_EXAMPLES = {"en": (20, 10), "fr": (15, 8), "es": (15, 8)}
 
 
-def examples(path: Path) -> Dict[str, Set[str]]:
+def training_files(language: str) -> Path:
+    return TRAINING_NLU if language == "en" else TRAINING_NLU / language
+
+
+def examples(path: Path, recursive: bool = True) -> Dict[str, Set[str]]:
     """intent -> examples, with entity markup removed and case and spacing normalised; `path`
-    is one NLU file or a folder of them."""
-    files = sorted(f for f in path.rglob("*") if f.suffix in (".yml", ".yaml")) if path.is_dir() else [path]
+    is one NLU file or a folder of them (with its sub-folders unless ``recursive`` is off)."""
+    pattern = "**/*" if recursive else "*"
+    files = (
+        sorted(f for f in path.glob(pattern) if f.suffix in (".yml", ".yaml")) if path.is_dir() else [path]
+    )
     found: Dict[str, Set[str]] = {}
     for block in (b for f in files for b in yaml.safe_load(f.read_text(encoding="utf-8")).get("nlu") or []):
         if "intent" not in block:
@@ -66,19 +82,27 @@ def test_training_data_and_domain_validate_without_warnings() -> None:
     assert [w for w in warnings if w.strip() not in allowed] == [], output[-4000:]
 
 
-def test_nlu_test_set_is_not_copied_from_training_data() -> None:
+def test_nlu_test_sets_are_not_copied_from_training_data() -> None:
     training = set().union(*examples(TRAINING_NLU).values())
-    tests = set().union(*examples(ROOT / "tests" / "test_nlu.yml").values())
-    assert not training & tests, sorted(training & tests)
+    for path in HELD_OUT.values():
+        tests = set().union(*examples(path).values())
+        assert not training & tests, (path.name, sorted(training & tests))
 
 
-def test_every_intent_has_training_and_test_examples() -> None:
+@pytest.mark.parametrize("language", list(HELD_OUT))
+def test_every_intent_has_training_and_test_examples_in_each_language(language: str) -> None:
     domain_intents = set(yaml.safe_load((ROOT / "domain.yml").read_text())["intents"])
-    training, tests = examples(TRAINING_NLU), examples(ROOT / "tests" / "test_nlu.yml")
-    assert set(training) == domain_intents
-    assert set(tests) == domain_intents
-    assert all(len(training[i]) >= 20 for i in domain_intents), {i: len(training[i]) for i in domain_intents}
-    assert all(len(tests[i]) >= 10 for i in domain_intents), {i: len(tests[i]) for i in domain_intents}
+    training = examples(training_files(language), recursive=language != "en")
+    tests = examples(HELD_OUT[language])
+    fewest_training, fewest_tests = MINIMUM_EXAMPLES[language]
+    assert set(training) == domain_intents, sorted(domain_intents ^ set(training))
+    assert set(tests) == domain_intents, sorted(domain_intents ^ set(tests))
+    assert all(len(training[i]) >= fewest_training for i in domain_intents), {
+        i: len(training[i]) for i in domain_intents
+    }
+    assert all(len(tests[i]) >= fewest_tests for i in domain_intents), {
+        i: len(tests[i]) for i in domain_intents
+    }
 
 
 def test_test_stories_predict_every_action(trained_model: Path) -> None:
@@ -105,8 +129,11 @@ def test_test_stories_predict_every_action(trained_model: Path) -> None:
     assert "None of the test stories failed" in failed
 
 
-def test_held_out_nlu_test_set_reaches_the_threshold(trained_model: Path) -> None:
-    out = RESULTS / "nlu"
+@pytest.mark.parametrize("language", list(HELD_OUT))
+def test_held_out_nlu_test_set_of_each_language_reaches_the_threshold(
+    trained_model: Path, language: str
+) -> None:
+    out = RESULTS / f"nlu-{language}"
     result = run(
         [
             str(BIN / "rasa"),
@@ -115,7 +142,7 @@ def test_held_out_nlu_test_set_reaches_the_threshold(trained_model: Path) -> Non
             "--model",
             str(trained_model),
             "--nlu",
-            "tests/test_nlu.yml",
+            str(HELD_OUT[language]),
             "--out",
             str(out),
         ]
@@ -123,7 +150,7 @@ def test_held_out_nlu_test_set_reaches_the_threshold(trained_model: Path) -> Non
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads((out / "intent_report.json").read_text())
     f1, accuracy = report["weighted avg"]["f1-score"], report["accuracy"]
-    print(f"\nNLU test set: intent F1 (weighted) {f1:.3f}, accuracy {accuracy:.3f}")
+    print(f"\nNLU test set ({language}): intent F1 (weighted) {f1:.3f}, accuracy {accuracy:.3f}")
     errors = out / "intent_errors.json"
     misses = json.loads(errors.read_text()) if errors.exists() else []
     summary = [f"{e['text']!r}: {e['intent']} -> {e['intent_prediction']['name']}" for e in misses]

@@ -19,19 +19,19 @@ from rapidfuzz import fuzz
 
 from actions.knowledge import KnowledgeBase
 from apt_settings import ROOT, settings
+from language.nlg import answer_sources
 
 PROFILE_GLOB, FAQ_GLOB = "000_*.txt", "001_*.txt"
 # Each FAQ response against the answer it comes from (rapidfuzz token-set ratio, 0-100). The
 # responses say "the APT" where the page says "we", so they are close, not identical; an
 # invented sentence lowers the figure.
 FAQ_SIMILARITY = 85
+# Each FAQ answer and its question on the FAQ page, from the answers' sources
+# (knowledge/sources.yml, the one place that says where each answer comes from).
 FAQ_RESPONSES = {
-    "utter_faq_victims": "What is the APT doing for victims of torture?",
-    "utter_faq_not_denouncing": "Why does the APT not denounce states that practice torture?",
-    "utter_faq_individual_cases": "Why is the APT not working with individual cases of torture?",
-    "utter_faq_country_selection": "How does the APT decide on countries to engage with?",
-    "utter_faq_partner_selection": "How does the APT select its partners?",
-    "utter_faq_funding": "Can my organisation get funding through the APT?",
+    name: source.removeprefix("FAQ: ")
+    for name, source in answer_sources().items()
+    if name.startswith("utter_faq_")
 }
 
 
@@ -100,3 +100,18 @@ def test_faq_answer_states_what_the_faq_page_says(response: str, faq_answers: Di
 
 def test_sources_folder_is_a_setting() -> None:
     assert isinstance(settings().sources_dir, Path)
+
+
+def test_every_answer_source_names_a_response_of_the_domain() -> None:
+    responses = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"]
+    assert len(FAQ_RESPONSES) == 6
+    assert set(answer_sources()) <= set(responses), set(answer_sources()) - set(responses)
+    assert all(source.startswith(("FAQ: ", "Profile: ")) for source in answer_sources().values())
+
+
+def test_every_faq_question_named_as_a_source_is_on_the_faq_page(faq_answers: Dict[str, str]) -> None:
+    page = _source(FAQ_GLOB)
+    for source in set(answer_sources().values()):
+        for part in source.split("; "):
+            if part.startswith("FAQ: "):
+                assert part.removeprefix("FAQ: ") in page, part

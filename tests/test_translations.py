@@ -11,16 +11,15 @@ that one run lists all that is missing or different.
 
 from __future__ import annotations
 
-import copy
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Union
+from typing import Any, Dict, List
 
 import pytest
 import yaml
 
 from actions.knowledge import parse_knowledge_base
+from actions.knowledge_languages import KB_TEXTS, ByPosition, Spec, Text, merged
 
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = ROOT / "domain.yml"
@@ -37,8 +36,8 @@ WORDING_KEYS = {"text", "buttons"}
 # Texts that may read the same as the English because they are names or acronyms. A text
 # made only of {variables} and punctuation ("{activity_title}. {activity_text}") needs no entry.
 SAME_AS_ENGLISH: Dict[str, set] = {
-    "fr": {"APT", "Europe"},
-    "es": {"APT", "Asia"},
+    "fr": {"APT", "Europe", "English", "Français", "Español"},
+    "es": {"APT", "Asia", "English", "Français", "Español"},
 }
 
 
@@ -153,11 +152,24 @@ def wording_problems(language: str, domain_path: Path = DOMAIN, root: Path = ROO
         return [f"{name}: missing file"]
     english = load(domain_path)["responses"]
     data = load(path)
-    if not isinstance(data, dict) or set(data) != {"responses"} or not isinstance(data["responses"], dict):
-        return [f"{name}: expected one top-level key, responses:, holding a mapping"]
+    if (
+        not isinstance(data, dict)
+        or set(data) != {"responses", "list_words", "offer_labels"}
+        or not isinstance(data["responses"], dict)
+    ):
+        return [f"{name}: expected three top-level keys, responses: (a mapping), list_words: and offer_labels:"]
     translated = data["responses"]
+    english_words = load(root / "wording" / "en.yml")
+    for key in ("list_words", "offer_labels"):
+        if not isinstance(data[key], dict) or list(data[key]) != list(english_words[key]):
+            return [f"{name}: {key}: expected {list(english_words[key])}"]
+    problems = [
+        f"{name}: offer_labels: {intent}: no label"
+        for intent, label in data["offer_labels"].items()
+        if not str(label or "").strip()
+    ]
 
-    problems = [f"{name}: {response}: missing" for response in english if response not in translated]
+    problems += [f"{name}: {response}: missing" for response in english if response not in translated]
     problems += [
         f"{name}: {response}: not a response of domain.yml"
         for response in translated
@@ -190,59 +202,6 @@ def wording_problems(language: str, domain_path: Path = DOMAIN, root: Path = ROO
 # -- knowledge base -------------------------------------------------------------------------------
 
 
-class _Text:
-    """A text a visitor reads."""
-
-
-TEXT = _Text()
-
-
-@dataclass(frozen=True)
-class ByKey:
-    """A list whose items the overlay names by a key of the English item (not translated)."""
-
-    key: str
-    item: Dict[str, Any]
-
-
-@dataclass(frozen=True)
-class ByPosition:
-    """A list whose items have no key that stays the same in translation (the region names):
-    the overlay lists every item, in the English order."""
-
-    item: Dict[str, Any]
-
-
-Spec = Union[_Text, ByKey, ByPosition, Dict[str, Any]]
-
-# The visitor-facing texts of knowledge/apt.yml (see actions/knowledge.py and actions/answers.py).
-# Deliberately absent: country names (from CLDR via Babel), ISO codes, aliases (what visitors
-# may type, not what they read), partner/excluded/matches flags, and the postal address, which is
-# not translated. A field missing from the English item (a region without `display`) is not asked.
-KB_TEXTS: Dict[str, Spec] = {
-    "organisation": {
-        "name": TEXT,
-        "short_name": TEXT,
-        "kind": TEXT,
-        "approach": TEXT,
-        "vision": TEXT,
-        "operations": TEXT,
-        "budget": TEXT,
-    },
-    "objectives": ByKey("id", {"title": TEXT, "text": TEXT}),
-    "activities": ByKey("id", {"title": TEXT, "text": TEXT}),
-    "opcat": {"name": TEXT, "text": TEXT},
-    "contacts": ByKey("name", {"role": TEXT}),
-    "partners": ByKey("id", {"name": TEXT, "text": TEXT}),
-    "cinat": {"name": TEXT, "text": TEXT},
-    "regions": ByPosition({"name": TEXT, "display": TEXT, "subregions": ByPosition({"name": TEXT})}),
-    "partnership": {
-        "organisation_types": ByKey("id", {"label": TEXT}),
-        "work_areas": ByKey("id", {"label": TEXT}),
-    },
-}
-
-
 def _label(item: Any) -> str:
     name = item.get("id") or item.get("name") if isinstance(item, dict) else None
     return f" ({name})" if name else ""
@@ -252,7 +211,7 @@ def _compare_kb(
     spec: Spec, english: Any, overlay: Any, path: str, language: str, problems: List[str], key: str = ""
 ) -> None:
     """Compare one node of the overlay with the English node, as ``spec`` describes it."""
-    if isinstance(spec, _Text):
+    if isinstance(spec, Text):
         if not isinstance(overlay, str) or not overlay.strip():
             problems.append(f"{path}: empty or not a text")
         elif _same_as_english(language, english, overlay):
@@ -318,23 +277,6 @@ def overlay_problems(language: str, knowledge_path: Path = KNOWLEDGE, root: Path
     return problems
 
 
-def merged(english: Any, overlay: Any, spec: Spec = KB_TEXTS, key: str = "") -> Any:
-    """The English with the overlay's texts in place, matching list items as ``KB_TEXTS`` says
-    (what the loader is to do; here to check the result against the schema)."""
-    if isinstance(spec, _Text):
-        return overlay
-    if isinstance(spec, dict):
-        result = copy.deepcopy(english)
-        for field, field_spec in spec.items():
-            if field in overlay and field in english:
-                result[field] = merged(english[field], overlay[field], field_spec)
-        return result
-    if isinstance(spec, ByPosition):
-        return [merged(en, tr, spec.item) for en, tr in zip(english, overlay, strict=True)]
-    given = {item[spec.key]: item for item in overlay}
-    return [merged(item, given.get(item[spec.key], {}), spec.item) for item in english]
-
-
 # -- the tests ------------------------------------------------------------------------------------
 
 
@@ -363,7 +305,12 @@ def test_knowledge_overlay_merged_over_the_english_is_a_valid_knowledge_base(lan
 
 
 def _copy_project(tmp_path: Path) -> Path:
-    for relative in ["domain.yml", "knowledge/apt.yml", *(f"wording/{lang}.yml" for lang in LANGUAGES)]:
+    for relative in [
+        "domain.yml",
+        "knowledge/apt.yml",
+        "wording/en.yml",
+        *(f"wording/{lang}.yml" for lang in LANGUAGES),
+    ]:
         target = tmp_path / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes((ROOT / relative).read_bytes())

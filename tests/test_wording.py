@@ -33,6 +33,8 @@ MESSAGE_KEYS = {
     "elements",
     "custom",
     "quick_replies",
+    # message metadata, not a response variable: the second chance's offered intents
+    "offered",
 }
 # A sentence: a capital, at least two more words, a full stop (or ? or !) at the end.
 SENTENCE = re.compile(r"[A-Z][\w'’]*(?:[ ,;:()\"'’-]+[\w'’{}]+){2,}[.?!]")

@@ -1,0 +1,64 @@
+"""Two questions in one message, answered one after the other.
+
+"where are you based and do you work in Kenya?" or "are you a donor? and who is your
+fundraising officer?" are two questions; the NLU reads one intent per message, so the chat
+channels hand each question to Rasa as its own message, in order, in the same conversation
+(``channels/rest.py``, ``channels/socketio_origins.py``). Staff see the two parts as two
+visitor messages.
+
+Splitting is deliberately narrow, so that one question is never cut in two:
+
+- after a question mark followed by more words ("...donor? and who...");
+- at "and" / "et" / "y" (or a comma before them) when what follows starts like a question
+  ("where", "do you", "où", "est-ce que", "dónde", "¿") and what comes before did too.
+
+"we are an NGO in Togo and we work on detention" stays one message (the second part is not
+a question), as do short parts (fewer than 3 words each) and anything beyond 3 parts.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import List
+
+MOST_QUESTIONS = 3
+FEWEST_WORDS = 3
+
+# How a question starts, in the three languages (lower case, accents as typed or not).
+_QUESTION_START = (
+    r"(?:where|who|whom|what|which|when|why|how|do|does|did|are|is|can|could|may|have|has"
+    r"|o[uù]|qui|que|qu'|quel|quelle|quels|quelles|quand|pourquoi|comment|combien|est-ce"
+    r"|avez-vous|êtes-vous|etes-vous|pouvez-vous|travaillez|financez"
+    r"|d[oó]nde|qui[eé]n|qu[eé]|cu[aá]l|cu[aá]ndo|por qu[eé]|c[oó]mo|cu[aá]nt[oa]s?"
+    r"|tienen|trabajan|financian|pueden|son|est[aá]n"
+    r"|¿)"
+)
+_STARTS_LIKE_A_QUESTION = re.compile(rf"^\W*{_QUESTION_START}(?=[\s'¿-]|$)", re.IGNORECASE)
+_AFTER_QUESTION_MARK = re.compile(r"(?<=\?)\s+(?=\S)")
+_JOINED_BY_AND = re.compile(rf",?\s+(?:and|et|y|e)\s+(?={_QUESTION_START}(?:[\s'¿-]|$))", re.IGNORECASE)
+_LEADING_AND = re.compile(r"^(?:and|et|y|e|also|aussi|también)\b[\s,]*", re.IGNORECASE)
+
+
+def _words(text: str) -> int:
+    return len(re.findall(r"\w+", text))
+
+
+def _split_at_and(part: str) -> List[str]:
+    if not _STARTS_LIKE_A_QUESTION.search(part):
+        return [part]
+    pieces = _JOINED_BY_AND.split(part)
+    return pieces if len(pieces) > 1 else [part]
+
+
+def questions(text: str) -> List[str]:
+    """The questions of one message, in order; the message itself when it is one question."""
+    if text.startswith("/"):  # a button's payload
+        return [text]
+    parts: List[str] = []
+    for sentence in _AFTER_QUESTION_MARK.split(text.strip()):
+        parts.extend(_split_at_and(sentence))
+    parts = [_LEADING_AND.sub("", p).strip() for p in parts]
+    parts = [p for p in parts if p]
+    if len(parts) < 2 or len(parts) > MOST_QUESTIONS or any(_words(p) < FEWEST_WORDS for p in parts):
+        return [text]
+    return parts

@@ -1,0 +1,49 @@
+"""Two questions in one message (language/questions.py)."""
+
+from __future__ import annotations
+
+from typing import List
+
+import pytest
+
+from language.questions import questions
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("where are you based and do you work in Kenya?", ["where are you based", "do you work in Kenya?"]),
+        (
+            "are you a donor? and who is your fundraising officer?",
+            ["are you a donor?", "who is your fundraising officer?"],
+        ),
+        ("what do you do, and where do you work", ["what do you do", "where do you work"]),
+        (
+            "où êtes-vous basés et travaillez-vous au Bénin ?",
+            ["où êtes-vous basés", "travaillez-vous au Bénin ?"],
+        ),
+        (
+            "quel est votre budget et qui sont vos partenaires",
+            ["quel est votre budget", "qui sont vos partenaires"],
+        ),
+        ("¿dónde está su sede y trabajan en Perú?", ["¿dónde está su sede", "trabajan en Perú?"]),
+    ],
+)
+def test_two_questions_are_split_in_order(text: str, expected: List[str]) -> None:
+    assert questions(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "we are an NGO in Togo and we work on detention",  # the second part is not a question
+        "do you work in Chad and Niger?",  # one question about two countries
+        "hello? is anyone there?",  # a part too short to be a question of its own
+        "What is the OPCAT?",
+        '/ask_country_engagement{"country": "Chad? and where"}',  # a button's payload
+        "who? what? where? when? why? how?",  # short parts
+        "what is it? and where is it? and who are they? and why is that so?",  # more than 3 parts
+    ],
+)
+def test_one_question_stays_one_message(text: str) -> None:
+    assert questions(text) == [text]
