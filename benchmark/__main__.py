@@ -4,7 +4,8 @@ write reports/benchmark.md and reports/benchmark.json.
 Phases: load (start-up, latency, throughput, memory, both stacks), scale (1, 2 and 4 Rasa
 replicas behind nginx on PostgreSQL and Redis against 2 embedded processes on SQLite, memory
 per replica, the lock stores' overhead), quality (`rasa test nlu` on the held-out set,
-cross-validation), training (full, incremental, baseline). A phase that fails is reported as
+cross-validation), training (full, incremental, baseline), languages (the English data alone
+against the three languages: training, time per message, memory). A phase that fails is reported as
 a problem and the others still run; every server started is stopped at the end, also on
 Ctrl-C.
 """
@@ -27,10 +28,12 @@ from benchmark import (
     ROOT,
     SCRATCH,
     conversations,
+    languages,
     machine,
     merge,
     quality,
     report,
+    retrain,
     scale,
     targets,
     training,
@@ -41,7 +44,7 @@ from benchmark.processes import on_termination, stop_all
 from benchmark.progress import phase, say
 from benchmark.servers import RunningStack, baseline_stack, our_stack
 
-PHASES = ("load", "scale", "quality", "training")
+PHASES = ("load", "scale", "quality", "training", "languages")
 
 
 def parse_args(argv: List[str]) -> argparse.Namespace:
@@ -190,11 +193,16 @@ def run_cross_validation(args: argparse.Namespace, result: Dict[str, Any]) -> No
     say(f"cross-validation: {cv.get('per_fold_mean_std', {}).get('test')}")
 
 
-def run_training(_args: argparse.Namespace, result: Dict[str, Any]) -> None:
+def run_training(args: argparse.Namespace, result: Dict[str, Any]) -> None:
     """Ours first, kept even if the baseline's training is then interrupted."""
     timings = result.setdefault("training", {})
     training.time_ours(SCRATCH, timings.setdefault("ours", {}))
     timings["baseline"] = training.time_baseline(SCRATCH)
+    timings["retrain"] = retrain.measure(SCRATCH, args.model)  # a round after a few corrections
+
+
+def run_languages(_args: argparse.Namespace, result: Dict[str, Any]) -> None:
+    result["languages"] = languages.run(SCRATCH)
 
 
 def run_load_phase(args: argparse.Namespace, result: Dict[str, Any]) -> None:
@@ -223,19 +231,21 @@ STEPS: Dict[str, Callable[[argparse.Namespace, Dict[str, Any]], None]] = {
     "quality": run_quality,
     "cross-validation": run_cross_validation,
     "training": run_training,
+    "languages": run_languages,
 }
 
 
 def steps_for(only: Optional[List[str]], quick: bool) -> List[str]:
     """The steps to run: --only picks phases (quality includes cross-validation); --quick
-    drops the slow ones: scale, cross-validation and training."""
+    drops the slow ones: scale, cross-validation, training and languages."""
     chosen = [
         step
         for step in STEPS
         if not only or step in only or (step == "cross-validation" and "quality" in only)
     ]
     if quick:
-        chosen = [step for step in chosen if step not in ("scale", "cross-validation", "training")]
+        slow = ("scale", "cross-validation", "training", "languages")
+        chosen = [step for step in chosen if step not in slow]
     return chosen
 
 

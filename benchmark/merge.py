@@ -13,6 +13,7 @@ SECTIONS: Dict[str, Sequence[str]] = {  # step -> where its figures live in the 
     "quality": ("quality", "test_set"),
     "cross-validation": ("quality", "cross_validation"),
     "training": ("training",),
+    "languages": ("languages",),
 }
 
 

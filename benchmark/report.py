@@ -608,6 +608,33 @@ def _training(result: Dict[str, Any]) -> List[str]:
     return lines
 
 
+def _languages(result: Dict[str, Any]) -> List[str]:
+    figures = result.get("languages")
+    if not figures:
+        return []
+    one, three, ratios = figures["one_language"], figures["three_languages"], figures["ratios"]
+    rows = [
+        [label, fmt(one.get(key)), fmt(three.get(key)), fmt(ratios.get(key), 2) if key in ratios else ""]
+        for label, key in (
+            ("full training (s)", "training_s"),
+            ("NLU time per message, median (ms)", "parse_ms_median"),
+            ("NLU time per message, p95 (ms)", "parse_ms_p95"),
+            ("memory with the model loaded (MiB)", "rss_mib_loaded"),
+            ("memory after parsing (MiB)", "rss_mib_after"),
+        )
+    ]
+    return [
+        "## Three languages against one",
+        "",
+        "The same configuration trained on the English data alone and on the English, French and"
+        f" Spanish data, then {three.get('messages')} held-out messages of the three languages parsed"
+        " one at a time in a fresh process per model (`benchmark/languages.py`).",
+        "",
+        *table(["", "English only", "three languages", "ratio"], rows),
+        "",
+    ]
+
+
 def _quality(result: Dict[str, Any]) -> List[str]:
     quality = result.get("quality")
     if not quality:
@@ -693,6 +720,13 @@ def _tuning(result: Dict[str, Any]) -> List[str]:
     )
 
 
+def retrain_lines(result: Dict[str, Any]) -> List[str]:
+    """Retraining from corrections: rendered by benchmark/retrain.py, beside its measurement."""
+    from benchmark.retrain import report_lines
+
+    return report_lines(result)
+
+
 def render_markdown(result: Dict[str, Any]) -> str:
     """The whole report as Markdown."""
     lines = [
@@ -710,7 +744,18 @@ def render_markdown(result: Dict[str, Any]) -> str:
         lines += [f"- `{run['command']}` ({run['generated']}): {', '.join(run['steps'])}" for run in runs] + [
             ""
         ]
-    for section in (_targets, _machine, _load, _memory_and_startup, _scale, _training, _quality, _tuning):
+    for section in (
+        _targets,
+        _machine,
+        _load,
+        _memory_and_startup,
+        _scale,
+        _training,
+        retrain_lines,
+        _languages,
+        _quality,
+        _tuning,
+    ):
         lines += section(result)
     problems: Optional[List[str]] = result.get("problems")
     if problems:

@@ -80,7 +80,7 @@ class CheckedRestInput(RestInput):
                 # Of what a client sends as metadata, only a page language it names is kept.
                 language = supported(page_language)
                 # Two questions in one message are answered in turn (language/questions.py).
-                for question in questions(checked.text):
+                for question in questions(checked.text or ""):
                     await on_new_message(
                         UserMessage(
                             question,

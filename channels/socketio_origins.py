@@ -215,7 +215,7 @@ class OriginCheckedSocketIOInput(SocketIOInput):
             metadata = {"language": self.languages[sid]} if sid in self.languages else None
             output = SocketIOOutput(sio, self.bot_message_evt)
             # Two questions in one message are answered in turn (language/questions.py).
-            for question in questions(checked.text):
+            for question in questions(checked.text or ""):
                 await on_new_message(
                     UserMessage(
                         question, output, conversation_id, input_channel=self.name(), metadata=metadata
