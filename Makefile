@@ -13,16 +13,16 @@ WIDGET      := web/vendor/webchat.js
 CHARTS      := review/node_modules/chart.js/dist/chart.umd.js
 CHROMIUM    := /usr/bin/chromium
 NGINX       := /usr/sbin/nginx
-PY_CODE     := apt_settings.py actions benchmark channels components language review runtime scripts storage supervision tests website
+PY_CODE     := apt_settings.py actions benchmark channels components language review runtime scripts storage supervision tests training website
 # Type-checked with mypy (make lint): the code that runs in the servers.
-TYPED_CODE  := apt_settings.py actions components language storage review runtime channels supervision website
+TYPED_CODE  := apt_settings.py actions components language storage review runtime channels supervision training website
 
 # No network for telemetry here, and TensorFlow's start-up chatter hides the real output.
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL   := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install train run run-scale status shell test unit lint validate migrate enquiries enquiries-csv staff-user purge forget api-token benchmark freeze clean
+.PHONY: help install train run run-scale status shell test unit lint validate retrain migrate enquiries enquiries-csv staff-user purge forget api-token benchmark freeze clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -103,6 +103,9 @@ lint: install  ## ruff and mypy on the Python code
 
 validate: install  ## check domain, data and stories for inconsistencies
 	$(RASA) data validate --fail-on-warnings
+
+retrain: install  ## learn the staff's corrections: fine-tune, test, put live if not worse (FULL=1: full training)
+	$(PY) -m training.retrain $(if $(FULL),--full)
 
 migrate: install  ## bring the database to the newest schema revision (make run does it)
 	@$(PY) -m storage.migrate upgrade

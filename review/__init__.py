@@ -1,10 +1,11 @@
-"""The staff review workspace: conversation logs, corrections, enquiries and insights.
+"""The staff review workspace: conversation logs, the inbox of missed messages, corrections,
+enquiries and insights.
 
 A Flask app (application factory, one blueprint per concern, as in Flask's tutorial). It
 reads the conversation log only through :mod:`review.queries` and keeps its own tables
-(staff accounts, login failures, review notes, corrections) in the project's database.
-Every page needs a staff login; accounts are created on the command line
-(``python -m review.accounts create NAME``), there is no default password.
+(staff accounts, login failures, review notes, tags, saved filters, corrections, dismissals)
+in the project's database. Every page needs a staff login; accounts are created on the
+command line (``python -m review.accounts create NAME``), there is no default password.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
         PAGE_SIZE=50,
         # Same threshold as the FallbackClassifier in config.yml.
         LOW_CONFIDENCE=0.6,
+        # Misses the inbox shows at first (near duplicates grouped); "Show more" adds as many.
+        INBOX_SIZE=100,
         # Failed-login throttling: this many failures within the window lock the account
         # name (or, at IP_LIMIT, the address) until the window has passed.
         LOGIN_FAILURE_LIMIT=5,
@@ -70,14 +73,17 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secret_key()
 
-    from review import auth, conversations, db, enquiries, improve, insights
+    from review import auth, conversations, db, enquiries, formatting, improve, inbox, insights, retrain
 
     db.init_app(app)
     auth.init_app(app)  # before CSRF: an anonymous request is sent to the login page first
     csrf.init_app(app)
-    for blueprint in (auth.bp, conversations.bp, improve.bp, enquiries.bp, insights.bp):
+    for blueprint in (auth.bp, conversations.bp, inbox.bp, improve.bp, enquiries.bp, insights.bp, retrain.bp):
         app.register_blueprint(blueprint)
     app.add_url_rule("/", endpoint="index", view_func=conversations.index)
+    app.add_template_filter(formatting.when, "when")
+    app.add_template_filter(formatting.plural, "plural")
+    app.add_template_filter(formatting.percent, "percent")
 
     @app.after_request
     def security_headers(response: Response) -> Response:

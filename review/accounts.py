@@ -2,11 +2,15 @@
 
     python -m review.accounts create NAME        # asks for the password twice
     python -m review.accounts create NAME --password-stdin
+    python -m review.accounts create NAME --role trainer
+    python -m review.accounts role NAME trainer  # change an account's role
     python -m review.accounts password NAME      # set a new password
-    python -m review.accounts list
+    python -m review.accounts list               # names and roles
     python -m review.accounts delete NAME
 
 Passwords are hashed with Argon2id (argon2-cffi's defaults); there is no default account.
+Roles (``storage.schema.STAFF_ROLES``, :func:`review.auth.require_role`): ``reviewer``, the
+default, and ``trainer``, who may also start a retrain.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import getpass
 import re
 import sys
 import time
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -24,7 +28,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from storage.database import engine_for
 from storage.migrate import upgrade
-from storage.schema import staff_users
+from storage.schema import STAFF_ROLES, saved_filters, staff_users
 
 MIN_PASSWORD_LENGTH = 12
 USERNAME = re.compile(r"^[A-Za-z0-9._-]{2,64}$")
@@ -51,18 +55,34 @@ def verify(password_hash: Optional[str], password: str) -> bool:
         return False
 
 
-def create(engine: sa.engine.Engine, username: str, password: str) -> None:
+def check_role(role: str) -> None:
+    if role not in STAFF_ROLES:
+        raise AccountError(f"a role is one of: {', '.join(STAFF_ROLES)}")
+
+
+def create(engine: sa.engine.Engine, username: str, password: str, role: str = "reviewer") -> None:
     if not USERNAME.match(username):
         raise AccountError("a username is 2 to 64 letters, digits, '.', '_' or '-'")
     check_new_password(password)
+    check_role(role)
     with engine.begin() as connection:
         if connection.execute(sa.select(staff_users.c.id).where(staff_users.c.username == username)).first():
             raise AccountError(f"the account {username!r} exists already")
         connection.execute(
             staff_users.insert().values(
-                username=username, password_hash=_hasher.hash(password), created_at=time.time()
+                username=username, password_hash=_hasher.hash(password), created_at=time.time(), role=role
             )
         )
+
+
+def set_role(engine: sa.engine.Engine, username: str, role: str) -> None:
+    check_role(role)
+    with engine.begin() as connection:
+        result = connection.execute(
+            staff_users.update().where(staff_users.c.username == username).values(role=role)
+        )
+        if result.rowcount == 0:
+            raise AccountError(f"no account {username!r}")
 
 
 def set_password(engine: sa.engine.Engine, username: str, password: str) -> None:
@@ -78,16 +98,24 @@ def set_password(engine: sa.engine.Engine, username: str, password: str) -> None
 
 
 def delete(engine: sa.engine.Engine, username: str) -> None:
+    """Delete the account and its saved filters (what it reviewed and corrected keeps its name)."""
     with engine.begin() as connection:
         if connection.execute(staff_users.delete().where(staff_users.c.username == username)).rowcount == 0:
             raise AccountError(f"no account {username!r}")
+        connection.execute(saved_filters.delete().where(saved_filters.c.username == username))
+
+
+def accounts(engine: sa.engine.Engine) -> List[Tuple[str, str]]:
+    """(username, role) of every account, by name."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(staff_users.c.username, staff_users.c.role).order_by(staff_users.c.username)
+        )
+        return [(name, role) for name, role in rows]
 
 
 def usernames(engine: sa.engine.Engine) -> List[str]:
-    with engine.connect() as connection:
-        return list(
-            connection.execute(sa.select(staff_users.c.username).order_by(staff_users.c.username)).scalars()
-        )
+    return [name for name, _ in accounts(engine)]
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -112,7 +140,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         command.add_argument(
             "--password-stdin", action="store_true", help="read the password from standard input"
         )
-    commands.add_parser("list", help="list the accounts")
+        if name == "create":
+            command.add_argument("--role", choices=STAFF_ROLES, default="reviewer", help="default: reviewer")
+    role = commands.add_parser("role", help="change an account's role")
+    role.add_argument("username")
+    role.add_argument("role", choices=STAFF_ROLES)
+    commands.add_parser("list", help="list the accounts and their roles")
     commands.add_parser("delete", help="delete an account").add_argument("username")
     args = parser.parse_args(argv)
 
@@ -120,13 +153,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     upgrade(engine)
     try:
         if args.command == "list":
-            print("\n".join(usernames(engine)) or "no staff accounts yet")
+            print("\n".join(f"{name}\t{role}" for name, role in accounts(engine)) or "no staff accounts yet")
         elif args.command == "delete":
             delete(engine, args.username)
             print(f"deleted {args.username}")
         elif args.command == "create":
-            create(engine, args.username, _read_password(args.password_stdin))
-            print(f"created {args.username}")
+            create(engine, args.username, _read_password(args.password_stdin), args.role)
+            print(f"created {args.username} ({args.role})")
+        elif args.command == "role":
+            set_role(engine, args.username, args.role)
+            print(f"{args.username} is now a {args.role}")
         else:
             set_password(engine, args.username, _read_password(args.password_stdin))
             print(f"new password set for {args.username}")

@@ -1,4 +1,14 @@
-"""Login, logout, and the rule that nothing but the login page is reachable without it.
+"""Login, logout, the rule that nothing but the login page is reachable without it, and roles.
+
+Every account has a role (``storage.schema.STAFF_ROLES``): a ``reviewer`` (the default) reads
+conversations, corrects and dismisses; a ``trainer`` may also do what changes the assistant
+itself, such as starting a retrain. A view that needs more than a login says so::
+
+    @bp.route("/retrain", methods=["POST"])
+    @require_role("trainer")
+    def start() -> ResponseReturnValue: ...
+
+and answers 403 to an account without that role (a trainer has every reviewer's rights).
 
 Failed logins are counted in the database (not in process memory), so the throttle holds
 across restarts and several workers: after ``LOGIN_FAILURE_LIMIT`` failures for one
@@ -8,11 +18,12 @@ further attempts are refused with 429 until the window has passed.
 
 from __future__ import annotations
 
+import functools
 import time
-from typing import Optional
+from typing import Any, Callable, Optional, TypeVar, cast
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from werkzeug.wrappers import Response
@@ -24,23 +35,56 @@ from storage import schema
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 PUBLIC_ENDPOINTS = {"auth.login", "static"}
+View = TypeVar("View", bound=Callable[..., Any])
 
 
 class StaffUser(UserMixin):
-    def __init__(self, user_id: int, username: str) -> None:
+    def __init__(self, user_id: int, username: str, role: str = "reviewer") -> None:
         self.id = user_id
         self.username = username
+        self.role = role
+
+    def has_role(self, role: str) -> bool:
+        """Whether the account may do what ``role`` may (roles are ordered as STAFF_ROLES)."""
+        ranks = schema.STAFF_ROLES
+        return self.role in ranks and role in ranks and ranks.index(self.role) >= ranks.index(role)
+
+
+def require_role(role: str) -> Callable[[View], View]:
+    """A view decorator: 403 unless the signed-in account has ``role`` (see the module's docstring)."""
+    if role not in schema.STAFF_ROLES:
+        raise ValueError(f"unknown role {role!r}: one of {', '.join(schema.STAFF_ROLES)}")
+
+    def decorator(view: View) -> View:
+        @functools.wraps(view)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if not current_user.has_role(role):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return cast(View, checked)
+
+    return decorator
+
+
+def local_path(target: str, default: str) -> str:
+    """``target`` if it is a path of this site (for a form's "back" field), else ``default``:
+    never another site's address (``//host``, ``/\\host`` and ``https://host`` are refused)."""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> Optional[StaffUser]:
+    users = schema.staff_users
     with db.connect() as connection:
         row = connection.execute(
-            sa.select(schema.staff_users.c.id, schema.staff_users.c.username).where(
-                schema.staff_users.c.id == int(user_id)
-            )
+            sa.select(users.c.id, users.c.username, users.c.role).where(users.c.id == int(user_id))
         ).first()
-    return StaffUser(row.id, row.username) if row else None
+    return StaffUser(row.id, row.username, row.role) if row else None
 
 
 def init_app(app: Flask) -> None:
@@ -94,7 +138,7 @@ def login() -> ResponseReturnValue:
         return render_template("auth/login.html", error="Wrong username or password."), 401
     with db.begin() as connection:
         connection.execute(schema.login_failures.delete().where(schema.login_failures.c.username == username))
-    login_user(StaffUser(row.id, row.username))
+    login_user(StaffUser(row.id, row.username, row.role))
     flash(f"Signed in as {row.username}.")
     return redirect(url_for("conversations.list_conversations"))
 

@@ -1,4 +1,7 @@
-"""Conversation list, transcript, review marks and notes, corrections, exports."""
+"""Conversation list, transcript, review marks, notes and tags, saved filters, exports.
+
+Corrections of a transcript's messages are decisions of :mod:`review.inbox` (confirmed, undoable).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +9,11 @@ import csv
 import io
 import json
 import time
-from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List, Optional
 
+import sqlalchemy as sa
 import yaml
 from flask import (
     Blueprint,
@@ -28,15 +31,21 @@ from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from review import db, queries
+from review.auth import local_path
+from review.formatting import plural, when
 from storage import schema
 from storage.enquiries import csv_safe
+from storage.summary import NONE_OF_THESE_INTENT
 
 bp = Blueprint("conversations", __name__, url_prefix="/conversations")
 
 EXPORT_COLUMNS = [
-    "sender_id", "started_at", "last_active_at", "channel", "user_messages", "bot_messages",
-    "fallback_count", "lowest_confidence", "disclosure", "funding_enquiry", "intents", "reviewed", "note",
+    "sender_id", "started_at", "last_active_at", "channel", "language", "first_message", "user_messages",
+    "bot_messages", "fallback_count", "nlu_fallback_count", "none_of_these_count", "lowest_confidence",
+    "best_guess_confidence", "feedback_up", "feedback_down", "disclosure", "funding_enquiry", "intents",
+    "tags", "reviewed", "note",
 ]  # fmt: skip
+MAX_SAVED_FILTERS = 30
 
 
 @lru_cache(maxsize=4)
@@ -46,19 +55,14 @@ def _intents(domain_file: Path) -> List[str]:
 
 
 def domain_intents() -> List[str]:
-    """The intents a message can be corrected to: those of the assistant's domain."""
+    """The intents of the assistant's domain."""
     return _intents(Path(current_app.config["DOMAIN_FILE"]))
 
 
-def utc(moment: Any) -> str:
-    if moment is None:
-        return ""
-    return datetime.fromtimestamp(float(moment), tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-
-
-@bp.app_template_filter("utc")
-def utc_filter(moment: Any) -> str:
-    return utc(moment)
+def correctable_intents() -> List[str]:
+    """The intents a message can be corrected to: the domain's, but the second-chance offer's
+    "None of these" (a button's answer, never a typed message's meaning)."""
+    return [i for i in domain_intents() if i != NONE_OF_THESE_INTENT]
 
 
 def index() -> WerkzeugResponse:
@@ -78,14 +82,28 @@ def list_conversations() -> str:
             current_app.config["PAGE_SIZE"],
             queries.Cursor.parse(request.args.get("after")),
         )
+        options = _filter_options(connection)
     return render_template(
         "conversations/list.html",
         page=page,
         filters=filters,
-        flags=queries.FLAGS,
-        intents=domain_intents(),
         low_confidence=current_app.config["LOW_CONFIDENCE"],
+        test_channels=queries.TEST_CHANNELS,
+        **options,
     )
+
+
+def _filter_options(connection: Any) -> Dict[str, Any]:
+    return {
+        "flags": queries.FLAGS,
+        "feedback_options": queries.FEEDBACK,
+        "traffic": queries.TRAFFIC,
+        "languages": queries.LANGUAGES,
+        "intents": domain_intents(),
+        "channels": queries.channels(connection),
+        "tags": queries.all_tags(connection),
+        "saved": queries.saved_filters_of(connection, current_user.username),
+    }
 
 
 def _conversation_or_404(connection: Any, sender_id: str) -> Dict[str, Any]:
@@ -97,16 +115,40 @@ def _conversation_or_404(connection: Any, sender_id: str) -> Dict[str, Any]:
 
 @bp.route("/<path:sender_id>/transcript")
 def transcript(sender_id: str) -> str:
+    filters = queries.Filters.from_args(request.args)
     with db.connect() as connection:
         conversation = _conversation_or_404(connection, sender_id)
         entries = queries.transcript(connection, sender_id)
+        conversation_tags = queries.tags_of(connection, [sender_id]).get(sender_id, [])
+        known_tags = queries.all_tags(connection)
     return render_template(
         "conversations/transcript.html",
         conversation=conversation,
         entries=entries,
-        intents=domain_intents(),
+        filters=filters,
+        intents=correctable_intents(),
+        conversation_tags=conversation_tags,
+        known_tags=known_tags,
         low_confidence=current_app.config["LOW_CONFIDENCE"],
     )
+
+
+def _next_unreviewed(sender_id: str, filters: queries.Filters) -> Optional[str]:
+    with db.connect() as connection:
+        conversation = queries.summary(connection, sender_id)
+        current = queries.Cursor(conversation["last_active_at"], sender_id) if conversation else None
+        return queries.next_unreviewed(connection, filters, current_app.config["LOW_CONFIDENCE"], current)
+
+
+@bp.route("/<path:sender_id>/next-unreviewed")
+def next_unreviewed(sender_id: str) -> WerkzeugResponse:
+    """The next conversation of the list (with the list's filters) that nobody reviewed."""
+    filters = queries.Filters.from_args(request.args)
+    found = _next_unreviewed(sender_id, filters)
+    if found is None:
+        flash("No conversation left to review with these filters.")
+        return redirect(url_for("conversations.list_conversations", **filters.query_args()))
+    return redirect(url_for("conversations.transcript", sender_id=found, **filters.query_args()))
 
 
 def _save_review(sender_id: str, values: Dict[str, Any]) -> None:
@@ -126,7 +168,129 @@ def mark_reviewed(sender_id: str) -> WerkzeugResponse:
         sender_id, {"reviewed": reviewed, "reviewed_by": current_user.username, "reviewed_at": time.time()}
     )
     flash("Marked as reviewed." if reviewed else "Marked as not reviewed.")
-    return redirect(url_for("conversations.transcript", sender_id=sender_id))
+    filters = queries.Filters.from_args(request.args)
+    if request.form.get("then") == "next":
+        return redirect(url_for("conversations.next_unreviewed", sender_id=sender_id, **filters.query_args()))
+    return redirect(url_for("conversations.transcript", sender_id=sender_id, **filters.query_args()))
+
+
+@bp.route("/reviewed", methods=["POST"])
+def mark_many_reviewed() -> WerkzeugResponse:
+    """Mark the conversations ticked in the list as reviewed."""
+    sender_ids = list(dict.fromkeys(request.form.getlist("sender_id")))[:500]
+    if not sender_ids:
+        flash("Tick the conversations to mark first.")
+    else:
+        values = {"reviewed": True, "reviewed_by": current_user.username, "reviewed_at": time.time()}
+        with db.begin() as connection:
+            known = set(
+                connection.execute(
+                    sa.select(schema.summaries.c.sender_id).where(
+                        schema.summaries.c.sender_id.in_(sender_ids)
+                    )
+                ).scalars()
+            )
+            stored = set(
+                connection.execute(
+                    sa.select(schema.reviews.c.sender_id).where(schema.reviews.c.sender_id.in_(known))
+                ).scalars()
+            )
+            if stored:
+                connection.execute(
+                    schema.reviews.update().where(schema.reviews.c.sender_id.in_(stored)).values(**values)
+                )
+            if known - stored:
+                connection.execute(
+                    schema.reviews.insert(),
+                    [{"sender_id": s, "note": "", **values} for s in sorted(known - stored)],
+                )
+        count = len(known)
+        flash(f"Marked {plural(count, 'conversation', 'conversations')} as reviewed.")
+    return redirect(local_path(request.form.get("back", ""), url_for(".list_conversations")))
+
+
+@bp.route("/<path:sender_id>/tags", methods=["POST"])
+def add_tag(sender_id: str) -> WerkzeugResponse:
+    tag = " ".join(request.form.get("tag", "").split())
+    if not tag or len(tag) > queries.MAX_TAG_LENGTH:
+        flash(f"A tag is 1 to {queries.MAX_TAG_LENGTH} characters; nothing was saved.")
+    else:
+        with db.begin() as connection:
+            _conversation_or_404(connection, sender_id)
+            exists = connection.execute(
+                sa.select(schema.tags.c.tag).where(
+                    schema.tags.c.sender_id == sender_id, schema.tags.c.tag == tag
+                )
+            ).first()
+            if exists is None:
+                connection.execute(
+                    schema.tags.insert().values(
+                        sender_id=sender_id, tag=tag, tagged_by=current_user.username, tagged_at=time.time()
+                    )
+                )
+        flash(f"Tagged “{tag}”.")
+    return redirect(url_for("conversations.transcript", sender_id=sender_id, _anchor="tags"))
+
+
+@bp.route("/<path:sender_id>/tags/remove", methods=["POST"])
+def remove_tag(sender_id: str) -> WerkzeugResponse:
+    tag = request.form.get("tag", "")
+    with db.begin() as connection:
+        connection.execute(
+            schema.tags.delete().where(schema.tags.c.sender_id == sender_id, schema.tags.c.tag == tag)
+        )
+    flash(f"Tag “{tag}” removed.")
+    return redirect(url_for("conversations.transcript", sender_id=sender_id, _anchor="tags"))
+
+
+@bp.route("/filters", methods=["POST"])
+def save_filter() -> WerkzeugResponse:
+    """Save the list's current filters under a name, for the signed-in staff member only."""
+    name = " ".join(request.form.get("name", "").split())
+    filters = queries.Filters.from_args(request.form)
+    query = filters.query_args()
+    if not name or len(name) > 64 or not query:
+        flash("Name the filter (up to 64 characters) and choose at least one filter; nothing was saved.")
+        return redirect(url_for(".list_conversations", **query))
+    table = schema.saved_filters
+    with db.begin() as connection:
+        mine = table.c.username == current_user.username
+        others = connection.execute(sa.select(sa.func.count()).where(mine, table.c.name != name)).scalar_one()
+        if others >= MAX_SAVED_FILTERS:
+            flash(f"You have {MAX_SAVED_FILTERS} saved filters already: delete one first.")
+            return redirect(url_for(".list_conversations", **query))
+        connection.execute(table.delete().where(mine, table.c.name == name))
+        connection.execute(
+            table.insert().values(
+                username=current_user.username,
+                name=name,
+                query=json.dumps(query, sort_keys=True),
+                created_at=time.time(),
+            )
+        )
+    flash(f"Filter “{name}” saved.")
+    return redirect(url_for(".list_conversations", **query))
+
+
+@bp.route("/filters/<int:filter_id>/delete", methods=["POST"])
+def delete_filter(filter_id: int) -> WerkzeugResponse:
+    table = schema.saved_filters
+    with db.begin() as connection:
+        connection.execute(
+            table.delete().where(table.c.id == filter_id, table.c.username == current_user.username)
+        )
+    flash("Saved filter deleted.")
+    return redirect(url_for(".list_conversations"))
+
+
+@bp.app_template_filter("saved_query")
+def saved_query(query: str) -> Dict[str, str]:
+    """A saved filter's query-string arguments (stored as JSON)."""
+    try:
+        loaded = json.loads(query)
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
 
 
 @bp.route("/<path:sender_id>/note", methods=["POST"])
@@ -140,43 +304,14 @@ def save_note(sender_id: str) -> WerkzeugResponse:
     return redirect(url_for("conversations.transcript", sender_id=sender_id))
 
 
-@bp.route("/<path:sender_id>/corrections", methods=["POST"])
-def correct(sender_id: str) -> WerkzeugResponse:
-    """Record the intent a misunderstood message should have had."""
-    intent = request.form.get("intent", "")
-    try:
-        event_id = int(request.form.get("event_id", ""))
-    except ValueError:
-        abort(400)
-    if intent not in domain_intents():
-        abort(400)
-    with db.begin() as connection:
-        message = queries.user_message(connection, sender_id, event_id)
-        if message is None or message.text.startswith("/"):
-            abort(400)
-        connection.execute(schema.corrections.delete().where(schema.corrections.c.event_id == event_id))
-        connection.execute(
-            schema.corrections.insert().values(
-                event_id=event_id,
-                sender_id=sender_id,
-                text=message.text,
-                predicted_intent=message.intent,
-                intent=intent,
-                created_by=current_user.username,
-                created_at=time.time(),
-            )
-        )
-    flash(f"Correction saved: {intent}.")
-    return redirect(url_for("conversations.transcript", sender_id=sender_id, _anchor=f"event-{event_id}"))
-
-
 def _export_rows() -> Iterator[Dict[str, Any]]:
     filters = queries.Filters.from_args(request.args)
     with db.connect() as connection:
         for row in queries.iter_conversations(connection, filters, current_app.config["LOW_CONFIDENCE"]):
-            row["started_at"], row["last_active_at"] = utc(row["started_at"]), utc(row["last_active_at"])
+            row["started_at"], row["last_active_at"] = when(row["started_at"]), when(row["last_active_at"])
             row["reviewed"] = bool(row["reviewed"])
             row["note"] = row["note"] or ""
+            row["language"] = row["language"] or "en"
             yield {column: row[column] for column in EXPORT_COLUMNS}
 
 
@@ -192,6 +327,7 @@ def export_csv() -> Response:
         writer.writeheader()
         for row in _export_rows():
             row["intents"] = " ".join(row["intents"])
+            row["tags"] = "; ".join(row["tags"])
             writer.writerow({k: csv_safe(v) for k, v in row.items()})
             yield out.getvalue()
             out.seek(0)
@@ -213,8 +349,10 @@ def export_json() -> Response:
         with db.connect() as connection:
             for row in _export_rows():
                 row["messages"] = [
-                    {"at": utc(e.at), "from": "visitor" if e.kind == "user" else "assistant", "text": e.text,
-                     **({"intent": e.intent, "confidence": e.confidence} if e.kind == "user" else {})}
+                    {"at": when(e.at), "from": "visitor" if e.kind == "user" else "assistant", "text": e.text,
+                     **({"intent": e.intent, "confidence": e.confidence, "best_guess": e.best_guess,
+                         "guesses": e.guesses, "language": e.language} if e.kind == "user" else {}),
+                     **({"source": e.source} if e.source else {})}
                     for e in queries.transcript(connection, row["sender_id"])
                     if e.kind in ("user", "bot")
                 ]  # fmt: skip

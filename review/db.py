@@ -1,6 +1,7 @@
 """The workspace's connection to the project's database.
 
-Its tables (staff accounts, login failures, review marks and notes, corrections) are
+Its tables (staff accounts, login failures, review marks, notes and tags, saved filters,
+corrections, inbox dismissals) are
 declared with every other table in :mod:`storage.schema`; at start the app brings the
 database to the newest revision (:mod:`storage.migrate`), so it also starts on an empty one.
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from flask import Blueprint, Response, current_app, render_template
 
+from review.formatting import code_label
 from storage.enquiries import EnquiryStore, export_csv
 
 bp = Blueprint("enquiries", __name__, url_prefix="/enquiries")
@@ -17,7 +19,12 @@ def _store() -> EnquiryStore:
 
 @bp.route("/")
 def list_enquiries() -> str:
-    return render_template("enquiries/list.html", enquiries=_store().all())
+    domain = Path(current_app.config["DOMAIN_FILE"])
+    return render_template(
+        "enquiries/list.html",
+        enquiries=_store().all(),
+        label=lambda slot, code: code_label(domain, slot, code),
+    )
 
 
 @bp.route("/export.csv")

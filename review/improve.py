@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from review import db
+from review.queries import LANGUAGES
 from storage import schema
 
 bp = Blueprint("improve", __name__, url_prefix="/improve")
@@ -33,25 +34,31 @@ def corrections_yaml(rows: List[Dict[str, str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _all_corrections() -> List[Dict[str, str]]:
+def _all_corrections(language: Optional[str] = None) -> List[Dict[str, str]]:
+    table = schema.corrections
+    query = sa.select(table).order_by(table.c.created_at.desc(), table.c.id.desc())
+    if language:
+        query = query.where(table.c.language == language)
     with db.connect() as connection:
-        rows = connection.execute(
-            sa.select(schema.corrections).order_by(schema.corrections.c.created_at.desc())
-        )
-        return [dict(r._mapping) for r in rows]
+        return [dict(r._mapping) for r in connection.execute(query)]
 
 
 @bp.route("/")
 def corrections() -> str:
-    return render_template("improve/corrections.html", corrections=_all_corrections())
+    return render_template("improve/corrections.html", corrections=_all_corrections(), languages=LANGUAGES)
 
 
 @bp.route("/corrections.yml")
 def export_corrections() -> Response:
+    """The corrections as training data: of one language (``?language=fr``), else of all."""
+    language = request.args.get("language", "")
+    if language and language not in LANGUAGES:
+        language = ""
+    name = f"nlu_corrections_{language}.yml" if language else "nlu_corrections.yml"
     return Response(
-        corrections_yaml(_all_corrections()),
+        corrections_yaml(_all_corrections(language or None)),
         mimetype="application/x-yaml",
-        headers={"Content-Disposition": 'attachment; filename="nlu_corrections.yml"'},
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 

@@ -52,6 +52,22 @@ summaries = sa.Table(
     sa.Column("funding_enquiry", sa.Boolean, nullable=False, default=False, index=True),
     # Lower-cased, redacted visitor text, for the staff search box.
     sa.Column("search_text", sa.Text, nullable=False, default=""),
+    # The visitor's first typed message (redacted, shortened): the list's title of the row.
+    sa.Column("first_message", sa.Text),
+    # The lowest, over the visitor's messages, of the confidence of the model's own best guess
+    # (the best intent other than nlu_fallback, which the FallbackClassifier always records at
+    # its threshold): what the workspace's confidence filter reads.
+    sa.Column("best_guess_confidence", sa.Float, index=True),
+    sa.Column("nlu_fallback_count", sa.Integer, nullable=False, default=0, server_default="0"),
+    # Second-chance offers the visitor answered with "None of these".
+    sa.Column("none_of_these_count", sa.Integer, nullable=False, default=0, server_default="0"),
+    # How far the funding conversation went (storage.summary.FUNDING_STEPS; 0: not offered).
+    sa.Column("funding_step", sa.Integer, nullable=False, default=0, server_default="0"),
+    # Typed visitor messages per language, and how many of them were understood (JSON:
+    # {"en": [messages, understood], ...}); for the insights.
+    sa.Column("language_counts", sa.Text),
+    # The visitor's language at the conversation's last message (the slot ``language``).
+    sa.Column("language", sa.String(8)),
     # The list is ordered newest first and paged by (last_active_at, sender_id).
     sa.Index("ix_conversation_summaries_recent", "last_active_at", "sender_id"),
     info={"conversation_key": "sender_id"},
@@ -121,7 +137,10 @@ staff_users = sa.Table(
     sa.Column("username", sa.String(64), nullable=False, unique=True),
     sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
+    # STAFF_ROLES: a reviewer reads and corrects; a trainer may also put a retrained model live.
+    sa.Column("role", sa.String(16), nullable=False, default="reviewer", server_default="reviewer"),
 )
+STAFF_ROLES = ("reviewer", "trainer")
 
 login_failures = sa.Table(
     "staff_login_failures",
@@ -158,7 +177,48 @@ corrections = sa.Table(
     sa.Column("intent", sa.String(255), nullable=False),
     sa.Column("created_by", sa.String(64), nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
+    # The visitor's language when they wrote the message (en, fr, es): corrections are
+    # training data of that language.
+    sa.Column("language", sa.String(8), nullable=False, default="en", server_default="en"),
+    # Set by the retrain pipeline once the correction is in the training data of a model put live.
+    sa.Column("trained_at", sa.Float),
     info={"conversation_key": "sender_id"},
+)
+
+# A missed message (review.inbox) staff decided needs nothing: it leaves the inbox.
+dismissals = sa.Table(
+    "inbox_dismissals",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.Integer, nullable=False, unique=True),
+    sa.Column("sender_id", sa.String(255), nullable=False, index=True),
+    sa.Column("dismissed_by", sa.String(64), nullable=False),
+    sa.Column("dismissed_at", sa.Float, nullable=False),
+    info={"conversation_key": "sender_id"},
+)
+
+# Staff's own labels on conversations ("to discuss", "new country"), one row per tag.
+tags = sa.Table(
+    "conversation_tags",
+    metadata,
+    sa.Column("sender_id", sa.String(255), primary_key=True),
+    sa.Column("tag", sa.String(64), primary_key=True),
+    sa.Column("tagged_by", sa.String(64), nullable=False),
+    sa.Column("tagged_at", sa.Float, nullable=False),
+    sa.Index("ix_conversation_tags_tag", "tag", "sender_id"),
+    info={"conversation_key": "sender_id"},
+)
+
+# A staff member's named filters of the conversation list (the list's query string).
+saved_filters = sa.Table(
+    "saved_filters",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("query", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("username", "name", name="uq_saved_filters_username_name"),
 )
 
 

@@ -13,7 +13,7 @@ import requests
 
 from review.accounts import create
 from storage.database import engine_for
-from tests.conftest import Stack
+from tests.conftest import Stack, stored_events
 
 PASSWORD = "a long staff password"
 
@@ -73,6 +73,32 @@ def test_the_misunderstood_message_is_flagged_as_a_fallback(
     stack: Stack, staff: requests.Session, conversation: str
 ) -> None:
     listing = staff.get(f"{stack.review_url}/conversations/", params={"flag": "fallback"}, timeout=30).text
+    assert f"/conversations/{conversation}/transcript" in listing
+
+
+def test_a_real_fallback_keeps_the_model_s_ranking_and_reaches_the_inbox(
+    stack: Stack, staff: requests.Session, conversation: str
+) -> None:
+    """Rasa records a fallback as nlu_fallback at the threshold; the model's own ranking after it
+    is stored (redacted text, ranking kept) and is what the workspace shows and filters on."""
+    [fallback] = [
+        e
+        for e in stored_events(stack.database_url, conversation)
+        if e.get("event") == "user" and e.get("text") == "asdkjh qwpoeiru zmxnbv"
+    ]
+    ranking = fallback["parse_data"]["intent_ranking"]
+    if fallback["parse_data"]["intent"]["name"] != "nlu_fallback":
+        pytest.skip("the model did not fall back on the nonsense message")
+    assert ranking[0]["name"] == "nlu_fallback" and len(ranking) > 3
+    best = max(r["confidence"] for r in ranking[1:])
+    inbox = staff.get(f"{stack.review_url}/inbox/", params={"reason": "fallback"}, timeout=30).text
+    assert "asdkjh qwpoeiru zmxnbv" in inbox
+    transcript = staff.get(f"{stack.review_url}/conversations/{conversation}/transcript", timeout=30).text
+    guesses = transcript[transcript.index("the model's guesses:") :]
+    assert f"{best:.2f}</span>" in guesses[: guesses.index("</div>")]
+    listing = staff.get(
+        f"{stack.review_url}/conversations/", params={"conf_max": f"{best + 0.005:.3f}"}, timeout=30
+    ).text
     assert f"/conversations/{conversation}/transcript" in listing
 
 

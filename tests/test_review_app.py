@@ -1,6 +1,7 @@
 """The staff review workspace, through Flask's test client on a real database (SQLite and
-PostgreSQL): login and its protections, the list and its filters, transcripts, review
-marks, corrections exported as Rasa training data, enquiries, insights, exports."""
+PostgreSQL): login, roles and their protections, the list and its filters, transcripts, review
+marks, tags, saved filters, corrections exported as Rasa training data, enquiries, insights,
+exports. The inbox is tested in tests/test_inbox.py, insights' figures in tests/test_insights.py."""
 
 from __future__ import annotations
 
@@ -22,10 +23,10 @@ import yaml
 from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
-from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
 
 from review import create_app, db
-from review.accounts import AccountError, create
+from review.accounts import AccountError, create, set_role
 from storage import schema
 from storage.database import engine_for
 from storage.tracker_store import RedactingSQLTrackerStore
@@ -36,6 +37,27 @@ from tests.test_tracker_store import DOMAIN, save, user
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery staple"
 DAY = 86400
+
+
+def guessed(
+    text: str,
+    ranking: List[tuple],
+    at: float,
+    fell_back: bool = True,
+    channel: str = "socketio",
+    **kwargs: Any,
+) -> UserUttered:
+    """A visitor message as Rasa records it: after a fallback, ``nlu_fallback`` at exactly the
+    threshold (0.6), then the model's own ranking ``[(intent, confidence), ...]``."""
+    ranked = [{"name": name, "confidence": confidence} for name, confidence in ranking]
+    top = {"name": "nlu_fallback", "confidence": 0.6} if fell_back else ranked[0]
+    parse_data = {
+        "text": text,
+        "intent": top,
+        "entities": [],
+        "intent_ranking": ([top] if fell_back else []) + ranked,
+    }
+    return UserUttered(text, intent=top, parse_data=parse_data, input_channel=channel, timestamp=at, **kwargs)
 
 
 def seed(url: str) -> Dict[str, str]:
@@ -64,7 +86,12 @@ def seed(url: str) -> Dict[str, str]:
         [
             SessionStarted(timestamp=now - 2 * DAY),
             ActionExecuted("action_listen"),
-            user("blorp the frobnicator", "nlu_fallback", 0.32, at=now - 2 * DAY + 1),
+            guessed(
+                "blorp the frobnicator",
+                [("ask_country_engagement", 0.32), ("greet", 0.21), ("out_of_scope", 0.12)],
+                at=now - 2 * DAY + 1,
+                channel="rest",
+            ),
             BotUttered("Sorry, I didn't get that.", timestamp=now - 2 * DAY + 2),
             ActionExecuted("action_listen"),
             user("do you work in Viet Nam?", "ask_country_engagement", 0.99, at=now - 2 * DAY + 5),
@@ -79,11 +106,25 @@ def seed(url: str) -> Dict[str, str]:
             SessionStarted(timestamp=now - DAY),
             ActionExecuted("action_listen"),
             user("can you fund our project?", "ask_funding", 0.98, at=now - DAY + 1),
+            BotUttered(
+                "The APT is not a donor ...",
+                metadata={"source": "FAQ: Can the APT fund our project?"},
+                timestamp=now - DAY + 2,
+            ),
             SlotSet("enquiry_status", "recorded"),
             ActionExecuted("action_listen"),
             user("<script>alert('x')</script>", "out_of_scope", 0.7, at=now - DAY + 9),
+            BotUttered("I can't help with that.", timestamp=now - DAY + 10),
         ],
     )
+    with engine_for(url).begin() as connection:  # the widget's "Was this helpful?" on both answers
+        connection.execute(
+            schema.feedback.insert(),
+            [
+                {"sender_id": "c-funding", "message_index": 0, "value": "up", "created_at": now - DAY + 3},
+                {"sender_id": "c-funding", "message_index": 1, "value": "down", "created_at": now - DAY + 11},
+            ],
+        )
     # Written to the table directly: the store refuses a name like this one today, but a row
     # stored before that check must still be shown and exported harmlessly.
     with engine_for(url).begin() as connection:
@@ -142,7 +183,7 @@ def page(client: FlaskClient, path: str) -> str:
 
 
 def routes(app: Flask) -> List[tuple]:
-    args = {"sender_id": "c-funding", "correction_id": 1, "filename": "review.css"}
+    args = {"sender_id": "c-funding", "correction_id": 1, "filter_id": 1, "filename": "review.css"}
     with app.test_request_context():
         from flask import url_for
 
@@ -170,7 +211,7 @@ def test_every_route_refuses_anonymous_visitors(app: Flask) -> None:
             assert response.status_code == 401 or "/login" in response.headers["Location"]
             assert b"ngo@example.org" not in response.data and b"Viet Nam" not in response.data
             checked += 1
-    assert checked >= 15
+    assert checked >= 25
 
 
 def test_login_with_the_right_password_opens_the_workspace(app: Flask) -> None:
@@ -242,7 +283,7 @@ def total(html: str) -> int:
 
 
 def listed(html: str) -> List[str]:
-    return re.findall(r'href="/conversations/([^/"]+)/transcript"', html)
+    return re.findall(r'href="/conversations/([^/"?]+)/transcript[?"]', html)
 
 
 def test_list_shows_newest_first_with_flags_and_intents(staff: FlaskClient) -> None:
@@ -271,6 +312,17 @@ def test_pagination_walks_every_conversation_once(staff: FlaskClient) -> None:
         ("flag=fallback", ["c-fallback", "c-funding"]),
         ("intent=ask_country_engagement", ["c-fallback"]),
         ("low=1", ["c-fallback"]),
+        ("conf_min=0.3&conf_max=0.4", ["c-fallback"]),
+        ("conf_min=0.65", ["c-funding", "c-disclosure"]),
+        ("flag=nlu_fallback", ["c-fallback"]),
+        ("flag=none_of_these", []),
+        ("feedback=down", ["c-funding"]),
+        ("feedback=any", ["c-funding"]),
+        ("feedback=up", ["c-funding"]),
+        ("traffic=test&flag=fallback", ["c-fallback", "c-funding"]),
+        ("traffic=visitors", []),
+        ("channel=rest&language=en&flag=disclosure", ["c-disclosure"]),
+        ("language=fr", []),
         ("q=VIET+nam", ["c-fallback"]),
         ("q=100%25", []),
         ("flag=unreviewed&intent=greet", []),
@@ -290,8 +342,97 @@ def test_date_filters_use_the_start_day(staff: FlaskClient) -> None:
 
 
 def test_an_invalid_filter_is_reported_not_a_crash(staff: FlaskClient) -> None:
-    html = page(staff, "/conversations/?from=yesterday&flag=bogus")
+    html = page(staff, "/conversations/?from=yesterday&flag=bogus&conf_max=2&feedback=meh")
     assert "From must be a date" in html and "Unknown flag." in html and total(html) == 3
+    assert "must be a number from 0 to 1" in html and "Unknown feedback." in html
+
+
+def test_the_list_shows_the_first_message_as_the_title_and_the_feedback(staff: FlaskClient) -> None:
+    html = page(staff, "/conversations/")
+    assert ">can you fund our project?</a>" in html
+    assert "not helpful:</span> 1" in html and ">helpful:</span> 1" in html
+
+
+def test_a_conversation_s_lowest_confidence_is_the_model_s_best_guess_not_the_fallback(
+    staff: FlaskClient,
+) -> None:
+    html = page(staff, "/conversations/?flag=nlu_fallback")
+    assert "<td>0.32</td>" in html and "<td>0.60</td>" not in html
+
+
+def test_mark_many_conversations_reviewed_at_once(staff: FlaskClient) -> None:
+    token = csrf_token(staff, "/conversations/")
+    response = staff.post(
+        "/conversations/reviewed",
+        data={
+            "sender_id": ["c-fallback", "c-disclosure", "nobody"],
+            "csrf_token": token,
+            "back": "/conversations/",
+        },
+    )
+    assert response.status_code == 302
+    html = page(staff, "/conversations/?flag=reviewed")
+    assert (
+        sorted(listed(html)) == ["c-disclosure", "c-fallback"]
+        and "Marked 2 conversations as reviewed." in html
+    )
+    assert listed(page(staff, "/conversations/?flag=unreviewed")) == ["c-funding"]
+
+
+def test_next_unreviewed_walks_the_list_with_its_filters(staff: FlaskClient) -> None:
+    token = csrf_token(staff, "/conversations/")
+    staff.post("/conversations/c-fallback/reviewed", data={"reviewed": "1", "csrf_token": token})
+    response = staff.get("/conversations/c-funding/next-unreviewed")
+    assert response.headers["Location"].endswith("/conversations/c-disclosure/transcript")
+    assert (
+        staff.get("/conversations/c-disclosure/next-unreviewed")
+        .headers["Location"]
+        .endswith("/conversations/c-funding/transcript")
+    )
+    filtered = staff.get("/conversations/c-funding/next-unreviewed?flag=fallback")
+    assert filtered.headers["Location"].startswith("/conversations/?"), "none left with that filter"
+    reviewed_then_next = staff.post(
+        "/conversations/c-funding/reviewed", data={"reviewed": "1", "then": "next", "csrf_token": token}
+    )
+    assert "/conversations/c-funding/next-unreviewed" in reviewed_then_next.headers["Location"]
+
+
+def test_tags_are_added_listed_filtered_and_removed(staff: FlaskClient) -> None:
+    token = csrf_token(staff, "/conversations/c-fallback/transcript")
+    for tag in ("new country", "  new   country ", "to discuss"):
+        staff.post("/conversations/c-fallback/tags", data={"tag": tag, "csrf_token": token})
+    assert (
+        staff.post("/conversations/c-fallback/tags", data={"tag": "x" * 65, "csrf_token": token}).status_code
+        == 302
+    )
+    html = page(staff, "/conversations/c-fallback/transcript")
+    assert html.count('<span class="tag">new country</span>') == 1 and "to discuss" in html
+    assert listed(page(staff, "/conversations/?tag=new+country")) == ["c-fallback"]
+    staff.post("/conversations/c-fallback/tags/remove", data={"tag": "new country", "csrf_token": token})
+    assert listed(page(staff, "/conversations/?tag=new+country")) == []
+
+
+def test_saved_filters_belong_to_their_staff_member(app: Flask, staff: FlaskClient) -> None:
+    token = csrf_token(staff, "/conversations/")
+    response = staff.post(
+        "/conversations/filters",
+        data={"name": "Fallbacks", "flag": "fallback", "low": "1", "csrf_token": token},
+    )
+    assert response.status_code == 302 and "flag=fallback" in response.headers["Location"]
+    html = page(staff, "/conversations/")
+    link = re.search(r'<a href="([^"]+)">Fallbacks</a>', html).group(1).replace("&amp;", "&")
+    assert listed(page(staff, link)) == ["c-fallback"]
+    create(engine_for(app.config["DATABASE_URL"]), "bob", PASSWORD)
+    bob = app.test_client()
+    login(bob, username="bob")
+    assert ">Fallbacks</a>" not in page(bob, "/conversations/")
+    filter_id = re.search(r"/conversations/filters/(\d+)/delete", html).group(1)
+    bob.post(
+        f"/conversations/filters/{filter_id}/delete", data={"csrf_token": csrf_token(bob, "/conversations/")}
+    )
+    assert ">Fallbacks</a>" in page(staff, "/conversations/"), "bob cannot delete alice's filter"
+    staff.post(f"/conversations/filters/{filter_id}/delete", data={"csrf_token": token})
+    assert ">Fallbacks</a>" not in page(staff, "/conversations/")
 
 
 # -- transcript, review, corrections ----------------------------------------------------------
@@ -302,6 +443,35 @@ def test_transcript_shows_messages_with_intent_confidence_and_slots(staff: Flask
     assert "blorp the frobnicator" in html and "nlu_fallback" in html and "0.32" in html
     assert "slot country = &#34;Viet Nam&#34;" in html and "Yes, Viet Nam is among" in html
     assert html.index("blorp") < html.index("Viet Nam?")
+
+
+def test_transcript_shows_the_model_s_guesses_behind_a_fallback(staff: FlaskClient) -> None:
+    html = page(staff, "/conversations/c-fallback/transcript")
+    guesses = html[html.index("the model's guesses:") :][:600]
+    assert re.findall(r'<span class="guess">(\w+) <span class="low">([\d.]+)</span>', guesses) == [
+        ("ask_country_engagement", "0.32"),
+        ("greet", "0.21"),
+        ("out_of_scope", "0.12"),
+    ]
+
+
+def test_transcript_shows_the_source_and_feedback_of_answers(staff: FlaskClient) -> None:
+    html = page(staff, "/conversations/c-funding/transcript")
+    assert "Source: FAQ: Can the APT fund our project?" in html
+    assert html.index("👍 helpful") < html.index("Source: FAQ") < html.index("👎 not helpful")
+
+
+def test_the_correction_form_has_no_preset_and_lists_the_guesses_first(staff: FlaskClient) -> None:
+    html = page(staff, "/conversations/c-fallback/transcript")
+    form = html[html.index('<select name="intent"') :]
+    form = form[: form.index("</select>")]
+    assert "required" in form.split(">")[0] and "selected" not in form
+    assert re.search(r'<option value="">choose…</option>\s*<optgroup label="The model.s guesses">', form)
+    assert re.findall(r'<option value="(\w+)"', form)[:3] == [
+        "ask_country_engagement",
+        "greet",
+        "out_of_scope",
+    ]
 
 
 def test_transcript_shows_the_redacted_text_and_warns_of_a_disclosure(staff: FlaskClient) -> None:
@@ -342,19 +512,49 @@ def user_event_id(url: str, sender: str, text: str) -> int:
     raise AssertionError(text)
 
 
+def decide(
+    client: FlaskClient,
+    event_ids: List[int],
+    action: str,
+    intent: str = "",
+    confirmed: bool = True,
+    back: str = "",
+) -> Any:
+    """A decision as the inbox's and the transcript's forms post it, confirmed or not yet."""
+    token = csrf_token(client, "/inbox/")
+    data: Dict[str, Any] = {"event_id": event_ids, "action": action, "intent": intent, "csrf_token": token}
+    if confirmed:
+        data["confirmed"] = "1"
+    if back:
+        data["back"] = back
+    return client.post("/inbox/decide", data=data)
+
+
 def correct(client: FlaskClient, app: Flask, sender: str, text: str, intent: str) -> Any:
     event_id = user_event_id(app.config["DATABASE_URL"], sender, text)
-    token = csrf_token(client, f"/conversations/{sender}/transcript")
-    return client.post(
-        f"/conversations/{sender}/corrections",
-        data={"event_id": event_id, "intent": intent, "csrf_token": token},
-    )
+    return decide(client, [event_id], "assign", intent, back=f"/conversations/{sender}/transcript")
+
+
+def test_a_correction_from_the_transcript_is_confirmed_first_then_undoable(
+    app: Flask, staff: FlaskClient
+) -> None:
+    event_id = user_event_id(app.config["DATABASE_URL"], "c-fallback", "blorp the frobnicator")
+    back = f"/conversations/c-fallback/transcript#event-{event_id}"
+    asked = decide(staff, [event_id], "assign", "out_of_scope", confirmed=False, back=back)
+    assert asked.status_code == 200 and "Confirm" in asked.get_data(as_text=True)
+    assert "corrected to" not in page(staff, "/conversations/c-fallback/transcript"), "nothing saved yet"
+    done = decide(staff, [event_id], "assign", "out_of_scope", back=back)
+    assert done.status_code == 303 and done.headers["Location"] == back
+    html = page(staff, "/conversations/c-fallback/transcript")
+    assert "corrected to <strong>out_of_scope</strong>" in html and 'action="/inbox/undo"' in html
+    staff.post("/inbox/undo", data={"csrf_token": csrf_token(staff, "/inbox/")})
+    assert "corrected to" not in page(staff, "/conversations/c-fallback/transcript")
 
 
 def test_corrections_are_exported_as_nlu_training_data(app: Flask, staff: FlaskClient) -> None:
-    assert correct(staff, app, "c-fallback", "blorp the frobnicator", "out_of_scope").status_code == 302
-    assert correct(staff, app, "c-funding", "<script>alert('x')</script>", "out_of_scope").status_code == 302
-    assert correct(staff, app, "c-funding", "can you fund our project?", "ask_funding").status_code == 302
+    assert correct(staff, app, "c-fallback", "blorp the frobnicator", "out_of_scope").status_code == 303
+    assert correct(staff, app, "c-funding", "<script>alert('x')</script>", "out_of_scope").status_code == 303
+    assert correct(staff, app, "c-funding", "can you fund our project?", "ask_funding").status_code == 303
     assert "corrected to <strong>out_of_scope</strong>" in page(staff, "/conversations/c-fallback/transcript")
     exported = staff.get("/improve/corrections.yml").get_data(as_text=True)
     data = yaml.safe_load(exported)
@@ -399,12 +599,17 @@ def test_exported_corrections_pass_rasa_data_validation(
 
 def test_a_correction_to_an_unknown_intent_or_message_is_refused(app: Flask, staff: FlaskClient) -> None:
     assert correct(staff, app, "c-fallback", "blorp the frobnicator", "not_an_intent").status_code == 400
-    token = csrf_token(staff, "/conversations/c-fallback/transcript")
-    response = staff.post(
-        "/conversations/c-fallback/corrections",
-        data={"event_id": 999999, "intent": "greet", "csrf_token": token},
-    )
-    assert response.status_code == 400
+    assert decide(staff, [999999], "assign", "greet").status_code == 400
+    assert decide(staff, [1], "delete_everything").status_code == 400
+    bot_event = user_event_id(app.config["DATABASE_URL"], "c-fallback", "blorp the frobnicator") + 1
+    assert decide(staff, [bot_event], "assign", "greet").status_code == 400, "not a visitor message"
+
+
+def test_a_decision_returns_only_to_a_page_of_the_workspace(app: Flask, staff: FlaskClient) -> None:
+    event_id = user_event_id(app.config["DATABASE_URL"], "c-fallback", "blorp the frobnicator")
+    for elsewhere in ("https://evil.example/", "//evil.example/", "/\\evil.example/", "javascript:alert(1)"):
+        response = decide(staff, [event_id], "dismiss", back=elsewhere)
+        assert response.headers["Location"] == "/inbox/", elsewhere
 
 
 # -- enquiries, insights, exports -------------------------------------------------------------
@@ -412,6 +617,7 @@ def test_a_correction_to_an_unknown_intent_or_message_is_refused(app: Flask, sta
 
 def test_enquiries_list_and_csv(staff: FlaskClient) -> None:
     assert "ngo@example.org" in page(staff, "/enquiries/") and "Kenya" in page(staff, "/enquiries/")
+    assert "<td>2026-12-01 10:00</td>" in page(staff, "/enquiries/")
     rows = list(csv.DictReader(io.StringIO(page(staff, "/enquiries/export.csv"))))
     assert rows[0]["email"] == "ngo@example.org" and rows[0]["organisation_name"] == "'=Friends"
 
@@ -464,6 +670,43 @@ def test_accounts_need_a_long_password_and_a_unique_name(database_url: str) -> N
         create(engine, "<script>", PASSWORD)
 
 
+def test_accounts_have_a_role_reviewer_by_default(database_url: str) -> None:
+    engine = engine_for(database_url)
+    create_app({"DATABASE_URL": database_url, "SECRET_KEY": "x"})
+    create(engine, "carol", PASSWORD)
+    create(engine, "trent", PASSWORD, role="trainer")
+    with pytest.raises(AccountError):
+        create(engine, "mallory", PASSWORD, role="admin")
+    with pytest.raises(AccountError):
+        set_role(engine, "nobody", "trainer")
+    with engine.connect() as connection:
+        roles = dict(
+            connection.execute(sa.select(schema.staff_users.c.username, schema.staff_users.c.role)).all()
+        )
+    assert roles == {"carol": "reviewer", "trent": "trainer"}
+
+
+def test_require_role_lets_a_trainer_in_and_refuses_a_reviewer(app: Flask) -> None:
+    from review.auth import require_role
+
+    @app.route("/trainers-only", methods=["POST"])
+    @require_role("trainer")
+    def trainers_only() -> str:
+        return "started"
+
+    with pytest.raises(ValueError):
+        require_role("admin")
+    anonymous = app.test_client().post("/trainers-only")
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+    alice = app.test_client()
+    login(alice)
+    assert alice.post("/trainers-only", data={"csrf_token": csrf_token(alice, "/inbox/")}).status_code == 403
+    set_role(engine_for(app.config["DATABASE_URL"]), "alice", "trainer")
+    response = alice.post("/trainers-only", data={"csrf_token": csrf_token(alice, "/inbox/")})
+    assert response.status_code == 200 and response.get_data(as_text=True) == "started"
+    assert "(trainer)" in page(alice, "/inbox/")
+
+
 @pytest.mark.slow  # a fresh Python process that imports Rasa
 def test_account_command_reads_the_password_from_stdin_only_when_asked(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'apt.db'}"
@@ -473,9 +716,19 @@ def test_account_command_reads_the_password_from_stdin_only_when_asked(tmp_path:
 
     assert "use --password-stdin" in command("create", "dave").stderr
     assert command("create", "dave", "--password-stdin", stdin=PASSWORD + "\n").returncode == 0
-    assert command("list").stdout.split() == ["dave"]
+    assert command("list").stdout.split() == ["dave", "reviewer"]
+    assert (
+        command("create", "erin", "--role", "trainer", "--password-stdin", stdin=PASSWORD + "\n").returncode
+        == 0
+    )
+    assert (
+        command("create", "fay", "--role", "admin", "--password-stdin", stdin=PASSWORD + "\n").returncode == 2
+    )
+    assert command("role", "dave", "trainer").returncode == 0
+    assert command("list").stdout.split() == ["dave", "trainer", "erin", "trainer"]
     with engine_for(url).connect() as connection:
-        stored = connection.execute(sa.text("SELECT password_hash FROM staff_users")).scalar_one()
+        query = sa.text("SELECT password_hash FROM staff_users WHERE username = 'dave'")
+        stored = connection.execute(query).scalar_one()
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
 
 
