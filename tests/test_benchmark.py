@@ -446,7 +446,14 @@ def test_tuning_file_is_a_list(tmp_path: Path) -> None:
 def test_default_runs_everything_and_quick_skips_the_slow_steps() -> None:
     from benchmark.__main__ import steps_for
 
-    assert steps_for(None, quick=False) == ["load", "scale", "quality", "cross-validation", "training", "languages"]
+    assert steps_for(None, quick=False) == [
+        "load",
+        "scale",
+        "quality",
+        "cross-validation",
+        "training",
+        "languages",
+    ]
     assert steps_for(None, quick=True) == ["load", "quality"]
     assert steps_for(["scale"], quick=False) == ["scale"]
     assert steps_for(["quality"], quick=False) == ["quality", "cross-validation"]

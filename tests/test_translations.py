@@ -157,7 +157,9 @@ def wording_problems(language: str, domain_path: Path = DOMAIN, root: Path = ROO
         or set(data) != {"responses", "list_words", "offer_labels"}
         or not isinstance(data["responses"], dict)
     ):
-        return [f"{name}: expected three top-level keys, responses: (a mapping), list_words: and offer_labels:"]
+        return [
+            f"{name}: expected three top-level keys, responses: (a mapping), list_words: and offer_labels:"
+        ]
     translated = data["responses"]
     english_words = load(root / "wording" / "en.yml")
     for key in ("list_words", "offer_labels"):

@@ -44,7 +44,7 @@ from storage.redaction import redact
 
 LANGUAGES = ("en", "fr", "es")
 # Longer texts are not written (see the module's docstring): the longest training example of
-# data/nlu/ has 160 characters.
+# data/nlu/ has 179 characters.
 MAX_EXAMPLE_CHARS = 200
 HELD_OUT = {"en": "tests/test_nlu.yml", "fr": "tests/test_nlu_fr.yml", "es": "tests/test_nlu_es.yml"}
 
