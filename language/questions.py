@@ -8,7 +8,8 @@ visitor messages.
 
 Splitting is deliberately narrow, so that one question is never cut in two:
 
-- after a question mark followed by more words ("...donor? and who...");
+- after a question mark followed by another question ("...donor? and who...", not
+  "...Kenya? I am Jane");
 - at "and" / "et" / "y" (or a comma before them) when what follows starts like a question
   ("where", "do you", "où", "est-ce que", "dónde", "¿") and what comes before did too.
 
@@ -56,6 +57,9 @@ def questions(text: str) -> List[str]:
         return [text]
     parts: List[str] = []
     for sentence in _AFTER_QUESTION_MARK.split(text.strip()):
+        if parts and not _STARTS_LIKE_A_QUESTION.search(_LEADING_AND.sub("", sentence)):
+            parts[-1] = f"{parts[-1]} {sentence}"  # "...Kenya? I am Jane": not a question
+            continue
         parts.extend(_split_at_and(sentence))
     parts = [_LEADING_AND.sub("", p).strip() for p in parts]
     parts = [p for p in parts if p]

@@ -45,6 +45,7 @@ def test_payloads_of_the_domains_buttons_pass(payload: str) -> None:
 @pytest.mark.parametrize(
     ("typed", "read_as"),
     [
+        ("/disclose_abuse", "disclose_abuse"),
         ("/stop", "stop"),
         ('/inform{"organisation_country": "Chad"}', 'inform{"organisation_country": "Chad"}'),
         ('/inform{"country": "<svg onload=alert(1)>"}', 'inform{"country": "<svg onload=alert(1)>"}'),

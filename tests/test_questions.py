@@ -43,6 +43,7 @@ def test_two_questions_are_split_in_order(text: str, expected: List[str]) -> Non
         '/ask_country_engagement{"country": "Chad? and where"}',  # a button's payload
         "who? what? where? when? why? how?",  # short parts
         "what is it? and where is it? and who are they? and why is that so?",  # more than 3 parts
+        "Do you work in Kenya? I am [EMAIL], phone [PHONE]",  # what follows is not a question
     ],
 )
 def test_one_question_stays_one_message(text: str) -> None:

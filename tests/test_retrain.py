@@ -460,6 +460,26 @@ def test_past_rounds_show_their_before_and_after_figures(workspace: Flask) -> No
     assert "&lt;b&gt;held-out" in row  # shown as text
 
 
+def test_the_benchmark_reports_a_round_with_its_target() -> None:
+    from benchmark.report import render_markdown
+
+    intents = [intent for _, intent, _, _ in CORRECTIONS]
+    figures: Dict[str, Any] = {
+        "corrections": 5, "command_s": 268.0, "outcome": "live", "mode": "finetune", "epoch_fraction": 0.2,
+        "seconds": {"writing": 0.8, "validating": 7.6, "training": 137.5, "evaluating": 117.4, "live": 0.2},
+        "live_model_scored_s": 49.7, "retrain_s": 263.8,
+        "before": {"held_out": {"en": {"f1": 0.972}}, "corrections": {"1": "thank", "4": "ask_funding"}},
+        "after": {"held_out": {"en": {"f1": 0.979}},
+                  "corrections": {str(n): intent for n, intent in enumerate(intents, start=1)}},
+    }  # fmt: skip
+    text = render_markdown({"training": {"retrain": figures}})
+    assert "## Retraining from corrections" in text
+    assert "a round after that: **214.1 s** against a target of 60 s (not met)" in text
+    assert "| English | 0.972 | 0.979 |" in text
+    assert "| corrected messages understood (of 5) | 1 | 5 |" in text
+    assert "## Retraining from corrections" not in render_markdown({"training": {}})
+
+
 # -- real Rasa, on a copy of the project ----------------------------------------------------------
 
 
@@ -562,6 +582,9 @@ def test_a_round_learns_the_corrections_and_puts_the_new_model_live(rounds: Roun
     assert intents_of(rounds.model, [text for text, _, _ in LEARNT]) == [intent for _, intent, _ in LEARNT]
 
 
+STRICT_TOLERANCE = evaluate.TOLERANCE / 2
+
+
 def test_a_worse_model_is_not_put_live(rounds: Rounds) -> None:
     """Bad corrections: greetings and thanks labelled as goodbyes. The new model learns them
     and reads held-out greetings and thanks as goodbyes too: its F1 drops, and it stays out."""
@@ -582,14 +605,18 @@ def test_a_worse_model_is_not_put_live(rounds: Rounds) -> None:
         add_correction(rounds.database_url, number, text, "goodbye", predicted=said)
     data_before = snapshot(rounds.project / "data")
     model_before = rounds.model.read_bytes()
-    result = run_retrain(rounds.project, rounds.database_url, "--no-reload")
+    # Half the default tolerance: measured, these corrections cost 0.014 of English F1; the test
+    # must not depend on the margin between that and the default 0.01 (the gate's own test above).
+    result = run_retrain(
+        rounds.project, rounds.database_url, "--no-reload", "--tolerance", str(STRICT_TOLERANCE)
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 4, output[-6000:]
     record = status.runs(rounds.project)[0]
     print("\nround:", json.dumps({k: record.get(k) for k in ("seconds", "before", "after", "reasons")}))
     assert record["outcome"] == "kept"
     before, after = record["before"]["held_out"], record["after"]["held_out"]
-    worse = [code for code in after if after[code]["f1"] < before[code]["f1"] - evaluate.TOLERANCE]
+    worse = [code for code in after if after[code]["f1"] < before[code]["f1"] - STRICT_TOLERANCE]
     assert worse, (before, after)
     assert {reason.split(":")[0] for reason in record["reasons"]} >= set(worse)
     assert rounds.model.read_bytes() == model_before

@@ -55,15 +55,15 @@ def test_the_offer_is_the_likely_questions_labelled_then_none_of_these() -> None
     [message] = offer(fallback_tracker())
     assert message["response"] == "utter_offer_choices"
     labels = offer_labels("en")
-    # greet has no label, so it is never offered; ask_opcat is below the least confidence.
+    # greet and disclose_abuse have no label, so they are never offered (a typed
+    # /disclose_abuse must not flag a conversation); ask_opcat is below the least confidence.
     assert [b["title"] for b in message["buttons"]] == [
         labels["ask_country_engagement"],
-        labels["disclose_abuse"],
         labels["ask_budget"],
         labels[NONE_OF_THESE],
     ]
     assert message["buttons"][-1]["payload"] == "/none_of_these"
-    assert message[OFFERED] == {"ask_country_engagement": 0.41, "disclose_abuse": 0.32, "ask_budget": 0.08}
+    assert message[OFFERED] == {"ask_country_engagement": 0.41, "ask_budget": 0.08}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -95,6 +95,7 @@ def test_a_choice_carries_the_place_of_the_unclear_message() -> None:
         ('/ask_country_engagement{"country": "Côte d\u2019Ivoire"}', True),
         ('/list_countries_in_region{"region": "South Asia"}', True),
         ("/thank", False),  # not an intent the second chance offers
+        ("/disclose_abuse", False),  # never offered: a typed payload must not flag a disclosure
         ("/inform", False),
         ('/ask_country_engagement{"country": "<svg onload=alert(1)>"}', False),
         ('/ask_country_engagement{"organisation_type": "ngo"}', False),
