@@ -17,12 +17,11 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List
 
-from benchmark import ROOT
+from benchmark import ROOT, training
 from benchmark.processes import environment, run_timed
 from benchmark.progress import say
 from benchmark.report import fmt, table
 
-SPACY_MODEL = Path("build") / "spacy-en-blank"
 TARGET_S = 60.0  # issue #16: a retrain after a handful of corrections in under a minute
 # (text, intent staff chose, language, what the live model said): messages the model trained
 # on the project's data of 2026-12-02 did not understand (it answered each with the fallback,
@@ -37,17 +36,12 @@ CORRECTIONS = [
 
 
 def copy_project(destination: Path, model: Path) -> Path:
-    if destination.exists():
-        shutil.rmtree(destination)
-    destination.mkdir(parents=True)
-    for name in ("config.yml", "domain.yml"):
-        shutil.copy2(ROOT / name, destination / name)
-    shutil.copytree(ROOT / "data", destination / "data")
+    """What a round reads and writes: what training reads (benchmark.training.copy_project),
+    the held-out sets and a copy of the model as the live one."""
+    training.copy_project(destination)
     (destination / "tests").mkdir()
     for path in sorted((ROOT / "tests").glob("test_nlu*.yml")):
         shutil.copy2(path, destination / "tests" / path.name)
-    (destination / SPACY_MODEL).parent.mkdir(parents=True)
-    (destination / SPACY_MODEL).symlink_to(ROOT / SPACY_MODEL, target_is_directory=True)
     (destination / "models").mkdir()
     shutil.copy2(model, destination / "models" / "apt.tar.gz")
     return destination

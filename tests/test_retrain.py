@@ -14,7 +14,6 @@ import functools
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -27,7 +26,7 @@ from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 
-from benchmark.retrain import CORRECTIONS
+from benchmark.retrain import CORRECTIONS, copy_project
 from review import create_app
 from storage import schema
 from storage.database import engine_for
@@ -37,7 +36,6 @@ from training import corrections, evaluate, live, status
 from training.corrections import Correction
 
 ROOT = Path(__file__).resolve().parent.parent
-SPACY_MODEL = Path("build") / "spacy-en-blank"
 PASSWORD = "correct horse battery staple"
 
 
@@ -481,23 +479,6 @@ def test_the_benchmark_reports_a_round_with_its_target() -> None:
 
 
 # -- real Rasa, on a copy of the project ----------------------------------------------------------
-
-
-def copy_project(destination: Path, model: Path) -> Path:
-    """What a round reads and writes: configuration, domain, training data, held-out sets, the
-    blank spaCy pipeline (linked) and a copy of the model as the live one."""
-    destination.mkdir(parents=True)
-    for name in ("config.yml", "domain.yml"):
-        shutil.copy2(ROOT / name, destination / name)
-    shutil.copytree(ROOT / "data", destination / "data")
-    (destination / "tests").mkdir()
-    for path in sorted((ROOT / "tests").glob("test_nlu*.yml")):
-        shutil.copy2(path, destination / "tests" / path.name)
-    (destination / SPACY_MODEL).parent.mkdir(parents=True)
-    (destination / SPACY_MODEL).symlink_to(ROOT / SPACY_MODEL, target_is_directory=True)
-    (destination / "models").mkdir()
-    shutil.copy2(model, destination / "models" / "apt.tar.gz")
-    return destination
 
 
 # Messages staff corrected (the benchmark's handful): the session model did not understand them.
