@@ -13,29 +13,32 @@ WIDGET      := web/vendor/webchat.js
 CHARTS      := review/node_modules/chart.js/dist/chart.umd.js
 CHROMIUM    := /usr/bin/chromium
 NGINX       := /usr/sbin/nginx
-PY_CODE     := apt_settings.py actions benchmark channels components language review runtime scripts storage supervision tests training website
+PY_CODE     := apt_settings.py actions benchmark channels components content language review runtime scripts storage supervision tests training website
 # Type-checked with mypy (make lint): the code that runs in the servers.
-TYPED_CODE  := apt_settings.py actions components language storage review runtime channels supervision training website
+TYPED_CODE  := apt_settings.py actions components content language storage review runtime channels supervision training website
 
 # No network for telemetry here, and TensorFlow's start-up chatter hides the real output.
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL   := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install train run run-scale status shell test unit lint validate retrain migrate enquiries enquiries-csv staff-user purge forget api-token benchmark freeze clean
+.PHONY: help install train run run-scale status shell test unit lint validate retrain migrate enquiries enquiries-csv staff-user purge forget api-token benchmark blind freeze clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
 install: $(VENV)/.installed $(SPACY_MODEL)/meta.json $(WIDGET) $(CHARTS)  ## create .venv (Python 3.10, pinned dependencies), the widget and the charts
 
-$(VENV)/.installed: requirements.txt constraints.txt scripts/find-python.sh
+# The project itself is installed editable over the pinned set, its root on the path (compat
+# mode: a package added later is found without reinstalling).
+$(VENV)/.installed: requirements.txt constraints.txt pyproject.toml scripts/find-python.sh
 	@python=$$(scripts/find-python.sh) || exit 1; \
 	  if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))'; then \
 	    echo "Creating $(VENV) with $$python"; rm -rf $(VENV); "$$python" -m venv $(VENV) || exit 1; \
 	  fi
 	$(PY) -m pip install --upgrade --progress-bar on "pip==24.0"
 	$(PY) -m pip install --progress-bar on -r requirements.txt -c constraints.txt
+	$(PY) -m pip install --no-deps --no-build-isolation --config-settings editable_mode=compat -e .
 	@touch $@
 
 # spaCy cannot download a model here: a blank English pipeline gives Rasa its tokenizer.
@@ -70,8 +73,11 @@ $(NGINX):
 	@command -v apt-get >/dev/null || { echo "error: install nginx (Debian package 'nginx-light') for the scale profile" >&2; exit 1; }
 	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx-light
 
-train: install  ## train the model (Rasa skips training when data and config are unchanged)
-	$(RASA) train --fixed-model-name apt --out models
+# A running stack then swaps its Rasa processes for ones loading the new model, one at a time,
+# losing no message (supervision/swap.py); nothing happens when training was skipped.
+train: install  ## train the model (kept as it is when nothing training reads changed: training/inputs.py); a running stack loads it
+	$(PY) scripts/train.py --fixed-model-name apt --out models
+	@$(PY) -m supervision swap --changed
 
 run: train  ## start the assistant (REST on port 5005), the demo page (8080) and the staff workspace (8081)
 	$(PY) scripts/serve.py
@@ -91,7 +97,7 @@ shell: train  ## talk to the assistant in the terminal
 	$(PY) scripts/serve.py --shell
 
 test: lint $(CHROMIUM) $(NGINX)  ## run the whole test suite (lint, unit, data validation, stories, NLU, end-to-end)
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=40
 
 unit: install  ## the fast loop: tests that need no trained model, no servers and no browser
 	$(PY) -m pytest -m "not slow and not postgres" -q
@@ -120,8 +126,8 @@ staff-user: install  ## create a staff account for the review workspace: make st
 	@test -n "$(NAME)" || { echo "usage: make staff-user NAME=<username>" >&2; exit 2; }
 	@$(PY) -m review.accounts create "$(NAME)"
 
-purge: install  ## delete conversations with no message in the last DAYS days (default 90): make purge DAYS=30
-	@$(PY) -m storage.retention purge $(if $(DAYS),--days $(DAYS))
+purge: install  ## delete conversations with no message in the last DAYS days (default 90): make purge DAYS=30 [FULL=1]
+	@$(PY) -m storage.retention purge $(if $(DAYS),--days $(DAYS)) $(if $(FULL),--full)
 
 forget: install  ## delete one conversation on the visitor's request: make forget ID=<conversation id>
 	@test -n "$(ID)" || { echo "usage: make forget ID=<conversation id>" >&2; exit 2; }
@@ -132,6 +138,11 @@ api-token: install  ## print an admin JWT for Rasa's HTTP API (needs APT_RASA_JW
 
 benchmark: train  ## measure latency, memory, start-up, training and NLU quality; writes reports/
 	$(PY) -m benchmark
+
+# The blind set against a stack of its own (URL=http://127.0.0.1:<port> for a running one);
+# every turn's result in build/blind/results.json.
+blind: train  ## play the blind evaluation set (tests/blind/): turns right per language and kind
+	$(PY) -m benchmark.blind --json build/blind/results.json $(if $(URL),--url $(URL))
 
 freeze:  ## rewrite constraints.txt from the current environment (after a deliberate upgrade)
 	@{ echo "# Full, exact dependency set for a Python 3.10 virtual environment (pip freeze)."; \

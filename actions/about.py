@@ -8,8 +8,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers
-from actions.base import KnowledgeAction, latest_intent
+from actions.base import KnowledgeAction, latest_intent, latest_text
 from actions.knowledge import KnowledgeBase
+from actions.people import person_asked, say_who
 
 # Which answer each "about the APT" intent gets (each sends its domain.yml response). Rules
 # map every one of these intents to action_answer_about_apt; an intent missing here is a
@@ -40,6 +41,10 @@ class ActionAnswerAboutApt(KnowledgeAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
-        answer = ANSWER_BY_INTENT.get(latest_intent(tracker) or "", answers.about_apt)
-        answer(dispatcher, self.knowledge_for(tracker))
+        intent, kb = latest_intent(tracker) or "", self.knowledge_for(tracker)
+        person = person_asked(latest_text(tracker), kb) if intent == "ask_contacts" else None
+        if person is not None:  # "who is your secretary general?": that person, not the list
+            say_who(dispatcher, person, kb)
+            return []
+        ANSWER_BY_INTENT.get(intent, answers.about_apt)(dispatcher, kb)
         return []

@@ -9,6 +9,10 @@ French and Spanish visitors are understood too: every country's French and Spani
 from the CLDR (Babel), the knowledge base's region names in each language, and the three
 languages' stop words (a French "de" is not Germany's ISO code).
 
+Cities name their country ("Lagos", "Rangoon", "Katmandou"): GeoNames' cities, in
+``actions/gazetteer.py``, tried only when no country name is found, and never read as a
+misspelt country ("Lagos" is not "Laos").
+
 Nothing here echoes the visitor's text: every match is reported by its canonical name.
 """
 
@@ -18,7 +22,7 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 import country_converter
 import spacy
@@ -28,16 +32,17 @@ from spacy.lang.fr.stop_words import STOP_WORDS as FRENCH_STOP_WORDS
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Span
 
+from actions.gazetteer import Cities, load_cities
 from actions.knowledge import (
     Country,
     KnowledgeBase,
-    Place,
     Region,
     Subregion,
     iso3_codes,
     load_knowledge_base,
 )
-from actions.knowledge_languages import country_name, knowledge_in
+from actions.knowledge_languages import country_name, iso3_by_iso2, knowledge_in
+from actions.m49 import M49, m49
 
 OTHER_LANGUAGES = ("fr", "es")
 # French and Spanish little words are not country codes either ("de" is not Germany, "es" not
@@ -62,6 +67,26 @@ MAX_SHARED_WORD_COUNTRIES = 3
 
 
 @dataclass(frozen=True)
+class Area:
+    """A region the profile does not use as a heading: one of the UN's ("the Caribbean",
+    "Sub-Saharan Africa", by its M49 code) or a group of the knowledge base ("MENA", by its
+    id). It is answered with the profile's sub-regions inside it, if any."""
+
+    key: str
+    sub_regions: FrozenSet[str]  # the M49 codes of the sub-regions it covers
+    name: str  # in English, for the conversation's slot
+
+    def subregions_in(self, knowledge: KnowledgeBase) -> List[Subregion]:
+        """The profile's sub-regions inside this area, in the profile's order."""
+        return [
+            sub for region in knowledge.regions for sub in region.subregions if sub.m49 in self.sub_regions
+        ]
+
+
+Where = Union[Region, Subregion, Area]
+
+
+@dataclass(frozen=True)
 class CountryMatch:
     iso3: str
     name: str
@@ -74,8 +99,9 @@ class CountryMatch:
 
 def _fold(text: str) -> str:
     """Lower-case, strip accents and punctuation that visitors use inconsistently."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    if not text.isascii():  # the decomposition changes nothing in plain ASCII (most names)
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = text.lower().replace("’", "'").replace("-", " ")
     text = re.sub(r"[^\w' ]+", " ", text)
     return re.sub(r"\s+", " ", text).strip()
@@ -83,6 +109,70 @@ def _fold(text: str) -> str:
 
 def _strip_article(text: str) -> str:
     return re.sub(r"^(?:(?:the|le|la|les|el|los|las) +|l')", "", text)
+
+
+@dataclass(frozen=True)
+class _Word:
+    """A word of a message as the city scan reads it: folded, and how it was written."""
+
+    text: str
+    capitalised: bool
+    starts_sentence: bool
+
+
+_WORD_OR_STOP = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[.!?¿¡:;]")
+_ELISION = re.compile(r"^(?:[ldjmnstc]|qu)'(?=\w)")
+
+
+def _words(text: str) -> List[_Word]:
+    """The words of a message, each folded (as ``_fold`` does) with its capital letter and
+    whether it starts a sentence; French elisions are dropped ("d'Abidjan" is "abidjan")."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).replace("’", "'").replace("-", " ")
+    words: List[_Word] = []
+    start = True
+    for token in _WORD_OR_STOP.findall(text):
+        if not token[0].isalnum():
+            start = True
+            continue
+        token = _ELISION.sub("", token)
+        words.append(_Word(token.lower(), token[:1].isupper(), start))
+        start = False
+    return words
+
+
+# French and Spanish feminine endings of adjectives of nationality ("tchadien" -> "tchadienne",
+# "hondureño" -> "hondureña", "ugandés" -> "ugandesa", "turc" -> "turque"); any other takes -e.
+_FEMININE_ENDINGS = (
+    ("ien", "ienne"),
+    ("een", "eenne"),
+    ("on", "onne"),
+    ("on", "ona"),
+    ("o", "a"),
+    ("es", "esa"),
+    ("an", "ane"),
+    ("in", "ine"),
+    ("c", "que"),
+)
+
+
+def _inflections(adjective: str) -> Set[str]:
+    """A folded adjective of nationality with its feminine and plural forms in French and
+    Spanish. Forms that are no word of either language are harmless: they are only ever
+    matched as written."""
+    if " " in adjective:
+        return {adjective}
+    feminines = {
+        adjective[: -len(ending)] + feminine
+        for ending, feminine in _FEMININE_ENDINGS
+        if adjective.endswith(ending)
+    }
+    feminines.add(adjective if adjective.endswith("e") else adjective + "e")
+    forms: Set[str] = set()
+    for form in {adjective, *feminines}:
+        forms |= {form, form + "es"} if form.endswith(("s", "x")) else {form + "s", form + "es"}
+        forms.add(form)
+    return forms
 
 
 class PlaceResolver:
@@ -93,7 +183,13 @@ class PlaceResolver:
         sub-region names are understood as well (each answers with this one's place)."""
         self._knowledge = knowledge
         self._converter = country_converter.CountryConverter()
+        self._adjectives = self._adjective_forms()
         self._names = self._country_names()
+        # Adjectives are matched as written, never as a typo: "turno" is not a misspelt "turco".
+        self._typo_names = list(self._names)
+        for form, codes in self._adjectives.items():
+            if len(codes) == 1:  # one shared by several countries ("congolais") names them all
+                self._names.setdefault(form, next(iter(codes)))
         # French and Spanish names (the CLDR's) are a second tier, tried when the English
         # names and expressions find nothing: Spanish "Congo" is the Republic of the Congo,
         # which must not take "democratic republic of congo" from the other Congo.
@@ -102,14 +198,11 @@ class PlaceResolver:
         self._stop_words = frozenset(self._nlp.Defaults.stop_words | FOREIGN_STOP_WORDS)
         self._country_matcher = self._phrase_matcher(self._names)
         self._translated_matcher = self._phrase_matcher(self._translated)
-        self._places: Dict[str, Place] = {}
-        for translated in [knowledge, *translations]:
-            for place, same in zip(knowledge.places(), translated.places(), strict=True):
-                for name in [same.name, same.label, *place.aliases]:
-                    self._places.setdefault(_fold(name), place)
+        self._places = self._place_names(knowledge, translations)
         self._place_matcher = self._phrase_matcher(self._places)
         self._known_codes = iso3_codes()  # the knowledge base's codes were checked against it
         self._codes_by_word = self._listed_codes_by_word()
+        self._cities: Cities = load_cities(_fold, iso3_by_iso2(), self._stop_words)
 
     # -- construction -------------------------------------------------------------------
 
@@ -126,17 +219,63 @@ class PlaceResolver:
             for name in [country.name, country.label, *country.aliases]:
                 names[_fold(name)] = country.iso3
                 names[_fold(re.sub(r"\(.*?\)", "", name))] = country.iso3
+        for other in self._knowledge.other_country_names:
+            for name in other.names:
+                names.setdefault(_fold(name), other.iso3)
         names.pop("", None)
         return names
+
+    def _adjective_forms(self) -> Dict[str, Set[str]]:
+        """Each form of the listed countries' adjectives -> the countries it names."""
+        forms: Dict[str, Set[str]] = {}
+        for country, _, _ in self._knowledge.listed_countries():
+            for adjective in country.adjectives:
+                for form in _inflections(_fold(adjective)):
+                    forms.setdefault(form, set()).add(country.iso3)
+        return forms
+
+    @staticmethod
+    def _place_names(knowledge: KnowledgeBase, translations: Sequence[KnowledgeBase]) -> Dict[str, Where]:
+        """Folded name -> region, sub-region or area: the knowledge base's names in each
+        language and aliases first, then the UN regions' names in the three languages (the
+        profile's own place where it has the region's code), then the knowledge base's groups."""
+        places: Dict[str, Where] = {}
+        for translated in [knowledge, *translations]:
+            for place, same in zip(knowledge.places(), translated.places(), strict=True):
+                for name in [same.name, same.label, *place.aliases]:
+                    places.setdefault(_fold(name), place)
+        table = m49()
+        by_code: Dict[str, Where] = {place.m49: place for place in knowledge.places()}
+        for code, names in table.names().items():
+            where = by_code.get(code) or Area(code, table.sub_regions(code), M49.name(code, "en"))
+            for name in names:
+                places.setdefault(_fold(name), where)
+        for number, group in enumerate(knowledge.region_groups):
+            covered = frozenset(leaf for code in group.m49 for leaf in table.sub_regions(code))
+            area = Area(group.id, covered, group.name)
+            names = [t.region_groups[number].name for t in [knowledge, *translations]]
+            for name in [*names, *group.aliases]:
+                places.setdefault(_fold(name), area)
+        places.pop("", None)
+        return places
 
     def _translated_names(self) -> Dict[str, str]:
         """Folded French or Spanish name -> ISO3, for names the English ones lack."""
         names: Dict[str, str] = {}
         for language in OTHER_LANGUAGES:
             for iso3 in self._converter.data["ISO3"]:
-                translated = _fold(country_name(iso3, language, ""))
-                if translated and translated not in self._names:
-                    names.setdefault(translated, iso3)
+                written = country_name(iso3, language, "")
+                # "Myanmar (Birmanie)": each part is a name too, unless it names another
+                # country ("RAE de Hong Kong (China)").
+                outside, _, inside = written.partition("(")
+                for name in (written, outside, inside.rstrip(")")):
+                    translated = _fold(name)
+                    if (
+                        translated
+                        and translated not in self._names
+                        and (name is written or translated not in names)
+                    ):
+                        names.setdefault(translated, iso3)
         return names
 
     def _listed_codes_by_word(self) -> Dict[str, List[str]]:
@@ -146,6 +285,9 @@ class PlaceResolver:
             for name in [country.name, country.label, *country.aliases]:
                 for word in _fold(name).split():
                     words.setdefault(word, set()).add(country.iso3)
+        for form, codes in self._adjectives.items():
+            if " " not in form:
+                words.setdefault(form, set()).update(codes)
         return {word: sorted(codes) for word, codes in words.items()}
 
     def _phrase_matcher(self, names: Iterable[str]) -> PhraseMatcher:
@@ -178,7 +320,7 @@ class PlaceResolver:
     def _by_typo(self, text: str, cutoff: int) -> Optional[str]:
         if len(text) < MIN_TYPO_LENGTH:
             return None
-        best = process.extractOne(text, self._names.keys(), scorer=fuzz.ratio, score_cutoff=cutoff)
+        best = process.extractOne(text, self._typo_names, scorer=fuzz.ratio, score_cutoff=cutoff)
         return self._names[best[0]] if best else None
 
     def _phrase_spans(self, folded: str, matcher: PhraseMatcher) -> List[Span]:
@@ -222,6 +364,10 @@ class PlaceResolver:
         translated = self._translated_spans(folded)
         if translated:
             return translated[:1]
+        # A city the NLU model tagged as a place: its being tagged is the evidence a city
+        # name that is also a word needs.
+        if folded in self._cities.codes:
+            return list(self._cities.codes[folded])
         code = self._by_typo(folded, ENTITY_TYPO_CUTOFF)
         return [code] if code else []
 
@@ -260,12 +406,45 @@ class PlaceResolver:
         words = [w for w in folded.split() if w not in stop_words][:MAX_CANDIDATE_WORDS]
         return [" ".join(pair) for pair in zip(words, words[1:], strict=False)] + words
 
+    def _city_spans(self, words: Sequence[_Word]) -> List[Tuple[int, int]]:
+        """(start, end) of each city name in ``words``, longest first, left to right."""
+        spans: List[Tuple[int, int]] = []
+        start = 0
+        while start < len(words):
+            for end in range(min(len(words), start + self._cities.longest), start, -1):
+                if " ".join(w.text for w in words[start:end]) in self._cities.codes:
+                    spans.append((start, end))
+                    start = end
+                    break
+            else:
+                start += 1
+        return spans
+
+    def _scan_cities(self, text: str) -> List[str]:
+        """Countries of the cities a message names. A city name that is also a common word
+        counts only when the visitor wrote it with a capital inside a sentence ("we are
+        based in Nice"), or wrote nothing else ("Lima?", "and Lagos?")."""
+        words = _words(text[:MAX_SCANNED_CHARS])
+        content = [w.text for w in words if w.text not in self._stop_words]
+        codes: List[str] = []
+        for start, end in self._city_spans(words):
+            name = " ".join(w.text for w in words[start:end])
+            alone = content == [w.text for w in words[start:end] if w.text not in self._stop_words]
+            evident = alone or (words[start].capitalised and not words[start].starts_sentence)
+            if name not in self._cities.common or evident:
+                codes += self._cities.codes[name]
+        return codes
+
     def _scan_typos(self, text: str) -> List[str]:
         """The first misspelt country name in a message (a last resort: it can misfire).
-        Words that name a region are not candidates: "south asian" is not "South Sudan"."""
+        Words that name a region or a city are not candidates: "south asian" is not "South
+        Sudan", "lagos" not "Laos"."""
         folded = _fold(text[:MAX_SCANNED_CHARS])
         covered = {token.i for span in self._phrase_spans(folded, self._place_matcher) for token in span}
         rest = " ".join(t.text for t in self._nlp.make_doc(folded) if t.i not in covered)
+        words = [_Word(word, False, False) for word in rest.split()]
+        cities = {i for start, end in self._city_spans(words) for i in range(start, end)}
+        rest = " ".join(w.text for i, w in enumerate(words) if i not in cities)
         for candidate in self._candidates(rest):
             code = len(candidate) > MIN_TYPO_LENGTH and self._by_typo(candidate, TEXT_TYPO_CUTOFF)
             if code:
@@ -274,10 +453,13 @@ class PlaceResolver:
 
     def countries(self, text: str, mentions: Sequence[str] = ()) -> List[CountryMatch]:
         """Countries named in a message: the NLU's country entities and known names in the
-        text; a misspelt name in the text only when nothing else was found."""
+        text; then the countries of the cities it names; a misspelt name in the text only when
+        nothing else was found."""
         mentions = [m for m in mentions if _strip_article(_fold(m)) not in self._places]
         codes = [code for mention in mentions for code in self._resolve_mention(mention)]
         codes += self._scan_text(text or "")
+        if not codes:
+            codes = self._scan_cities(text or "")
         if not codes:
             codes = self._scan_typos(text or "")
         unique = list(dict.fromkeys(codes))[:MAX_COUNTRIES_PER_MESSAGE]
@@ -285,8 +467,8 @@ class PlaceResolver:
 
     # -- regions ------------------------------------------------------------------------
 
-    def place(self, text: str, mentions: Sequence[str] = ()) -> Optional[Place]:
-        """The region or sub-region a message names (the most specific one), if any."""
+    def place(self, text: str, mentions: Sequence[str] = ()) -> Optional[Where]:
+        """The region, sub-region or other area a message names (the longest name), if any."""
         for candidate in [*mentions, text or ""]:
             folded = _strip_article(_fold(candidate[:MAX_SCANNED_CHARS]))
             if folded in self._places:

@@ -7,6 +7,7 @@ that kind with the place the follow-up names.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
@@ -15,13 +16,32 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers
 from actions.base import KnowledgeAction, entity_values, latest_text
-from actions.countries import CountryMatch
-from actions.knowledge import Place
+from actions.countries import Area, CountryMatch, Where
+from language.focus import FOCUSED_ON
 
 ENGAGEMENT, LIST, COUNT = "engagement", "list", "count"
+# A message that is only a place ("Lagos", "Afrique", "¿y Bolivia?", "what about MENA") has
+# at most this many words once these little words are left out.
+MOST_PLACE_WORDS = 4
+_FILLERS = re.compile(
+    r"\b(?:and|what|about|how|in|the|et|quid|de|du|des|le|la|les|au|aux|à|a|y|en|el|los|las|qué|que|tal|sobre)\b",
+    re.IGNORECASE,
+)
+
+# Words that make a short message about a place a question about something else than the
+# APT's work there: "capital of Australia", "la météo à Genève", "visa para Perú". Such a
+# message read as out of scope stays out of scope.
+_ABOUT_SOMETHING_ELSE = re.compile(
+    r"\b(?:capital|capitale|weather|forecast|temperature|climate|m[ée]t[ée]o|temps\s+qu|clima|tiempo"
+    r"|population|poblaci[oó]n|habitants?|habitantes|visas?|permit|permis|permiso|s[ée]jour|residencia"
+    r"|flights?|vols?|vuelos?|hotels?|h[ôo]tels?|hoteles|restaurants?|resto|restaurantes?|tourism|tourisme|turismo"
+    r"|currency|monnaie|moneda|time\s*zone|fuseau|huso|football|foot|f[uú]tbol|world\s+cup|mundial"
+    r"|coupe\s+du\s+monde|president|pr[ée]sident[ea]?|presidente|language|langue|idioma|lengua)\b",
+    re.IGNORECASE,
+)
 
 
-class _PlaceAction(KnowledgeAction):
+class PlaceAction(KnowledgeAction):
     """Shared answering logic; concrete actions choose which question they answer."""
 
     def _countries(self, tracker: Tracker) -> List[CountryMatch]:
@@ -33,7 +53,7 @@ class _PlaceAction(KnowledgeAction):
             return []
         return self._countries(tracker)
 
-    def _place(self, tracker: Tracker) -> Optional[Place]:
+    def _place(self, tracker: Tracker) -> Optional[Where]:
         return self.places.place(latest_text(tracker), entity_values(tracker, "region"))
 
     def answer_engagement(
@@ -50,6 +70,13 @@ class _PlaceAction(KnowledgeAction):
     def answer_place(self, dispatcher: CollectingDispatcher, tracker: Tracker, kind: str) -> List[EventType]:
         place = self._place(tracker)
         kb = self.knowledge_for(tracker)
+        if isinstance(place, Area):
+            # A region the profile does not use as a heading: its sub-regions inside it.
+            if kind == COUNT:
+                answers.country_count(dispatcher, kb, place)
+            else:
+                answers.countries_in_area(dispatcher, kb, place)
+            return [SlotSet("region", place.name), SlotSet("place_question", kind)]
         shown = kb.same_place(place, self.knowledge) if place is not None else None
         if kind == COUNT:
             answers.country_count(dispatcher, kb, shown)
@@ -61,8 +88,35 @@ class _PlaceAction(KnowledgeAction):
             answers.countries_summary(dispatcher, kb)
         return [SlotSet("region", place.name if place else None), SlotSet("place_question", kind)]
 
+    def only_a_place(self, tracker: Tracker) -> bool:
+        """Whether the latest message, or the part of it that was read (after "no, I meant"), is
+        nothing but the name of a place: a bare "Lagos" or "Afrique" that the NLU read as a
+        yes, a greeting or not at all."""
+        text = latest_text(tracker)
+        if text.startswith("/"):
+            return False
+        focused = tracker.latest_message.get(FOCUSED_ON)  # "no, I meant Lagos": "Lagos"
+        return any(self._is_a_place(t) for t in (text, focused) if isinstance(t, str) and t)
 
-class ActionAnswerCountryEngagement(_PlaceAction):
+    def _is_a_place(self, text: str) -> bool:
+        if _ABOUT_SOMETHING_ELSE.search(text):
+            return False
+        words = re.findall(r"[^\W\d_][\w'’-]*", _FILLERS.sub(" ", text))
+        if not 0 < len(words) <= MOST_PLACE_WORDS:
+            return False
+        return bool(self.places.countries(text)) or self.places.place(text) is not None
+
+    def answer_bare_place(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+        """A message that is only a place: the question asked before about places (a
+        follow-up), else whether the APT works there, or which countries it lists there."""
+        matches = self._countries_unless_place(tracker)
+        if matches:
+            return self.answer_engagement(dispatcher, tracker, matches)
+        previous = tracker.get_slot("place_question")
+        return self.answer_place(dispatcher, tracker, COUNT if previous == COUNT else LIST)
+
+
+class ActionAnswerCountryEngagement(PlaceAction):
     """ "Do you work in X?" (also: a region asked this way gets the region's list)."""
 
     def name(self) -> str:
@@ -80,7 +134,7 @@ class ActionAnswerCountryEngagement(_PlaceAction):
         return []
 
 
-class ActionListCountries(_PlaceAction):
+class ActionListCountries(PlaceAction):
     """ "Which countries in <region>?", or a summary by region when none is named."""
 
     def name(self) -> str:
@@ -92,7 +146,7 @@ class ActionListCountries(_PlaceAction):
         return self.answer_place(dispatcher, tracker, LIST)
 
 
-class ActionCountCountries(_PlaceAction):
+class ActionCountCountries(PlaceAction):
     def name(self) -> str:
         return "action_count_countries"
 
@@ -102,7 +156,7 @@ class ActionCountCountries(_PlaceAction):
         return self.answer_place(dispatcher, tracker, COUNT)
 
 
-class ActionAnswerFollowUp(_PlaceAction):
+class ActionAnswerFollowUp(PlaceAction):
     """ "And Uganda?" / "what about in Asia?": the previous question, for a new place."""
 
     def name(self) -> str:
@@ -119,3 +173,52 @@ class ActionAnswerFollowUp(_PlaceAction):
             return self.answer_place(dispatcher, tracker, COUNT if previous == COUNT else LIST)
         dispatcher.utter_message(response="utter_ask_which_place")
         return []
+
+
+class PlaceOrResponse(PlaceAction):
+    """A message that is only a place the NLU did not read as one gets that place's answer;
+    any other gets what ``otherwise`` sends (a literal response name in each subclass, so the
+    domain's validator and the wording tests find it)."""
+
+    def otherwise(self, dispatcher: CollectingDispatcher) -> None:
+        raise NotImplementedError
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        if self.only_a_place(tracker):
+            return self.answer_bare_place(dispatcher, tracker)
+        self.otherwise(dispatcher)
+        return []
+
+
+class ActionPlaceOrAcknowledge(PlaceOrResponse):
+    """A yes or a no outside a question: acknowledged, unless the message is only a place
+    the NLU mistook for one ("Lagos", "MENA")."""
+
+    def otherwise(self, dispatcher: CollectingDispatcher) -> None:
+        dispatcher.utter_message(response="utter_acknowledge")
+
+    def name(self) -> str:
+        return "action_place_or_acknowledge"
+
+
+class ActionPlaceOrOutOfScope(PlaceOrResponse):
+    """An out-of-scope message: declined, unless it is only a place ("Kathmandu")."""
+
+    def otherwise(self, dispatcher: CollectingDispatcher) -> None:
+        dispatcher.utter_message(response="utter_out_of_scope")
+
+    def name(self) -> str:
+        return "action_place_or_out_of_scope"
+
+
+class ActionPlaceOrDefault(PlaceOrResponse):
+    """An answer with no question asked ("inform" outside the funding check): a bare
+    "Kenya" gets that place's answer; anything else the plain "I'm not sure I understood"."""
+
+    def otherwise(self, dispatcher: CollectingDispatcher) -> None:
+        dispatcher.utter_message(response="utter_default")
+
+    def name(self) -> str:
+        return "action_place_or_default"

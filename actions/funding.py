@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from email_validator import EmailNotValidError, validate_email
 from rasa_sdk import FormValidationAction, Tracker
@@ -22,7 +22,8 @@ from rasa_sdk.types import DomainDict
 from actions.base import KnowledgeAction
 from actions.countries import CountryMatch, PlaceResolver
 from actions.knowledge import KnowledgeBase, OrganisationType, WorkArea
-from actions.partnership import NOT_A_FIT, assess, explain, recognise
+from actions.partnership import NOT_A_FIT, Option, assess, explain, recognise
+from language.focus import is_question_like
 from storage.enquiries import MAX_NAME_LENGTH, Enquiry, InvalidEnquiry, is_plain_name, store_for
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,8 @@ CONSENT_QUESTION = "utter_ask_enquiry_consent"
 ABANDONED = "abandoned"
 EMAIL_PATTERN = re.compile(r"\S+@\S+")
 FUNDING_ANSWERS = ("organisation_type", "organisation_country", "work_area")
+# Readings of a message that say something other than an answer: stop, or a disclosure.
+NOT_AN_ANSWER = ("stop", "disclose_abuse")
 # The entity of the "Change ..." buttons shown before the consent question.
 ANSWER_TO_CHANGE = "answer_to_change"
 # "not Benin", "pas au Bénin", "no en Bolivia", "instead of Benin": a country named only to be
@@ -60,6 +63,21 @@ def stated_countries(tracker: Tracker) -> List[str]:
     ]
 
 
+def typed_option(tracker: Tracker, slot: str, options: Sequence[Option]) -> Dict[str, Any]:
+    """The latest message as the answer to ``slot`` when the form asks for it, nothing filled
+    it, and it names one of ``options`` without asking anything: "we're a law faculty" or
+    "mostly training judges" read by the NLU as another question ("do you train judges?")
+    are still answers. A question ("what is the OPCAT?"), a "stop" or a button are left to
+    the form's other paths."""
+    if tracker.get_slot("requested_slot") != slot or tracker.get_slot(slot):
+        return {}
+    text = tracker.latest_message.get("text") or ""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    if not text or text.startswith("/") or intent in NOT_AN_ANSWER or is_question_like(text):
+        return {}
+    return {slot: text} if recognise(options, text) is not None else {}
+
+
 def corrects_the_country(tracker: Tracker) -> bool:
     """Whether the latest message names a country while another question was asked."""
     return bool(stated_countries(tracker)) and tracker.get_slot("requested_slot") != "organisation_country"
@@ -71,6 +89,16 @@ class ValidateFundingForm(KnowledgeAction, FormValidationAction):
 
     def name(self) -> str:
         return "validate_funding_form"
+
+    def extract_organisation_type(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        return typed_option(tracker, "organisation_type", self.knowledge.partnership.organisation_types)
+
+    def extract_work_area(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        return typed_option(tracker, "work_area", self.knowledge.partnership.work_areas)
 
     def validate_organisation_type(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

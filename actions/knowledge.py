@@ -17,15 +17,18 @@ import country_converter
 import yaml
 from pydantic import BaseModel, Extra, ValidationError, constr, validator
 
+from actions.m49 import M49, m49
 from apt_settings import settings
 
 if TYPE_CHECKING:
     # constr() builds a str subclass at run time, which mypy cannot use as a type.
     NonEmpty = str
     Iso3 = str
+    M49Code = str
 else:
     NonEmpty = constr(strip_whitespace=True, min_length=1)
     Iso3 = constr(regex=r"^[A-Z]{3}$")
+    M49Code = constr(regex=r"^[0-9]{3}$")
 
 
 class KnowledgeBaseError(ValueError):
@@ -45,17 +48,29 @@ def iso3_codes() -> FrozenSet[str]:
     return frozenset(country_converter.CountryConverter().data["ISO3"])
 
 
+@functools.cache
+def country_short_names() -> FrozenSet[str]:
+    """Every country's short name in country_converter: how the place resolver names a country
+    the knowledge base does not list (actions/countries.py)."""
+    return frozenset(str(name) for name in country_converter.CountryConverter().data["name_short"])
+
+
+def _known_iso3(value: str) -> str:
+    if value not in iso3_codes():
+        raise ValueError(f"{value!r} is not an ISO 3166 alpha-3 code")
+    return value
+
+
 class Country(_Strict):
     name: NonEmpty
     iso3: Iso3
     display: Optional[NonEmpty] = None
     aliases: List[NonEmpty] = []
+    # Adjectives of nationality no library knows, masculine singular ("malgache", "marroquí"):
+    # their feminine and plural forms are understood too, and only as written, never as a typo.
+    adjectives: List[NonEmpty] = []
 
-    @validator("iso3")
-    def _known_code(cls, value: str) -> str:
-        if value not in iso3_codes():
-            raise ValueError(f"{value!r} is not an ISO 3166 alpha-3 code")
-        return value
+    _iso3_known = validator("iso3", allow_reuse=True)(_known_iso3)
 
     @property
     def label(self) -> str:
@@ -63,10 +78,19 @@ class Country(_Strict):
         return self.display or self.name
 
 
+def _known_m49(value: str) -> str:
+    if value not in m49().codes:
+        raise ValueError(f"{value!r} is not a region of knowledge/m49.yml")
+    return value
+
+
 class Subregion(_Strict):
     name: NonEmpty
+    m49: M49Code  # the UN's code of this sub-region (knowledge/m49.yml): its names come with it
     aliases: List[NonEmpty] = []
     countries: List[Country]
+
+    _m49_known = validator("m49", allow_reuse=True)(_known_m49)
 
     @property
     def label(self) -> str:
@@ -81,9 +105,21 @@ class Subregion(_Strict):
 
 class Region(_Strict):
     name: NonEmpty
+    m49: M49Code
     display: Optional[NonEmpty] = None
     aliases: List[NonEmpty] = []
     subregions: List[Subregion]
+
+    _m49_known = validator("m49", allow_reuse=True)(_known_m49)
+
+    @validator("subregions")
+    def _subregions_inside(cls, subregions: List[Subregion], values: Dict[str, Any]) -> List[Subregion]:
+        code = values.get("m49")
+        inside = m49().sub_regions(code) if code else frozenset()
+        for sub in subregions:
+            if code and sub.m49 not in inside:
+                raise ValueError(f"sub-region {sub.name!r} ({sub.m49}) is not part of M49 region {code}")
+        return subregions
 
     @property
     def label(self) -> str:
@@ -122,6 +158,9 @@ class Text(_Strict):
 class Contact(_Strict):
     name: NonEmpty
     role: NonEmpty
+    # What visitors may call the role, in any language, beyond its name in the three
+    # languages' knowledge bases ("fundraising", "recaudación de fondos").
+    aliases: List[NonEmpty] = []
 
 
 class Partner(_Strict):
@@ -131,6 +170,29 @@ class Partner(_Strict):
 
 
 Place = Union[Region, Subregion]
+
+
+class OtherNames(_Strict):
+    """Names of a country the profile does not list, which no library knows ("Holland")."""
+
+    iso3: Iso3
+    names: List[NonEmpty]
+
+    _iso3_known = validator("iso3", allow_reuse=True)(_known_iso3)
+
+
+class RegionGroup(_Strict):
+    """A region no standard names ("MENA"), as the M49 regions it covers: answered with the
+    profile's sub-regions inside them."""
+
+    id: NonEmpty
+    name: NonEmpty
+    m49: List[M49Code]
+    aliases: List[NonEmpty] = []
+
+    @validator("m49", each_item=True)
+    def _m49_known(cls, value: str) -> str:
+        return _known_m49(value)
 
 
 class OrganisationType(_Strict):
@@ -171,7 +233,19 @@ class KnowledgeBase(_Strict):
     partners: List[Partner]
     cinat: Text
     regions: List[Region]
+    other_country_names: List[OtherNames] = []
+    region_groups: List[RegionGroup] = []
     partnership: Partnership
+
+    @validator("other_country_names")
+    def _other_names_are_of_unlisted_countries(
+        cls, others: List[OtherNames], values: Dict[str, Any]
+    ) -> List[OtherNames]:
+        listed = {c.iso3 for region in values.get("regions", []) for c in region.countries}
+        for other in others:
+            if other.iso3 in listed:
+                raise ValueError(f"{other.iso3} is listed: its other names belong in its own aliases")
+        return others
 
     @validator("partnership")
     def _work_areas_match_known_topics(cls, partnership: Partnership, values: Dict[str, Any]) -> Partnership:
@@ -218,6 +292,16 @@ class KnowledgeBase(_Strict):
         yield from self.regions
         for region in self.regions:
             yield from region.subregions
+
+    def place_names(self) -> FrozenSet[str]:
+        """Every name the place resolver reports for a place (actions/countries.py): a listed
+        country's label, a region's or sub-region's name, any other country's short name, a
+        UN region's English name and a group's ("the Caribbean", "MENA")."""
+        listed = {country.label for country, _, _ in self.listed_countries()}
+        areas = {M49.name(code, "en") for code in m49().names()} | {
+            group.name for group in self.region_groups
+        }
+        return frozenset(listed | {place.name for place in self.places()} | country_short_names() | areas)
 
     def countries_in(self, place: Place) -> List[Country]:
         return place.countries

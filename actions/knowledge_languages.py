@@ -72,6 +72,7 @@ KB_TEXTS: Dict[str, Spec] = {
     "partners": ByKey("id", {"name": TEXT, "text": TEXT}),
     "cinat": {"name": TEXT, "text": TEXT},
     "regions": ByPosition({"name": TEXT, "display": TEXT, "subregions": ByPosition({"name": TEXT})}),
+    "region_groups": ByKey("id", {"name": TEXT}),
     "partnership": {
         "organisation_types": ByKey("id", {"label": TEXT}),
         "work_areas": ByKey("id", {"label": TEXT}),
@@ -108,6 +109,12 @@ def _iso2_by_iso3() -> Dict[str, str]:
         row.ISO3: str(row.ISO2).split("|")[0].strip("^$")
         for row in data[["ISO3", "ISO2"]].itertuples(index=False)
     }
+
+
+@functools.cache
+def iso3_by_iso2() -> Dict[str, str]:
+    """ISO 3166-1 alpha-2 -> alpha-3, for data keyed by the two-letter codes (GeoNames)."""
+    return {iso2: iso3 for iso3, iso2 in _iso2_by_iso3().items()}
 
 
 def country_name(iso3: str, language: str, english: str) -> str:

@@ -11,7 +11,8 @@ Rasa's ``action_two_stage_fallback`` loop, whose "no" asks to rephrase and offer
 - "None of these" (``/none_of_these``) gets an honest answer with the APT's address
   (``action_none_of_these``) and nothing more is offered;
 - a second unclear message right after an offer gets the plain fallback answer, never a
-  second offer: the offer cannot loop.
+  second offer: the offer cannot loop;
+- an unclear message that is only a place ("Afrique", "Rangoon") gets that place's answer.
 
 The offer, its buttons and the visitor's choice are ordinary events of the conversation, so
 staff see what was offered and chosen; the bot message's metadata also lists the intents
@@ -22,10 +23,12 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Sequence, Tuple
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KnowledgeAction
+from actions.countries import PlaceResolver
+from actions.country_questions import PlaceAction
 from language import conversation_language
 from language.offers import CARRIED_ENTITIES, NONE_OF_THESE, choice_payload, offer_labels
 
@@ -52,14 +55,23 @@ def likely_intents(
     return guesses[:limit]
 
 
-def carried_entities(entities: Sequence[Dict[str, Any]]) -> Dict[str, str]:
-    """The unclear message's first country and region, to carry into the chosen question
-    (language entities are the detector's, not the visitor's words)."""
+def carried_entities(entities: Sequence[Dict[str, Any]], places: PlaceResolver) -> Dict[str, str]:
+    """The unclear message's first country and region, to carry into the chosen question, by
+    the names the resolver gives them (the only values the chat channels' edge lets through;
+    language entities are the detector's, not the visitor's words)."""
     carried: Dict[str, str] = {}
     for entity in entities:
         name, value = entity.get("entity"), entity.get("value")
-        if name in CARRIED_ENTITIES and isinstance(value, str) and name not in carried:
-            carried[str(name)] = value
+        if name not in CARRIED_ENTITIES or not isinstance(value, str) or name in carried:
+            continue
+        if name == "country":
+            found = places.countries("", [value])
+            if found:
+                carried[name] = found[0].name
+        else:
+            place = places.place("", [value])
+            if place is not None:
+                carried[name] = place.name
     return carried
 
 
@@ -72,7 +84,7 @@ def offered_just_before(tracker: Tracker) -> bool:
     return False
 
 
-class ActionOfferChoices(Action):
+class ActionOfferChoices(PlaceAction):
     """Replaces Rasa's ``action_default_ask_affirmation`` (see the module's docstring)."""
 
     def name(self) -> str:
@@ -81,13 +93,15 @@ class ActionOfferChoices(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
+        if self.only_a_place(tracker):  # "Afrique", "Rangoon": that place's answer, no offer
+            return self.answer_bare_place(dispatcher, tracker)
         labels = offer_labels(conversation_language(tracker.slots))
         message = tracker.latest_message or {}
         guesses = likely_intents(message.get("intent_ranking") or [], list(labels))
         if offered_just_before(tracker) or not guesses:
             dispatcher.utter_message(response="utter_default")
             return []
-        carried = carried_entities(message.get("entities") or [])
+        carried = carried_entities(message.get("entities") or [], self.places)
         buttons = [{"title": labels[name], "payload": choice_payload(name, carried)} for name, _ in guesses]
         buttons.append({"title": labels[NONE_OF_THESE], "payload": f"/{NONE_OF_THESE}"})
         dispatcher.utter_message(

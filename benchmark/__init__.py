@@ -7,8 +7,7 @@ Every path is derived from this file, so the report can be rerun from any checko
 
 from __future__ import annotations
 
-from pathlib import Path
+from apt_settings import ROOT as ROOT  # the one ROOT, re-exported
 
-ROOT = Path(__file__).resolve().parent.parent
 REPORTS = ROOT / "reports"
 SCRATCH = ROOT / "build" / "benchmark"  # gitignored: scratch projects, models, rasa outputs

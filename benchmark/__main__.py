@@ -4,10 +4,10 @@ write reports/benchmark.md and reports/benchmark.json.
 Phases: load (start-up, latency, throughput, memory, both stacks), scale (1, 2 and 4 Rasa
 replicas behind nginx on PostgreSQL and Redis against 2 embedded processes on SQLite, memory
 per replica, the lock stores' overhead), quality (`rasa test nlu` on the held-out set,
-cross-validation), training (full, incremental, baseline), languages (the English data alone
-against the three languages: training, time per message, memory). A phase that fails is reported as
-a problem and the others still run; every server started is stopped at the end, also on
-Ctrl-C.
+cross-validation, the blind set played against a stack of its own), training (full,
+incremental, baseline), languages (the English data alone against the three languages:
+training, time per message, memory). A phase that fails is reported as a problem and the
+others still run; every server started is stopped at the end, also on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -193,6 +193,20 @@ def run_cross_validation(args: argparse.Namespace, result: Dict[str, Any]) -> No
     say(f"cross-validation: {cv.get('per_fold_mean_std', {}).get('test')}")
 
 
+def run_blind(args: argparse.Namespace, result: Dict[str, Any]) -> None:
+    """The blind set (benchmark/blind/) against a stack of its own; every turn's result goes
+    to build/benchmark/blind-results.json, the figures to the report."""
+    from benchmark.blind import latest_set
+    from benchmark.blind.__main__ import measure, own_stack
+
+    with own_stack(args.model, SCRATCH / "blind-stack") as stack:
+        measured = measure(stack, latest_set())
+    (SCRATCH / "blind-results.json").write_text(json.dumps(measured, indent=1, ensure_ascii=False) + "\n")
+    result.setdefault("quality", {})["blind"] = {"set": measured["set"], "figures": measured["figures"]}
+    overall = measured["figures"]["overall"]
+    say(f"blind set: {overall['right']} of {overall['turns']} turns right")
+
+
 def run_training(args: argparse.Namespace, result: Dict[str, Any]) -> None:
     """Ours first, kept even if the baseline's training is then interrupted."""
     timings = result.setdefault("training", {})
@@ -230,18 +244,19 @@ STEPS: Dict[str, Callable[[argparse.Namespace, Dict[str, Any]], None]] = {
     "scale": run_scale_phase,
     "quality": run_quality,
     "cross-validation": run_cross_validation,
+    "blind": run_blind,
     "training": run_training,
     "languages": run_languages,
 }
 
 
 def steps_for(only: Optional[List[str]], quick: bool) -> List[str]:
-    """The steps to run: --only picks phases (quality includes cross-validation); --quick
-    drops the slow ones: scale, cross-validation, training and languages."""
+    """The steps to run: --only picks phases (quality includes cross-validation and the blind
+    set); --quick drops the slow ones: scale, cross-validation, training and languages."""
     chosen = [
         step
         for step in STEPS
-        if not only or step in only or (step == "cross-validation" and "quality" in only)
+        if not only or step in only or (step in ("cross-validation", "blind") and "quality" in only)
     ]
     if quick:
         slow = ("scale", "cross-validation", "training", "languages")

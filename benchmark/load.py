@@ -21,17 +21,16 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import aiohttp
 
-from benchmark import ROOT
 from benchmark.conversations import Script
 
 
 def _rate_limited_text() -> str:
     """The start of our rate limit's reply (domain.yml, utter_too_many_messages)."""
     try:
-        import yaml
+        from content import domain
 
-        domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8")) or {}
-        return " ".join(str(domain["responses"]["utter_too_many_messages"][0]["text"]).split())[:40]
+        text = domain.responses()["utter_too_many_messages"][0]["text"]
+        return " ".join(str(text).split())[:40]
     except (OSError, KeyError, IndexError, TypeError, ValueError):
         return "You are sending messages faster than"
 

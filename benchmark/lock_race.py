@@ -74,7 +74,10 @@ def make_store(kind: str, options: Dict[str, str]) -> Any:
     if kind == "atomic-redis":
         from storage.redis_lock_store import AtomicRedisLockStore
 
-        return AtomicRedisLockStore(url=options["redis_url"], key_prefix=options["prefix"])
+        # Each process as if on a machine of its own: only Redis keeps them apart.
+        return AtomicRedisLockStore(
+            url=options["redis_url"], key_prefix=options["prefix"], local_directory=tempfile.mkdtemp()
+        )
     if kind == "file":
         from storage.lock_store import FileLockStore
 

@@ -1,4 +1,5 @@
-"""`python -m benchmark.memory_stages MODEL`: what one Rasa process holds, stage by stage.
+"""`python -m benchmark.memory_stages MODEL [OUT] [--rasa-load]`: what one Rasa process holds,
+stage by stage.
 
 Runs in a process of its own (started by the scale phase, benchmark/scale.py) the steps a
 Rasa replica goes through, and measures this process after each: the bare interpreter; Rasa's
@@ -13,6 +14,10 @@ one JSON document, or writes it to OUT.
 
 No server, no network, no database: the agent has Rasa's in-memory tracker store and only
 parses messages (NLU), so the action server is not needed.
+
+The model loads as a Rasa process of the project loads it, DIET for prediction only
+(runtime/fast_model_load.py); ``--rasa-load`` loads it with Rasa's own ``RasaModel.load``
+instead (a training step first), to compare the two in one session.
 """
 
 from __future__ import annotations
@@ -118,10 +123,13 @@ def checkpoints(model: Path) -> Dict[str, Dict[str, float]]:
     return found
 
 
-def stages(model: Path) -> Dict[str, Any]:
+def stages(model: Path, rasa_load: bool = False) -> Dict[str, Any]:
     started = time.monotonic()
     found = [snapshot("Python interpreter", started)]
 
+    from runtime.lean_imports import skip_unused
+
+    skip_unused()  # as scripts/rasa_server.py does first
     import rasa.__main__  # noqa: F401 - what scripts/rasa_server.py imports
     import rasa.core.agent
     import rasa.core.run  # noqa: F401
@@ -129,6 +137,10 @@ def stages(model: Path) -> Dict[str, Any]:
     import runtime
 
     runtime.install()
+    if rasa_load:
+        from runtime import fast_model_load
+
+        fast_model_load.uninstall()
     found.append(snapshot("Rasa's server modules imported", started))
 
     import tensorflow  # noqa: F401
@@ -149,6 +161,7 @@ def stages(model: Path) -> Dict[str, Any]:
     found.append(snapshot(f"{len(MESSAGES)} messages parsed", started))
     ranked = dict(sorted(components.items(), key=lambda item: -item[1]["rss_added"]))
     return {
+        "loader": "rasa" if rasa_load else "prediction only",
         "stages": found,
         "components": ranked,
         "model_load_steps": model_steps,
@@ -157,11 +170,13 @@ def stages(model: Path) -> Dict[str, Any]:
 
 
 def main(argv: List[str]) -> int:
+    rasa_load = "--rasa-load" in argv
+    argv = [arg for arg in argv if arg != "--rasa-load"]
     if len(argv) not in (1, 2):
-        print("usage: python -m benchmark.memory_stages MODEL [OUT]", file=sys.stderr)
+        print("usage: python -m benchmark.memory_stages MODEL [OUT] [--rasa-load]", file=sys.stderr)
         return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    text = json.dumps(stages(Path(argv[0])))
+    text = json.dumps(stages(Path(argv[0]), rasa_load))
     if len(argv) == 2:
         Path(argv[1]).write_text(text + "\n")
     else:

@@ -12,6 +12,7 @@ SECTIONS: Dict[str, Sequence[str]] = {  # step -> where its figures live in the 
     "scale": ("scale",),
     "quality": ("quality", "test_set"),
     "cross-validation": ("quality", "cross_validation"),
+    "blind": ("quality", "blind"),
     "training": ("training",),
     "languages": ("languages",),
 }

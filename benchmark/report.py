@@ -706,6 +706,11 @@ def _quality(result: Dict[str, Any]) -> List[str]:
                 " standard deviation of the folds, not each fold.",
                 "",
             ]
+    blind = quality.get("blind")
+    if blind:
+        from benchmark.blind.figures import markdown_lines
+
+        lines += markdown_lines(blind["figures"], blind["set"])
     return lines
 
 

@@ -3,7 +3,9 @@
 
 It runs on a scratch copy of the project under build/benchmark/retrain/ (training data, domain,
 configuration, held-out sets, a copy of the trained model as the live one, its own SQLite
-database and Rasa cache), so the project's data, model, database and cache are never touched.
+database, and a copy of the project's Rasa training cache, which a round on the project itself
+finds as `make train` left it), so the project's data, model, database and cache are never
+touched.
 The round's own record (var/retrain/runs/ of the copy) gives the time of each stage and the
 before/after figures; the round is the first on that copy, so it also scores the live model,
 which later rounds find in their cache: the report gives the time with and without it.
@@ -44,6 +46,9 @@ def copy_project(destination: Path, model: Path) -> Path:
         shutil.copy2(path, destination / "tests" / path.name)
     (destination / "models").mkdir()
     shutil.copy2(model, destination / "models" / "apt.tar.gz")
+    cache = ROOT / ".rasa" / "cache"
+    if cache.is_dir():  # what `make train` cached: the parts of the graph a round does not change
+        shutil.copytree(cache, destination / ".rasa" / "cache")
     return destination
 
 

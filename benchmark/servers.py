@@ -27,7 +27,7 @@ from benchmark import ROOT
 from benchmark.memory import command_line, descendants, parents
 from benchmark.processes import BIN, environment, spawn, stop, tail
 
-RESERVED_PORTS = {5005, 5055, 8080}  # the defaults of a developer's running assistant
+RESERVED_PORTS = {5005, 5055, 8080, 8081}  # the defaults of a developer's running assistant
 START_TIMEOUT = 600.0
 
 

@@ -30,7 +30,6 @@ from sanic.response import HTTPResponse
 
 from channels.edge import MAX_SENDER_CHARS, RateLimit, check_message, client_address, valid_sender
 from language import supported
-from language.questions import questions
 
 logger = logging.getLogger(__name__)
 
@@ -79,11 +78,11 @@ class CheckedRestInput(RestInput):
             try:
                 # Of what a client sends as metadata, only a page language it names is kept.
                 language = supported(page_language)
-                # Two questions in one message are answered in turn (language/questions.py).
-                for question in questions(checked.text or ""):
+                # Two questions in one message are answered in turn (channels/edge.py).
+                for part in checked.parts:
                     await on_new_message(
                         UserMessage(
-                            question,
+                            part,
                             collector,
                             sender,
                             input_channel=self.name(),

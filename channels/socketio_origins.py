@@ -31,38 +31,38 @@ The token never reaches the log or the tracker store; only the conversation id d
 the metadata of its ``session_request`` and of each message; each message reaches Rasa with
 the socket's language as its metadata (``UserMessage.metadata``). Anything else is dropped.
 
-**Feedback.** ``feedback`` events (``{"message": <index of the answer>, "value": "up"|"down"}``)
-from the widget's "Was this helpful?" are stored in the ``feedback`` table
-(:data:`storage.schema.feedback`), for the socket's own conversation only, and count against
-the same rate limit as messages. The acknowledgement says ``{"ok": true}`` once stored.
+**Answers and feedback.** Each answer the assistant sends carries its id
+(:mod:`language.answers`): the channel sends it as ``"answer"`` with the answer's last part
+(:class:`AnswerSocketIOOutput`), and only answers have one. The widget's "Was this helpful?"
+sends ``feedback`` events, ``{"answer": <that id>, "value": "up"|"down"}``; the channel
+accepts an id given in the socket's own conversation only (checked with the session secret,
+no lookup), counts the event against the same rate limit as messages, and keeps it
+(:mod:`storage.feedback`: in the ``feedback`` table within the database timeout, else in the
+local spool until the database answers). The acknowledgement, ``{"ok": true}``, says it is
+kept; it never waits longer than the database timeout.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import logging
 import secrets
-import time
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple, Union
 
-import sqlalchemy as sa
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
 from apt_settings import settings
 from channels.edge import WIDGET_PREFIX, RateLimit, check_message, client_address
-from language.questions import questions
+from language.answers import ANSWER_ID, ANSWER_ID_PATTERN, belongs_to
 from storage import schema
-from storage.database import engine_for
+from storage.feedback import FeedbackLog
 
 logger = logging.getLogger(__name__)
 MAX_PACKET_BYTES = 64 * 1024
 LANGUAGES = frozenset({"en", "fr", "es"})
-# An answer's index in a conversation: far above any real conversation, inside any integer.
-MAX_FEEDBACK_INDEX = 10_000
 
 
 def language_of(data: Any, metadata_key: str = "metadata") -> Optional[str]:
@@ -72,32 +72,48 @@ def language_of(data: Any, metadata_key: str = "metadata") -> Optional[str]:
     return language if isinstance(language, str) and language in LANGUAGES else None
 
 
-def checked_feedback(data: Any) -> Optional[Tuple[int, str]]:
-    """``(message index, value)`` of a valid feedback event, else None."""
-    if not isinstance(data, dict) or set(data) - {"message", "value"}:
+def checked_feedback(data: Any) -> Optional[Tuple[str, str]]:
+    """``(answer id, value)`` of a well-formed feedback event, else None."""
+    if not isinstance(data, dict) or set(data) != {"answer", "value"}:
         return None
-    index, value = data.get("message"), data.get("value")
-    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index <= MAX_FEEDBACK_INDEX:
+    answer, value = data["answer"], data["value"]
+    if not isinstance(answer, str) or not ANSWER_ID_PATTERN.fullmatch(answer):
         return None
     if not isinstance(value, str) or value not in schema.FEEDBACK_VALUES:
         return None
-    return index, value
+    return answer, value
 
 
-def record_feedback(
-    conversation_id: str, index: int, value: str, engine: Optional[sa.engine.Engine] = None
-) -> None:
-    """Store the visitor's latest feedback on one answer (replacing an earlier one)."""
-    table = schema.feedback
-    with (engine or engine_for()).begin() as connection:
-        connection.execute(
-            sa.delete(table).where(table.c.sender_id == conversation_id, table.c.message_index == index)
-        )
-        connection.execute(
-            table.insert().values(
-                sender_id=conversation_id, message_index=index, value=value, created_at=time.time()
-            )
-        )
+class AnswerSocketIOOutput(SocketIOOutput):
+    """Rasa's socket.io output, which sends an answer's id (``"answer"``) with its last part:
+    Rasa's cuts a message at blank lines and sends the parts one by one, and the widget asks
+    "Was this helpful?" under the last. Nothing else of the bot event's metadata is sent."""
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        parts = text.strip().split("\n\n")
+        for number, part in enumerate(parts, start=1):
+            message: Dict[str, Any] = {"text": part}
+            await self._send_message(recipient_id, self._with_answer(message, kwargs, number == len(parts)))
+
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
+    ) -> None:
+        parts = text.strip().split("\n\n") or [text]
+        for number, part in enumerate(parts, start=1):
+            message: Dict[str, Any] = {"text": part, "quick_replies": []}
+            if number == len(parts):
+                message["quick_replies"] = [
+                    {"content_type": "text", "title": button["title"], "payload": button["payload"]}
+                    for button in buttons
+                ]
+            await self._send_message(recipient_id, self._with_answer(message, kwargs, number == len(parts)))
+
+    @staticmethod
+    def _with_answer(message: Dict[str, Any], metadata: Dict[str, Any], last: bool) -> Dict[str, Any]:
+        answer = metadata.get(ANSWER_ID)
+        if last and isinstance(answer, str) and ANSWER_ID_PATTERN.fullmatch(answer):
+            message["answer"] = answer
+        return message
 
 
 def _signature(conversation_id: str, key: bytes) -> str:
@@ -160,6 +176,13 @@ class OriginCheckedSocketIOInput(SocketIOInput):
         self.conversations: Dict[str, str] = {}
         # Socket id -> the widget's language (LANGUAGES), sent with each message as metadata.
         self.languages: Dict[str, str] = {}
+        self.feedback_log: Optional[FeedbackLog] = None  # created on first use
+
+    def feedback(self) -> FeedbackLog:
+        """Where this process keeps the widget's feedback (storage/feedback.py)."""
+        if self.feedback_log is None:
+            self.feedback_log = FeedbackLog()
+        return self.feedback_log
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = super().blueprint(on_new_message)
@@ -198,6 +221,9 @@ class OriginCheckedSocketIOInput(SocketIOInput):
                 self.languages[sid] = language
             sio.enter_room(sid, conversation_id)
             await sio.emit("session_confirm", token, room=sid)
+            # Feedback a process kept while the database was down (maybe one that stopped since)
+            # is written once it answers, even if nobody clicks again.
+            self.feedback().recover_if_waiting()
 
         async def handle_message(sid: str, data: Any = None) -> None:
             conversation_id = self.conversations.get(sid)
@@ -213,13 +239,11 @@ class OriginCheckedSocketIOInput(SocketIOInput):
             if language:
                 self.languages[sid] = language
             metadata = {"language": self.languages[sid]} if sid in self.languages else None
-            output = SocketIOOutput(sio, self.bot_message_evt)
-            # Two questions in one message are answered in turn (language/questions.py).
-            for question in questions(checked.text or ""):
+            output = AnswerSocketIOOutput(sio, self.bot_message_evt)
+            # Two questions in one message are answered in turn (channels/edge.py).
+            for part in checked.parts:
                 await on_new_message(
-                    UserMessage(
-                        question, output, conversation_id, input_channel=self.name(), metadata=metadata
-                    )
+                    UserMessage(part, output, conversation_id, input_channel=self.name(), metadata=metadata)
                 )
 
         async def feedback(sid: str, data: Any = None) -> Dict[str, Any]:
@@ -229,15 +253,9 @@ class OriginCheckedSocketIOInput(SocketIOInput):
             if not self.rate.allows(_client_address(sio.get_environ(sid) or {}, sid)):
                 return {"ok": False, "error": "rate"}
             checked = checked_feedback(data)
-            if checked is None:
+            if checked is None or not belongs_to(checked[0], conversation_id, key):
                 return {"ok": False, "error": "invalid"}
-            try:
-                await asyncio.get_running_loop().run_in_executor(
-                    None, record_feedback, conversation_id, *checked
-                )
-            except sa.exc.SQLAlchemyError as error:
-                logger.error("feedback not stored: %s", error.__class__.__name__)
-                return {"ok": False, "error": "storage"}
+            await self.feedback().record(conversation_id, *checked)
             return {"ok": True}
 
         async def disconnect(sid: str) -> None:

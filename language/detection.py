@@ -1,18 +1,34 @@
 """Which language a message is written in, or asks for.
 
-Detection uses Lingua (``lingua-language-detector``, offline, its language models shipped in
-the package), restricted to the three languages, so that it never guesses a fourth. A
-message switches the conversation's language only when Lingua is sure: short or mixed
-messages ("ok", "Kenya", "merci", "we are an NGO in Togo") are not, and keep the
-conversation's language. Explicit requests ("in French please", "en español") are read by
-:func:`requested` and win over detection.
+Detection weighs two kinds of evidence, and a message switches the conversation's language
+only when together they are sure (short or mixed messages such as "ok", "Kenya" or "we are an
+NGO in Togo" keep the conversation's language):
+
+- Lingua (``lingua-language-detector``, offline, its language models shipped in the package),
+  restricted to the three languages so that it never guesses a fourth: it reads letters,
+  accents and common words, and is reliable on a sentence but not on one or two words
+  ("merci" was Spanish to it, "hello" Spanish too);
+- the assistant's own training vocabulary (:class:`Vocabulary`, learnt by the NLU step from
+  the training examples, whose French and Spanish files say their language): how often each
+  word appears in each language's examples. "merci", "salut", "vale" or "hello" are each
+  written in one language only.
+
+The two are combined as independent experts (their probabilities multiplied, then
+normalised). Place names are left out first (:func:`detect`'s ``ignored`` spans, the NLU's
+country and region entities): "Do you have projects in Bénin?" is English whatever the
+accent. Explicit requests ("in French please", "en español") are read by :func:`requested`
+and win over detection.
 """
 
 from __future__ import annotations
 
+import math
 import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
@@ -41,17 +57,92 @@ def _detector() -> LanguageDetector:
     return LanguageDetectorBuilder.from_languages(*CODES).with_preloaded_language_models().build()
 
 
-def detect(text: str) -> Optional[str]:
-    """The language ``text`` is surely written in, or None when unsure."""
-    words = re.findall(r"\w+", text)
-    if not words or text.startswith("/"):
+def preload() -> None:
+    """Load Lingua's language models now (about 115 MiB, a second or more), not at the first
+    message a visitor sends."""
+    _detector()
+
+
+def words_of(text: str) -> List[str]:
+    """The words of ``text`` as the vocabulary counts them: lower case, accents removed
+    (visitors often leave them out), apostrophes splitting ("l'équipe": "l", "equipe")."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return re.findall(r"\w+", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """How often each word appears in each language's training examples."""
+
+    counts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # language -> word -> n
+
+    @classmethod
+    def learnt_from(cls, examples: Iterable[Tuple[str, str]]) -> Vocabulary:
+        """From ``(language, text)`` pairs; languages outside LANGUAGES are skipped."""
+        counts: Dict[str, Counter] = {code: Counter() for code in CODES.values()}
+        for language, text in examples:
+            if language in counts and not text.startswith("/"):
+                counts[language].update(words_of(text))
+        return cls({language: dict(counter) for language, counter in counts.items()})
+
+    def probabilities(self, words: Sequence[str]) -> Optional[Dict[str, float]]:
+        """Each language's probability given the words the vocabulary knows (naive Bayes
+        with add-one smoothing, equal priors); None if it knows none of them."""
+        known = [w for w in words if any(w in self.counts.get(code, {}) for code in CODES.values())]
+        if not known:
+            return None
+        vocabulary = len({w for counter in self.counts.values() for w in counter})
+        scores = {}
+        for code in CODES.values():
+            counter = self.counts.get(code, {})
+            total = sum(counter.values()) + vocabulary
+            scores[code] = sum(math.log((counter.get(w, 0) + 1) / total) for w in known)
+        top = max(scores.values())
+        exp = {code: math.exp(score - top) for code, score in scores.items()}
+        norm = sum(exp.values())
+        return {code: value / norm for code, value in exp.items()}
+
+
+def _without(text: str, ignored: Sequence[Tuple[int, int]]) -> str:
+    """``text`` with the spans ``ignored`` (place names) blanked out."""
+    chars = list(text)
+    for start, end in ignored:
+        for i in range(max(start, 0), min(end, len(chars))):
+            chars[i] = " "
+    return "".join(chars)
+
+
+def probabilities(text: str, vocabulary: Optional[Vocabulary] = None) -> Dict[str, float]:
+    """Each language's probability for ``text``: Lingua's, times the vocabulary's if it
+    knows a word of the text, normalised."""
+    lingua = {CODES[v.language]: v.value for v in _detector().compute_language_confidence_values(text)}
+    if not lingua:
+        return {}
+    known = vocabulary.probabilities(words_of(text)) if vocabulary is not None else None
+    if known is None:
+        return lingua
+    joint = {code: lingua.get(code, 0.0) * known[code] for code in CODES.values()}
+    norm = sum(joint.values())
+    return {code: value / norm for code, value in joint.items()} if norm > 0 else lingua
+
+
+def detect(
+    text: str, vocabulary: Optional[Vocabulary] = None, ignored: Sequence[Tuple[int, int]] = ()
+) -> Optional[str]:
+    """The language ``text`` is surely written in, or None when unsure; ``ignored``: spans
+    (start, end) of place names, which say nothing of the visitor's language."""
+    if text.startswith("/"):
         return None
-    values = _detector().compute_language_confidence_values(text)
+    text = _without(text, ignored)
+    words = re.findall(r"\w+", text)
+    if not words:
+        return None
+    values = probabilities(text, vocabulary)
     if not values:
         return None
-    best = values[0]
+    best = max(values, key=lambda code: values[code])
     needed = SENTENCE_CONFIDENCE if len(words) >= SENTENCE_WORDS else SHORT_CONFIDENCE
-    return CODES.get(best.language) if best.value >= needed else None
+    return best if values[best] >= needed else None
 
 
 def requested(text: str) -> Optional[str]:

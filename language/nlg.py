@@ -13,6 +13,10 @@ model is loaded, then hands such a generator the model's responses (``agent.py``
 Each answer that states facts of the APT's sources also says which (``knowledge/sources.yml``):
 the message gets a ``source`` field, which Rasa stores in the bot event's metadata and the
 staff transcript shows; the chat channels send only the text and buttons to the visitor.
+
+Each answer (:func:`language.answers.is_answer`) also gets an id, ``answer_id``, stored the
+same way: the widget's socket channel sends it with the answer, and the visitor's "Was this
+helpful?" names it (:mod:`language.answers`).
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from apt_settings import ROOT
+from apt_settings import ROOT, settings
 from language import LANGUAGES, conversation_language
+from language.answers import ANSWER_ID, is_answer, new_answer_id
 from language.wording import responses_in
 
 Responses = Dict[str, List[Dict[str, Any]]]
@@ -48,6 +53,7 @@ class LocalisedNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
     ) -> None:
         self._english: Responses = {}
         self.generators: Dict[str, TemplatedNaturalLanguageGenerator] = {}
+        self._answer_key: Optional[bytes] = None
         super().__init__(dict((domain or Domain.empty()).responses))
 
     @property
@@ -70,7 +76,17 @@ class LocalisedNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
             message = await super().generate(utter_action, tracker, output_channel, **kwargs)
         else:
             message = await generator.generate(utter_action, tracker, output_channel, **kwargs)
+        if message is None:
+            return None
         source = answer_sources().get(utter_action)
-        if message is not None and source:
+        if source:
             message[SOURCE_KEY] = source
+        if is_answer(utter_action):
+            message[ANSWER_ID] = new_answer_id(tracker.sender_id, self.answer_key())
         return message
+
+    def answer_key(self) -> bytes:
+        """The key of answer ids (the setting ``APT_SESSION_SECRET``), read once."""
+        if self._answer_key is None:
+            self._answer_key = settings().secret("session_secret").encode("ascii")
+        return self._answer_key

@@ -11,7 +11,9 @@ Splitting is deliberately narrow, so that one question is never cut in two:
 - after a question mark followed by another question ("...donor? and who...", not
   "...Kenya? I am Jane");
 - at "and" / "et" / "y" (or a comma before them) when what follows starts like a question
-  ("where", "do you", "où", "est-ce que", "dónde", "¿") and what comes before did too.
+  ("where", "do you", "où", "est-ce que", "dónde", "¿") and what comes before did too, in
+  the last sentence of a message that opens with context ("I train police in Ghana. Does the
+  APT train police, and do you work in Ghana?"), the context staying with the first.
 
 "we are an NGO in Togo and we work on detention" stays one message (the second part is not
 a question), as do short parts (fewer than 3 words each) and anything beyond 3 parts.
@@ -37,6 +39,8 @@ _QUESTION_START = (
 _STARTS_LIKE_A_QUESTION = re.compile(rf"^\W*{_QUESTION_START}(?=[\s'¿-]|$)", re.IGNORECASE)
 _AFTER_QUESTION_MARK = re.compile(r"(?<=\?)\s+(?=\S)")
 _JOINED_BY_AND = re.compile(rf",?\s+(?:and|et|y|e)\s+(?={_QUESTION_START}(?:[\s'¿-]|$))", re.IGNORECASE)
+# The end of a sentence that is not a question: the context before one ("I train police.").
+_SENTENCE_END = re.compile(r"(?<=[.!])\s+(?=\S)")
 _LEADING_AND = re.compile(r"^(?:and|et|y|e|also|aussi|también)\b[\s,]*", re.IGNORECASE)
 
 
@@ -45,16 +49,23 @@ def _words(text: str) -> int:
 
 
 def _split_at_and(part: str) -> List[str]:
-    if not _STARTS_LIKE_A_QUESTION.search(part):
+    """``part`` cut at "and" between two questions; a part that opens with context ("I train
+    police in Ghana. Does the APT train police, and do you work in Ghana?") is cut in its
+    last sentence, the context staying with the first question."""
+    sentences = _SENTENCE_END.split(part)
+    context, last = " ".join(sentences[:-1]), sentences[-1]
+    if not _STARTS_LIKE_A_QUESTION.search(last):
         return [part]
-    pieces = _JOINED_BY_AND.split(part)
-    return pieces if len(pieces) > 1 else [part]
+    pieces = _JOINED_BY_AND.split(last)
+    if len(pieces) < 2:
+        return [part]
+    return [f"{context} {pieces[0]}" if context else pieces[0], *pieces[1:]]
 
 
 def questions(text: str) -> List[str]:
-    """The questions of one message, in order; the message itself when it is one question."""
-    if text.startswith("/"):  # a button's payload
-        return [text]
+    """The questions of one message, in order; the message itself when it is one question.
+    (A button's payload never gets here: the chat channels' edge, ``channels/edge.py``,
+    hands it to Rasa whole.)"""
     parts: List[str] = []
     for sentence in _AFTER_QUESTION_MARK.split(text.strip()):
         if parts and not _STARTS_LIKE_A_QUESTION.search(_LEADING_AND.sub("", sentence)):

@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Set
 import yaml
 
 from apt_settings import ROOT
+from content import domain
 from language import DEFAULT, LANGUAGES
 
 WORDING = ROOT / "wording"
@@ -73,7 +74,7 @@ def load_translation(path: Path) -> Responses:
 
 @cache
 def english_responses() -> Responses:
-    return dict(yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"])
+    return domain.responses()
 
 
 def responses_in(language: str, english: Responses) -> Responses:

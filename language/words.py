@@ -1,6 +1,7 @@
 """The few words Python adds inside a reply, in each language: a list joined ("a, b and c",
 by the CLDR's list patterns, from Babel), a number of countries ("3 countries", "3 pays",
-"3 países", by the CLDR's plural rules) and a count per place ("30 in Africa"). They are data
+"3 países", by the CLDR's plural rules) and a count per place ("30 in Africa", "13 aux
+Amériques", with the place's form after "in" from language/grammar.py). They are data
 inside a response's sentence, never a sentence of their own; their wording lives with the
 language's other wording (``list_words`` in ``wording/<language>.yml``).
 """
@@ -16,6 +17,7 @@ from babel import Locale
 from babel.lists import format_list
 
 from language import LANGUAGES
+from language.grammar import place_forms
 from language.wording import WORDING
 
 
@@ -23,7 +25,7 @@ from language.wording import WORDING
 class ListWords:
     language: str
     countries_forms: Dict[str, str]  # CLDR plural category ("one", "other") -> "{count} ..."
-    count_in_form: str  # "{count} in {place}"
+    count_in_form: str  # "{count} {place_in}": "30 in Africa", "30 en Afrique"
 
     def join(self, names: Sequence[str]) -> str:
         """ "a, b and c" in this language: the CLDR's pattern, but in English the APT's own
@@ -39,7 +41,7 @@ class ListWords:
         return form.format(count=count)
 
     def count_in(self, count: int, place: str) -> str:
-        return self.count_in_form.format(count=count, place=place)
+        return self.count_in_form.format(count=count, place_in=place_forms(place, self.language).in_)
 
 
 @cache

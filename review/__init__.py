@@ -11,15 +11,13 @@ command line (``python -m review.accounts create NAME``), there is no default pa
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from flask import Flask, Response
 from flask_wtf.csrf import CSRFProtect
 
-from apt_settings import settings
-
-ROOT = Path(__file__).resolve().parent.parent
+from apt_settings import ROOT, settings
+from content.domain import DOMAIN_FILE
 
 csrf = CSRFProtect()
 
@@ -66,7 +64,7 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
         LOGIN_FAILURE_IP_LIMIT=20,
         LOGIN_FAILURE_WINDOW=timedelta(minutes=15),
         CHART_JS=ROOT / "review" / "node_modules" / "chart.js" / "dist" / "chart.umd.js",
-        DOMAIN_FILE=ROOT / "domain.yml",
+        DOMAIN_FILE=DOMAIN_FILE,
     )
     if test_config:
         app.config.from_mapping(test_config)

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
 import sqlalchemy as sa
-import yaml
 from flask import (
     Blueprint,
     Response,
@@ -30,6 +29,7 @@ from flask import (
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from content import domain
 from review import db, queries
 from review.auth import local_path
 from review.formatting import plural, when
@@ -50,8 +50,7 @@ MAX_SAVED_FILTERS = 30
 
 @lru_cache(maxsize=4)
 def _intents(domain_file: Path) -> List[str]:
-    domain = yaml.safe_load(domain_file.read_text(encoding="utf-8")) or {}
-    return sorted(i if isinstance(i, str) else next(iter(i)) for i in domain.get("intents", []))
+    return domain.intents(domain_file)
 
 
 def domain_intents() -> List[str]:
@@ -350,6 +349,7 @@ def export_json() -> Response:
             for row in _export_rows():
                 row["messages"] = [
                     {"at": when(e.at), "from": "visitor" if e.kind == "user" else "assistant", "text": e.text,
+                     **({"button": e.clicked} if e.clicked else {}),
                      **({"intent": e.intent, "confidence": e.confidence, "best_guess": e.best_guess,
                          "guesses": e.guesses, "language": e.language} if e.kind == "user" else {}),
                      **({"source": e.source} if e.source else {})}
@@ -368,10 +368,17 @@ def export_json() -> Response:
 @bp.route("/<path:sender_id>/delete", methods=["POST"])
 def delete(sender_id: str) -> WerkzeugResponse:
     """Erase one conversation on request (same as ``python -m storage.retention forget``)."""
-    from storage.retention import forget
+    from storage.retention import VacuumNotDone, forget
 
     with db.connect() as connection:
         _conversation_or_404(connection, sender_id)
-    forget(db.engine(), sender_id)
+    try:
+        forget(db.engine(), sender_id)
+    except VacuumNotDone:
+        flash(
+            "The conversation was deleted, but the database was too busy to remove it from its "
+            "files: run `make purge FULL=1` later to do so."
+        )
+        return redirect(url_for("conversations.list_conversations"))
     flash("The conversation was deleted.")
     return redirect(url_for("conversations.list_conversations"))

@@ -3,12 +3,14 @@
 A decision covers one message (from a transcript) or a group of near duplicates (from the
 inbox): *assign* the right intent, mark as *out of scope* (a correction to the intent
 ``out_of_scope``), or *dismiss* (nothing to learn; the message leaves the inbox). Corrections
-keep the message's language: they become training data of that language.
+keep the message's language: they become training data of that language. Removing a
+correction on the Corrections page is a decision too (:func:`remove_correction`).
 
 :func:`apply` returns what :func:`undo` needs to put things back as they were (a small
-JSON-able record the workspace keeps in the staff member's session, with no visitor text):
-the corrections it replaced are restored (their text read again from the log), and only the
-rows this decision wrote are removed.
+JSON-able record with no visitor text): the corrections it replaced are restored (their text
+read again from the log), and only the rows this decision wrote are removed. :func:`keep`
+stores the record in ``staff_decisions``, so that the staff member's "Recent decisions" offer
+Undo after they leave the page (:func:`undo_decision`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any, Dict, List
 import sqlalchemy as sa
 
 from review.misses import Message
-from storage.schema import corrections, dismissals, events
+from storage.schema import corrections, dismissals, events, staff_decisions
 
 ACTIONS = {
     "assign": "assign the intent",
@@ -28,8 +30,10 @@ ACTIONS = {
     "dismiss": "dismiss",
 }
 OUT_OF_SCOPE = "out_of_scope"
-# At most this many messages in one decision (the undo record lives in a session cookie).
+# At most this many messages in one decision.
 MAX_MESSAGES = 50
+# Decisions older than this are forgotten (their Undo is long past).
+KEPT_DAYS = 30
 
 _RESTORED = ("intent", "predicted_intent", "created_by", "created_at", "language", "trained_at")
 
@@ -89,15 +93,15 @@ def undo(connection: Any, record: Dict[str, Any]) -> int:
     """Put back what the decision recorded in ``record`` changed; returns how many messages.
     A row another staff member wrote since is left alone."""
     ids = [int(i) for i in record.get("event_ids", [])]
-    if not ids:
-        return 0
-    if record.get("kind") == "dismissal":
-        table, by, at = dismissals, dismissals.c.dismissed_by, dismissals.c.dismissed_at
-    else:
-        table, by, at = corrections, corrections.c.created_by, corrections.c.created_at
-    undone = connection.execute(
-        table.delete().where(table.c.event_id.in_(ids), by == record["by"], at == record["at"])
-    ).rowcount
+    undone = restored = 0
+    if ids:
+        if record.get("kind") == "dismissal":
+            table, by, at = dismissals, dismissals.c.dismissed_by, dismissals.c.dismissed_at
+        else:
+            table, by, at = corrections, corrections.c.created_by, corrections.c.created_at
+        undone = connection.execute(
+            table.delete().where(table.c.event_id.in_(ids), by == record["by"], at == record["at"])
+        ).rowcount
     for event_id, row in (record.get("previous") or {}).items():
         taken = connection.execute(
             sa.select(corrections.c.id).where(corrections.c.event_id == int(event_id))
@@ -112,4 +116,48 @@ def undo(connection: Any, record: Dict[str, Any]) -> int:
                     event_id=int(event_id), sender_id=message.sender_id, text=text, **row
                 )
             )
-    return max(int(undone), 0)
+            restored += 1
+    # A removal wrote nothing: what it undid is what it put back.
+    return max(int(undone), 0) if ids else restored
+
+
+def remove_correction(connection: Any, correction_id: int, username: str) -> Dict[str, Any] | None:
+    """Delete a correction; returns the record that puts it back (None if there is none)."""
+    row = connection.execute(sa.select(corrections).where(corrections.c.id == correction_id)).first()
+    if row is None:
+        return None
+    connection.execute(corrections.delete().where(corrections.c.id == correction_id))
+    previous = {str(row.event_id): {k: row._mapping[k] for k in _RESTORED}}
+    return {"kind": "removal", "event_ids": [], "by": username, "at": time.time(), "previous": previous}
+
+
+def keep(connection: Any, username: str, summary: str, record: Dict[str, Any]) -> int:
+    """Store a decision for the staff member's "Recent decisions"; returns its id. Decisions
+    older than KEPT_DAYS are dropped on the way."""
+    now = time.time()
+    connection.execute(staff_decisions.delete().where(staff_decisions.c.made_at < now - KEPT_DAYS * 86400))
+    result = connection.execute(
+        staff_decisions.insert().values(
+            username=username, made_at=now, summary=summary[:255], record=json.dumps(record)
+        )
+    )
+    return int(result.inserted_primary_key[0])
+
+
+def undo_decision(connection: Any, decision_id: int, username: str) -> str | None:
+    """Undo one of ``username``'s decisions not undone yet; returns its summary, or None if
+    there is no such decision."""
+    row = connection.execute(
+        sa.select(staff_decisions).where(
+            staff_decisions.c.id == decision_id,
+            staff_decisions.c.username == username,
+            staff_decisions.c.undone_at.is_(None),
+        )
+    ).first()
+    if row is None:
+        return None
+    undo(connection, json.loads(row.record))
+    connection.execute(
+        staff_decisions.update().where(staff_decisions.c.id == decision_id).values(undone_at=time.time())
+    )
+    return str(row.summary)

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-import yaml
+from content import domain
 
 # One format for every time the workspace shows or exports, always UTC.
 TIME_FORMAT = "%Y-%m-%d %H:%M"
@@ -50,8 +50,7 @@ def percent(share: Optional[float]) -> str:
 
 @lru_cache(maxsize=4)
 def _code_labels(domain_file: Path) -> Dict[str, Dict[str, str]]:
-    domain = yaml.safe_load(domain_file.read_text(encoding="utf-8")) or {}
-    responses = domain.get("responses") or {}
+    responses = domain.responses(domain_file)
     labels: Dict[str, Dict[str, str]] = {}
     for slot, response in _CODE_QUESTIONS.items():
         found = labels.setdefault(slot, {})

@@ -1,14 +1,19 @@
-"""Corrections made by staff, and their export as Rasa NLU training data."""
+"""Corrections made by staff, and their export as Rasa NLU training data.
+
+Removing one is a decision like the inbox's (:mod:`review.decisions`): confirmed on a page of
+its own, then undoable, from the message after it and from "Your recent decisions"."""
 
 from __future__ import annotations
 
 from typing import Dict, List, Optional
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
-from werkzeug.wrappers import Response as WerkzeugResponse
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
 
-from review import db
+from review import db, decisions, queries
+from review.inbox import UNDO
 from review.queries import LANGUAGES
 from storage import schema
 
@@ -45,7 +50,11 @@ def _all_corrections(language: Optional[str] = None) -> List[Dict[str, str]]:
 
 @bp.route("/")
 def corrections() -> str:
-    return render_template("improve/corrections.html", corrections=_all_corrections(), languages=LANGUAGES)
+    with db.connect() as connection:
+        recent = queries.recent_decisions(connection, current_user.username)
+    return render_template(
+        "improve/corrections.html", corrections=_all_corrections(), languages=LANGUAGES, recent=recent
+    )
 
 
 @bp.route("/corrections.yml")
@@ -63,8 +72,20 @@ def export_corrections() -> Response:
 
 
 @bp.route("/corrections/<int:correction_id>/delete", methods=["POST"])
-def delete_correction(correction_id: int) -> WerkzeugResponse:
+def delete_correction(correction_id: int) -> ResponseReturnValue:
+    """Show the removal for confirmation, or, once confirmed, remove (undoably)."""
+    table = schema.corrections
+    if request.form.get("confirmed") != "1":
+        with db.connect() as connection:
+            row = connection.execute(sa.select(table).where(table.c.id == correction_id)).first()
+        if row is None:
+            abort(404)
+        return render_template("improve/confirm_remove.html", correction=row._mapping)
     with db.begin() as connection:
-        connection.execute(schema.corrections.delete().where(schema.corrections.c.id == correction_id))
-    flash("Correction removed.")
-    return redirect(url_for("improve.corrections"))
+        record = decisions.remove_correction(connection, correction_id, current_user.username)
+        if record is None:
+            abort(404)
+        summary = f"Removed a correction to {next(iter(record['previous'].values()))['intent']}"
+        session[UNDO] = decisions.keep(connection, current_user.username, summary, record)
+    flash(f"{summary}.", "decision")
+    return redirect(url_for("improve.corrections"), code=303)

@@ -3,7 +3,8 @@
 Every visitor message the assistant missed (:mod:`review.misses`), across conversations,
 newest first, near duplicates grouped, until staff decide: the right intent, out of scope, or
 dismiss. A decision is asked, confirmed on a page of its own, then recorded
-(:mod:`review.decisions`) with an Undo button on the page that follows.
+(:mod:`review.decisions`) with an Undo button on the page that follows; the staff member's
+recent decisions stay listed, each with Undo, after they leave the page.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def list_misses() -> str:
     with db.connect() as connection:
         groups, more = queries.inbox(connection, filters, limit)
         channels = queries.channels(connection)
+        recent = queries.recent_decisions(connection, current_user.username)
     return render_template(
         "inbox/list.html",
         groups=groups,
@@ -49,6 +51,7 @@ def list_misses() -> str:
         channels=channels,
         intents=correctable_intents(),
         misses=sum(len(g.misses) for g in groups),
+        recent=recent,
     )
 
 
@@ -85,25 +88,26 @@ def decide() -> ResponseReturnValue:
             back=back,
             actions=decisions.ACTIONS,
         )
-    with db.begin() as connection:
-        record = decisions.apply(connection, action, intent, messages, current_user.username)
-    session[UNDO] = {**record, "back": back}
     what = {
         "assign": f"Corrected to {intent}",
         "out_of_scope": "Marked as out of scope",
         "dismiss": "Dismissed",
     }
-    flash(f"{what[action]}: {plural(len(messages), 'message', 'messages')}.", "decision")
+    summary = f"{what[action]}: {plural(len(messages), 'message', 'messages')}"
+    with db.begin() as connection:
+        record = decisions.apply(connection, action, intent, messages, current_user.username)
+        session[UNDO] = decisions.keep(connection, current_user.username, summary, record)
+    flash(f"{summary}.", "decision")
     return redirect(back, code=303)
 
 
-@bp.route("/undo", methods=["POST"])
-def undo() -> Response:
-    record = session.pop(UNDO, None)
-    if not record:
-        flash("Nothing to undo.")
-        return redirect(url_for("inbox.list_misses"), code=303)
+@bp.route("/undo/<int:decision_id>", methods=["POST"])
+def undo(decision_id: int) -> Response:
+    """Undo one of the staff member's own decisions (from the message after it, or from
+    "Recent decisions"), then go back where the button was."""
     with db.begin() as connection:
-        decisions.undo(connection, record)
-    flash("Undone.")
-    return redirect(record.get("back") or url_for("inbox.list_misses"), code=303)
+        summary = decisions.undo_decision(connection, decision_id, current_user.username)
+    if session.get(UNDO) == decision_id:
+        session.pop(UNDO)
+    flash(f"Undone: {summary}." if summary else "Nothing to undo: it was undone already.")
+    return redirect(_back(), code=303)

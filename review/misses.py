@@ -8,12 +8,13 @@ button's payload) that
 - was followed by "None of these", the visitor's answer to the second-chance offer the
   assistant makes after a fallback (``action_default_ask_affirmation``, whose buttons are the
   model's guesses); a guess chosen instead is shown beside the message;
-- got an answer the visitor marked 👎 in the widget (``feedback``, where ``message_index`` is
-  the answer's place among the assistant's messages of the conversation);
+- got an answer the visitor marked 👎 in the widget (``feedback``, which names the answer by
+  the id its stored bot event carries, :func:`feedback_on`);
 - or whose best guess, the model's best intent other than ``nlu_fallback``, had a confidence
   below the one staff chose.
 
-Misses whose texts are near duplicates (same language, :func:`group`) are shown, and decided,
+Misses whose texts are the same (once lower-cased, without accents or punctuation), in any
+language, or near duplicates in the same language (:func:`group`) are shown, and decided,
 together.
 """
 
@@ -26,6 +27,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from rapidfuzz import fuzz, process
 
+from language import LANGUAGES
 from storage.summary import FALLBACK_INTENT, NONE_OF_THESE_INTENT, guesses, is_typed, message_languages
 
 REASONS = {
@@ -76,21 +78,29 @@ class Message:
         return tuple(found)
 
 
-def is_shown_answer(event: Mapping[str, Any]) -> bool:
-    """A bot message the widget shows, and counts for feedback: one with text or buttons."""
-    return bool(event.get("text") or (event.get("data") or {}).get("buttons"))
+# Feedback given before answers had ids names the stored bot message it was shown on by its
+# row in ``events`` (storage/migrations/versions/0004_feedback_answer_ids.py).
+EVENT_ANSWER_PREFIX = "event-"
+
+
+def feedback_on(event_id: int, event: Mapping[str, Any], feedback: Mapping[str, str]) -> str:
+    """The visitor's feedback ("up", "down" or "") on a stored bot message, from
+    ``feedback`` (answer id -> value): by the answer id in its metadata, else by its row."""
+    answer_id = (event.get("metadata") or {}).get("answer_id")
+    if isinstance(answer_id, str) and answer_id in feedback:
+        return feedback[answer_id]
+    return feedback.get(f"{EVENT_ANSWER_PREFIX}{event_id}", "")
 
 
 def read_messages(
-    sender_id: str, events: Sequence[Tuple[int, Dict[str, Any]]], feedback: Mapping[int, str]
+    sender_id: str, events: Sequence[Tuple[int, Dict[str, Any]]], feedback: Mapping[str, str]
 ) -> List[Message]:
     """The typed visitor messages of one conversation (its events from the start, in order),
-    with ``feedback`` (answer index -> "up" or "down") given to the answers to each."""
+    with ``feedback`` (answer id -> "up" or "down") given to the answers to each."""
     languages = message_languages([event for _, event in events])
     messages: Dict[int, Message] = {}
     last: Optional[Message] = None  # the message the assistant is answering
     offered: Optional[Message] = None  # a fallback whose second-chance offer awaits an answer
-    answer = 0
     for position, (event_id, event) in enumerate(events):
         kind = event.get("event")
         if kind == "user":
@@ -114,11 +124,10 @@ def read_messages(
                 offered = None
         elif kind == "action" and event.get("name") == OFFER_ACTION and last is not None:
             offered = last if last.intent == FALLBACK_INTENT else None
-        elif kind == "bot" and is_shown_answer(event):
-            value = feedback.get(answer)
+        elif kind == "bot":
+            value = feedback_on(event_id, event, feedback)
             if last is not None and value and last.feedback != "down":
                 last.feedback = value
-            answer += 1
     return list(messages.values())
 
 
@@ -138,10 +147,19 @@ class Miss:
 
 @dataclass
 class Group:
-    """Near-duplicate misses in one language, newest first."""
+    """Misses with the same text (in any language) or near-duplicate texts (in one language),
+    newest first."""
 
-    language: str
     misses: List[Miss] = field(default_factory=list)
+
+    @property
+    def languages(self) -> List[str]:
+        found = {m.message.language for m in self.misses}
+        return [code for code in LANGUAGES if code in found] + sorted(found - set(LANGUAGES))
+
+    @property
+    def language(self) -> str:
+        return ", ".join(self.languages)
 
     @property
     def newest(self) -> Miss:
@@ -194,22 +212,30 @@ def misses(
 
 
 def group(found: Iterable[Miss]) -> List[Group]:
-    """Misses grouped when their texts are near duplicates in the same language; groups (and
-    the misses in each) newest first."""
-    groups: List[Group] = []
-    keys: Dict[str, List[str]] = {}
-    members: Dict[str, List[Group]] = {}
+    """Misses grouped: first those whose normalised texts are the same, whatever their
+    language (a visitor's language is detected, and the same words may be tagged English in one
+    conversation and French in another); then those near duplicates of each other (RapidFuzz's
+    ratio, NEAR_DUPLICATE) in a language they share. Groups, and the misses in each, newest
+    first."""
+    same: Dict[str, Group] = {}
     for miss in sorted(found, key=lambda m: -m.message.at):
-        language, key = miss.message.language, normalised(miss.message.text)
-        choices = keys.setdefault(language, [])
-        match = (
-            process.extractOne(key, choices, scorer=fuzz.ratio, score_cutoff=NEAR_DUPLICATE) if key else None
-        )
-        if match is not None:
-            members[language][match[2]].misses.append(miss)
+        key = normalised(miss.message.text) or f"\0{miss.message.event_id}"  # no words: alone
+        same.setdefault(key, Group()).misses.append(miss)
+    groups: List[Group] = []
+    keys: List[Tuple[str, int]] = []  # the texts matched against, with their group
+    for key, bucket in same.items():  # newest first
+        languages = set(bucket.languages)
+        choices = [(text, index) for text, index in keys if languages & set(groups[index].languages)]
+        match = None
+        if not key.startswith("\0") and choices:
+            match = process.extractOne(
+                key, [text for text, _ in choices], scorer=fuzz.ratio, score_cutoff=NEAR_DUPLICATE
+            )
+        if match is None:
+            groups.append(bucket)
+            keys.append((key, len(groups) - 1))
             continue
-        new = Group(language, [miss])
-        groups.append(new)
-        choices.append(key)
-        members.setdefault(language, []).append(new)
+        target = groups[choices[match[2]][1]]
+        target.misses = sorted(target.misses + bucket.misses, key=lambda m: -m.message.at)
+        keys.append((key, choices[match[2]][1]))
     return groups

@@ -28,6 +28,7 @@ from storage.schema import (
     feedback,
     reviews,
     saved_filters,
+    staff_decisions,
     summaries,
     tags,
 )
@@ -384,6 +385,36 @@ def saved_filters_of(connection: Any, username: str) -> List[Dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
+RECENT_DECISIONS = 10
+RECENT_DAYS = 7
+
+
+def recent_decisions(connection: Any, username: str) -> List[Dict[str, Any]]:
+    """The staff member's latest decisions not undone (of the last RECENT_DAYS days), newest
+    first, each with the visitor message it was about (the first, if several; read from the
+    log, so gone once its conversation is)."""
+    rows = connection.execute(
+        sa.select(staff_decisions)
+        .where(
+            staff_decisions.c.username == username,
+            staff_decisions.c.undone_at.is_(None),
+            staff_decisions.c.made_at >= datetime.now(timezone.utc).timestamp() - RECENT_DAYS * 86400,
+        )
+        .order_by(staff_decisions.c.made_at.desc(), staff_decisions.c.id.desc())
+        .limit(RECENT_DECISIONS)
+    ).all()
+    found = []
+    for row in rows:
+        record = json.loads(row.record)
+        ids = [int(i) for i in record.get("event_ids") or record.get("previous") or []]
+        example = None
+        if ids:
+            data = connection.execute(sa.select(events.c.data).where(events.c.id == min(ids))).scalar()
+            example = str(json.loads(data).get("text") or "") if data else None
+        found.append({"id": row.id, "made_at": row.made_at, "summary": row.summary, "example": example})
+    return found
+
+
 def summary(connection: Any, sender_id: str) -> Optional[Dict[str, Any]]:
     row = connection.execute(
         sa.select(*_COLUMNS, reviews.c.reviewed_by, reviews.c.reviewed_at, reviews.c.note_by)
@@ -419,6 +450,8 @@ class Entry:
     # bot: the answer's source (metadata.source) and the visitor's feedback on it ("up", "down").
     source: str = ""
     feedback: str = ""
+    # user: for a button's payload, the button's title as the visitor saw it.
+    clicked: str = ""
 
     @property
     def typed(self) -> bool:
@@ -427,6 +460,38 @@ class Entry:
     @property
     def best_guess(self) -> Optional[float]:
         return self.guesses[0][1] if self.guesses else None
+
+
+# Payloads the widget sends itself, not from a button of the assistant's (web/src/chat.js).
+WIDGET_PAYLOADS = {
+    "/greet": "Opened the assistant (the widget asks for the greeting)",
+    "/help": "Main questions (the widget's menu button)",
+}
+
+
+def with_button_titles(entries: List[Entry], stored: List[Tuple[int, Dict[str, Any]]]) -> List[Entry]:
+    """Each visitor message that is a button's payload gets the title of that button as the
+    assistant offered it, in the visitor's language (the latest offered with that payload);
+    the widget's own payloads get a description."""
+    titles: Dict[str, str] = {}
+    offered: Dict[int, Dict[str, str]] = {}  # event id of a user message -> buttons offered before it
+    for event_id, data in stored:
+        if data.get("event") == "bot":
+            for button in (data.get("data") or {}).get("buttons") or []:
+                if isinstance(button, dict) and isinstance(button.get("payload"), str):
+                    titles[button["payload"].strip()] = str(button.get("title") or "")
+        elif data.get("event") == "user":
+            offered[event_id] = dict(titles)
+    found = []
+    for entry in entries:
+        if entry.kind == "user" and entry.text.startswith("/"):
+            title = offered.get(entry.event_id, {}).get(entry.text.strip()) or WIDGET_PAYLOADS.get(
+                entry.text.strip()
+            )
+            if title:
+                entry = replace(entry, clicked=title)
+        found.append(entry)
+    return found
 
 
 def _entry(event_id: int, data: Dict[str, Any], corrected: Dict[int, str]) -> Optional[Entry]:
@@ -481,16 +546,17 @@ def _events(connection: Any, sender_ids: List[str]) -> Dict[str, List[Tuple[int,
     return found
 
 
-def _feedback_by_answer(connection: Any, sender_ids: List[str]) -> Dict[str, Dict[int, str]]:
-    found: Dict[str, Dict[int, str]] = defaultdict(dict)
+def _feedback_by_answer(connection: Any, sender_ids: List[str]) -> Dict[str, Dict[str, str]]:
+    """The widget's feedback in these conversations: answer id -> "up" or "down"."""
+    found: Dict[str, Dict[str, str]] = defaultdict(dict)
     if sender_ids:
         rows = connection.execute(
-            sa.select(feedback.c.sender_id, feedback.c.message_index, feedback.c.value).where(
+            sa.select(feedback.c.sender_id, feedback.c.answer_id, feedback.c.value).where(
                 feedback.c.sender_id.in_(sender_ids)
             )
         )
-        for sender_id, index, value in rows:
-            found[sender_id][int(index)] = value
+        for sender_id, answer_id, value in rows:
+            found[sender_id][answer_id] = value
     return found
 
 
@@ -508,7 +574,6 @@ def transcript(connection: Any, sender_id: str) -> List[Entry]:
     given = _feedback_by_answer(connection, [sender_id])[sender_id]
     messages = {m.event_id: m for m in misses.read_messages(sender_id, stored, given)}
     entries: List[Entry] = []
-    answer = 0
     for event_id, data in stored:
         entry = _entry(event_id, data, corrected)
         if entry is None:
@@ -516,11 +581,10 @@ def transcript(connection: Any, sender_id: str) -> List[Entry]:
         message = messages.get(event_id)
         if message is not None:
             entry = replace(entry, guesses=message.guesses, language=message.language, chose=message.chose)
-        elif entry.kind == "bot" and misses.is_shown_answer(data):
-            entry = replace(entry, feedback=given.get(answer, ""))
-            answer += 1
+        elif entry.kind == "bot":
+            entry = replace(entry, feedback=misses.feedback_on(event_id, data, given))
         entries.append(entry)
-    return entries
+    return with_button_titles(entries, stored)
 
 
 def conversation_messages(connection: Any, event_ids: Iterable[int]) -> List[misses.Message]:
@@ -757,12 +821,12 @@ def feedback_per_answer(
     given = _feedback_by_answer(connection, sender_ids)
     counts: Dict[str, List[int]] = defaultdict(lambda: [0, 0])
     for sender_id, stored in _events(connection, sender_ids).items():
-        answers = [
-            event for _, event in stored if event.get("event") == "bot" and misses.is_shown_answer(event)
-        ]
-        for index, value in given[sender_id].items():
-            if index < len(answers):
-                counts[_answer_label(answers[index])][0 if value == "up" else 1] += 1
+        for event_id, event in stored:
+            if event.get("event") != "bot":
+                continue
+            value = misses.feedback_on(event_id, event, given[sender_id])
+            if value:
+                counts[_answer_label(event)][0 if value == "up" else 1] += 1
     ranked = sorted(counts.items(), key=lambda item: (-(item[1][0] + item[1][1]), item[0]))
     return [(label, up, down) for label, (up, down) in ranked[:top]]
 

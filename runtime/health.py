@@ -9,12 +9,17 @@ The database is ``up`` when it answers and no turn waits for it; ``degraded`` wh
 in the local spool (it does not answer, or it does and they are being written to it:
 :mod:`storage.tracker_store`); ``down`` when it does not answer and the spool cannot be
 written either (turns are then kept in memory only). Whenever it is not up, the body says
-how many events wait (``spooled_events``: this machine's spool, plus this process's memory).
+how many events wait (``spooled_events``: this machine's spool, the widget's feedback
+included, plus this process's memory).
+
+In the scale profile the conversation locks live in Redis (:mod:`storage.redis_lock_store`):
+``"redis": "up" | "down"`` says whether this process takes them there, or, Redis being away,
+on this machine only (visitors are still answered).
 
 The body names parts, states and counts only, no visitor data: ``{"status": "ok" |
 "degraded", "parts": {"rasa": "up", "action_server": "up" | "down", "database": "up" |
-"degraded" | "down"}}`` (and ``"spooled_events": n`` when the database is not up), with 200
-when every part is up and 503 otherwise.
+"degraded" | "down"[, "redis": "up" | "down"]}}`` (and ``"spooled_events": n`` when the
+database is not up), with 200 when every part is up and 503 otherwise.
 """
 
 from __future__ import annotations
@@ -55,10 +60,12 @@ def _database_answers() -> bool:
 
 
 def _spooled_events() -> int:
+    """Turns and the widget's feedback waiting in this machine's spool."""
+    from storage import feedback
     from storage.spool import counts
 
     conf = settings()
-    return counts(conf.spool_directory, conf.database_url).pending
+    return counts(conf.spool_directory, conf.database_url).pending + feedback.waiting(conf.database_url)
 
 
 async def _in_thread(function: Any, default: Any) -> Any:
@@ -94,6 +101,10 @@ async def health(_request: Request) -> HTTPResponse:
         "action_server": "up" if actions else "down",
         "database": database,
     }
+    locks = sys.modules.get("storage.redis_lock_store")  # loaded where Rasa runs that store
+    redis = await locks.redis_state() if locks is not None else None
+    if redis is not None:
+        parts["redis"] = redis
     healthy = all(state == "up" for state in parts.values())
     body: Dict[str, Any] = {"status": "ok" if healthy else "degraded", "parts": parts}
     if database != "up":

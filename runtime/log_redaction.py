@@ -26,13 +26,26 @@ handler, including those that Rasa (coloredlogs, structlog's standard-library ou
 after :func:`install`. It needs no Rasa internals. Extra attributes that a caller passes with
 ``extra=`` are not sanitised (Sanic's access log puts the request line there; Rasa leaves
 Sanic's access log off below the debug level).
+
+Not everything a process prints is a log record. Python's ``warnings`` write to standard
+error themselves: Rasa's ``UserWarning`` about a button payload with entities it does not know
+printed the whole payload, an email address in it included. So :func:`install` also sends
+warnings through logging (``logging.captureWarnings``, the ``py.warnings`` logger), and the
+servers' entry points (``scripts/rasa_server.py``, ``scripts/action_server.py``) call
+:func:`redact_standard_streams`, which wraps ``sys.stdout`` and ``sys.stderr`` in
+:class:`RedactingStream`: every write is sanitised the same way, so a library's stray
+``print`` and Python's own report of an exception nobody caught are covered too. Only the
+servers: a staff command's output (``make enquiries`` lists contact emails) is meant to be
+read whole. What native code (TensorFlow's C++) writes to the file descriptors directly is
+not covered; it never sees a visitor's text.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Callable
+import sys
+from typing import Any, Callable, TextIO
 
 from storage.redaction import redact
 
@@ -126,8 +139,43 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class RedactingStream:
+    """A text stream that sanitises what is written to it (:func:`sanitise`, line by line for
+    long output), then writes it to the stream it wraps; everything else is the wrapped
+    stream's (``fileno``, ``isatty``, ``encoding``...)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.wrapped = stream
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            return self.wrapped.write(text)
+        self.wrapped.write(sanitise(text) if len(text) <= MAX_RUN else _sanitise_lines(text))
+        return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.wrapped, name)
+
+
+def _sanitise_lines(text: str) -> str:
+    return "".join(sanitise(line) for line in text.splitlines(keepends=True))
+
+
+def redact_standard_streams() -> None:
+    """Sanitise everything this process writes to standard output and error from now on."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, RedactingStream):
+            setattr(sys, name, RedactingStream(stream))
+
+
 def install() -> None:
-    """Sanitise every log record made in this process from now on (once per process)."""
+    """Sanitise every log record made in this process from now on, and every warning (once
+    per process)."""
     previous: Callable[..., logging.LogRecord] = logging.getLogRecordFactory()
     if getattr(previous, _SANITISED, False):
         return
@@ -137,6 +185,7 @@ def install() -> None:
 
     setattr(sanitised_record, _SANITISED, True)
     logging.setLogRecordFactory(sanitised_record)
+    logging.captureWarnings(True)
 
 
 def installed() -> bool:

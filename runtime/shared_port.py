@@ -1,50 +1,93 @@
-"""Several independent Rasa server processes on one port (the embedded profile).
+"""Several independent Rasa processes answering on one listening socket (the embedded profile).
 
 Sanic 21.12 can fork workers itself, but its main process does not replace a worker that
-dies (killed for memory, say): that worker's share of the traffic is lost until someone
-restarts the whole server. Instead, the launcher starts ``APT_RASA_WORKERS`` separate Rasa
-processes under the supervisor (:mod:`supervision`), each binding the same address with
-``SO_REUSEPORT``: the kernel spreads new connections over the processes that are listening,
-stops sending any to a process as soon as it dies, and the supervisor starts a new one,
-which joins in when its model is loaded. The conversation locks are shared between them
-(``storage/lock_store.py``).
+dies (killed for memory, say). Instead, the launcher runs ``APT_RASA_WORKERS`` separate Rasa
+processes under the supervisor (:mod:`supervision`), which opens the listening socket itself
+(a supervisor ``fcgi-program``) and hands it to each of them as standard input: one socket,
+one queue of waiting connections, whichever process is free accepts the next one.
+
+The socket outlives every Rasa process. That is what lets a new model go live without losing
+a message (:mod:`supervision.swap`): a successor starts on the same socket, and its
+predecessor, told to stop, stops accepting and finishes the requests it has, while the
+connections still waiting in the queue go to the processes that remain. (With a socket of
+its own per process and ``SO_REUSEPORT``, the connections waiting in a closing socket's queue
+would be reset.) A process loading its model does not accept yet: connections wait for the
+others, or for it.
+
+Since every process holds the socket from its start, "listening" says nothing about being
+ready: each process marks itself ready with a file named by its pid in a directory the
+launcher chooses, once Sanic serves (after Rasa's ``before_server_start`` listener has loaded
+the model), and removes it when it stops. It loads at a low CPU priority, so as not to slow
+the processes answering meanwhile, and serves at its usual one (:mod:`runtime.loading_priority`).
 
 Rasa calls ``app.run(host=..., port=..., workers=...)`` itself; :func:`install` makes that
-call serve on a socket bound here with ``SO_REUSEPORT`` (``Sanic.run`` takes a ``sock``).
+call serve on the inherited socket (``Sanic.run`` takes a ``sock``).
 """
 
 from __future__ import annotations
 
+import os
 import socket
-from typing import Any
+from pathlib import Path
+from typing import Any, Optional
 
-from sanic import Sanic
+from runtime.loading_priority import LoadingPriority
 
-_original_run: Any = Sanic.run
+STANDARD_INPUT = 0
+_original_run: Optional[Any] = None  # Sanic.run, kept when installing (Sanic imported then only:
+# the launcher reads the ready files without importing it)
 
 
-def bound_socket(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to ``host:port`` that other processes may bind too."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
+def inherited_socket(descriptor: int = STANDARD_INPUT) -> socket.socket:
+    """The listening socket the supervisor passed as ``descriptor``; ValueError if it is none."""
+    sock = socket.socket(fileno=descriptor)
+    if sock.type != socket.SOCK_STREAM or not sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+        sock.detach()
+        raise ValueError(f"file descriptor {descriptor} is not a listening TCP socket")
     return sock
 
 
-def install(host: str, port: int) -> None:
-    """Make the next ``Sanic.run`` in this process serve on a shared ``host:port`` socket."""
-    shared = bound_socket(host, port)
+def ready_file(directory: Path, pid: int) -> Path:
+    return directory / str(pid)
 
-    def run(self: Sanic, *args: Any, **kwargs: Any) -> Any:
+
+def is_ready(directory: Path, pid: int) -> bool:
+    """Whether the Rasa process ``pid`` has loaded its model and serves."""
+    return ready_file(directory, pid).is_file()
+
+
+def install(sock: socket.socket, ready_directory: Path) -> None:
+    """Make the next ``Sanic.run`` in this process serve on ``sock``, marking this process
+    ready in ``ready_directory`` while it serves."""
+    from sanic import Sanic
+
+    global _original_run
+    if _original_run is None:
+        _original_run = Sanic.run
+    marker = ready_file(ready_directory, os.getpid())
+    priority = LoadingPriority()
+
+    async def mark_ready(_app: Any, _loop: Any) -> None:
+        priority.restore()
+        ready_directory.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+
+    async def unmark(_app: Any, _loop: Any) -> None:
+        marker.unlink(missing_ok=True)
+
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
         if kwargs.get("workers", 1) != 1:
-            raise RuntimeError("a Rasa process on a shared port runs one Sanic worker (SANIC_WORKERS=1)")
-        kwargs["sock"] = shared
+            raise RuntimeError("a Rasa process on a shared socket runs one Sanic worker (SANIC_WORKERS=1)")
+        kwargs["sock"] = sock
+        self.register_listener(mark_ready, "after_server_start")
+        self.register_listener(unmark, "before_server_stop")
         return _original_run(self, *args, **kwargs)
 
     Sanic.run = run  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
-    Sanic.run = _original_run  # type: ignore[method-assign]
+    from sanic import Sanic
+
+    if _original_run is not None:
+        Sanic.run = _original_run  # type: ignore[method-assign]

@@ -4,7 +4,7 @@ rasa-sdk 3.6 has no authentication: anyone who reaches ``/webhook`` can run any 
 forged tracker stored an enquiry), ``/actions`` lists them all, and an unknown route answered
 500 with the request echoed. This runs the same app with:
 
-- every route but ``/health`` refused with 401 unless the request carries
+- every request but ``GET /health`` refused with 401 unless it carries
   ``Authorization: Bearer <APT_ACTIONS_SECRET>`` (compared in constant time); endpoints.yml
   has Rasa send that header (the launcher generates the secret at first start if unset,
   see apt_settings.Settings.secret);
@@ -24,10 +24,8 @@ import argparse
 import hmac
 import logging
 import sys
-from pathlib import Path
 from typing import Optional
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # scripts/ is not a package
 sys.modules.setdefault("tensorflow", None)  # type: ignore[arg-type]  # see the docstring
 
 from rasa_sdk import utils  # noqa: E402
@@ -37,6 +35,7 @@ from sanic.request import Request  # noqa: E402
 from sanic.response import HTTPResponse  # noqa: E402
 
 from apt_settings import SettingsError, settings  # noqa: E402
+from runtime.log_redaction import redact_standard_streams  # noqa: E402
 from runtime.quiet_errors import answer_quietly  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -48,14 +47,21 @@ def guarded_app(secret: str) -> Sanic:
     app = create_app("actions", cors_origins=None)
     expected = f"Bearer {secret}".encode()
 
-    @app.middleware("request")
     async def require_the_secret(request: Request) -> Optional[HTTPResponse]:
-        if request.path in OPEN_PATHS:
+        if request.path in OPEN_PATHS and request.method == "GET":
             return None
         presented = request.headers.get("authorization", "").encode("utf-8", "replace")
         if not hmac.compare_digest(presented, expected):
             return response.json({"error": "unauthorized"}, status=401)
         return None
+
+    app.register_middleware(require_the_secret, "request")
+    # rasa-sdk's CORS extension answered an OPTIONS request to any route with a 200 from its
+    # error handler, before any middleware could ask for the secret. Only the Rasa server
+    # calls this server, never a browser: no preflight to answer.
+    cors = app.ctx.sanic_cors
+    for options in [cors.options, *(resource_options for _, resource_options in cors.resources)]:
+        options["automatic_options"] = False
 
     async def failed(_request: Request, error: Exception) -> HTTPResponse:
         logger.error("The action server failed: %s", error.__class__.__name__)
@@ -67,6 +73,7 @@ def guarded_app(secret: str) -> Sanic:
 
 
 def main() -> int:
+    redact_standard_streams()
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

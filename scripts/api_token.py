@@ -10,11 +10,8 @@ Use it as ``Authorization: Bearer <token>``.
 import argparse
 import sys
 import time
-from pathlib import Path
 
 import jwt
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # scripts/ is not a package
 
 from apt_settings import SettingsError, settings  # noqa: E402
 

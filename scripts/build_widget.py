@@ -26,7 +26,8 @@ from typing import List
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from apt_settings import ROOT
+
 WEB = ROOT / "web"
 KNOWLEDGE = ROOT / "knowledge" / "apt.yml"
 CLIENT = Path("node_modules") / "socket.io-client" / "dist" / "socket.io.min.js"

@@ -10,33 +10,42 @@ call everything, role ``user`` only the conversation whose id is its username (s
 The adjustments in ``runtime/`` are installed before Rasa starts (after their version check);
 the channels package would install them too (see runtime/__init__.py).
 
-``--shared-port`` (the launcher's embedded profile) lets several of these processes serve the
-same ``--interface``/``--port`` (runtime/shared_port.py), each closing HTTP connections after
-their answer so that requests spread over them.
+``--shared-socket READY_DIRECTORY`` (the launcher's embedded profile): serve on the listening
+socket the supervisor passes as standard input, shared by several of these processes
+(runtime/shared_port.py), each closing HTTP connections after their answer so that requests
+spread over them, and marking itself ready in READY_DIRECTORY once its model is loaded.
+``--interface`` and ``--port`` then only name that socket's address in Rasa's messages.
 """
 
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # scripts/ is not a package
+from runtime.lean_imports import skip_unused  # noqa: E402
+
+skip_unused()  # before TensorFlow is imported (runtime/lean_imports.py)
 
 from rasa.__main__ import main  # noqa: E402
 
 import runtime  # noqa: E402
 from apt_settings import SettingsError, settings  # noqa: E402
+from runtime.log_redaction import redact_standard_streams  # noqa: E402
 
 if __name__ == "__main__":
+    redact_standard_streams()
     try:
         secret = settings().jwt_secret()
         runtime.install()
     except (SettingsError, runtime.compat.UnsupportedVersion) as error:
         sys.exit(f"error: {error}")
     arguments = sys.argv[1:]
-    if "--shared-port" in arguments:
-        arguments.remove("--shared-port")
-        runtime.share_port(
-            arguments[arguments.index("--interface") + 1], int(arguments[arguments.index("--port") + 1])
-        )
+    if "--shared-socket" in arguments:
+        at = arguments.index("--shared-socket")
+        ready_directory = Path(arguments[at + 1])
+        del arguments[at : at + 2]
+        try:
+            runtime.share_socket(ready_directory)
+        except (ValueError, OSError) as error:
+            sys.exit(f"error: --shared-socket: {error} (the supervisor passes the socket)")
     sys.argv = ["rasa", "run", *arguments]
     if secret:
         sys.argv += ["--enable-api", "--jwt-secret", secret, "--jwt-method", "HS256"]

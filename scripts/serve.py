@@ -27,11 +27,9 @@ from typing import Dict, List, Set
 
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # scripts/ is not a package
-
 from actions.knowledge import KnowledgeBaseError, load_knowledge_base  # noqa: E402
-from apt_settings import Settings, SettingsError, settings  # noqa: E402
+from apt_settings import ROOT, Settings, SettingsError, settings  # noqa: E402
+from runtime import shared_port  # noqa: E402
 from storage.database import check_connection, is_sqlite  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from supervision import control, nginx_conf, supervisor_conf  # noqa: E402
@@ -115,17 +113,37 @@ def wait_until_ready(
 
 
 def ready(program: Program, directory: Path) -> bool:
-    """The program serves: its URL answers, and a process sharing a port listens itself."""
+    """The program serves: its URL answers, and a process on the shared socket has marked
+    itself ready (its model loaded: any of them answers the URL)."""
     if not answers(program.ready_url):
         return False
-    if program.shared_port is None:
+    if program.ready_directory is None:
         return True
     try:
         pid = {info["name"]: info["pid"] for info in control.processes(directory)}.get(program.name)
-        sockets = psutil.Process(pid).net_connections("tcp") if pid else []
-    except (OSError, psutil.Error):
+    except OSError:
         return False
-    return any(s.status == psutil.CONN_LISTEN and s.laddr.port == program.shared_port for s in sockets)
+    return bool(pid) and shared_port.is_ready(program.ready_directory, pid)
+
+
+def start_shared_socket_programs(
+    supervisord: subprocess.Popen, directory: Path, listed: List[Program]
+) -> None:
+    """Start the Rasa processes on the shared socket that are not spares (supervisord does
+    not start a group's processes itself: supervision/supervisor_conf.py)."""
+    wanted = [program.name for program in listed if program.group is not None and not program.spare]
+    deadline = time.monotonic() + 30
+    while wanted:
+        if supervisord.poll() is not None:
+            raise SystemExit(f"error: the supervisor exited with code {supervisord.returncode}")
+        try:
+            control.start(directory, wanted[0])
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit("error: the supervisor did not answer on its socket") from None
+            time.sleep(0.2)  # still starting
+            continue
+        wanted.pop(0)
 
 
 def _given_up(directory: Path, labels: Dict[str, str]) -> List[str]:
@@ -263,7 +281,11 @@ def main() -> int:
     check_ready_to_start(conf)
     env = base_environment(conf)
     directory = control.run_directory(conf)
-    listed = programs(conf, directory)
+    try:
+        listed = programs(conf, directory)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if args.shell:
         return run_shell(conf, env, listed[0])
 
@@ -275,7 +297,9 @@ def main() -> int:
     supervisord = start_supervisor(directory, env)
     labels = {program.name: program.label for program in listed}
     try:
-        wait_until_ready(supervisord, directory, listed, labels, conf.ready_timeout)
+        start_shared_socket_programs(supervisord, directory, listed)
+        serving = [program for program in listed if not program.spare]
+        wait_until_ready(supervisord, directory, serving, labels, conf.ready_timeout)
         print_ready(conf)
         return watch(supervisord, directory, labels)
     except KeyboardInterrupt:

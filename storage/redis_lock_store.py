@@ -31,13 +31,24 @@ Decisions:
   the file store: a visitor waits for each answer before typing the next message). After
   waiting ``lock_lifetime`` seconds (Rasa's ``TICKET_LOCK_LIFETIME``, 60 s by default) the
   message fails with Rasa's ``LockError`` rather than run alongside the one being handled.
-- Redis unreachable: every command has a socket timeout (``socket_timeout``, 2 s), and a
-  message that cannot take its lock fails at once with ``LockError`` naming the server,
-  rather than hang or run unlocked. If Redis goes away while a message holds its lock, the
-  message finishes (its renewals and release fail and are logged); the key expires by itself
-  (so does a key whose ``SET`` was applied but whose answer was lost). A restarted Redis has
-  forgotten the locks held (they live in its memory only): a message arriving then may run
-  beside one still being handled, whose renewal logs the loss.
+- This machine's lock first: every message also holds the conversation's lock of
+  :class:`storage.lock_store.FileLockStore` (a kernel lock in ``local_directory``, by default
+  the setting ``APT_LOCK_DIRECTORY``; about 0.02 ms), then the Redis lock. Replicas on one
+  machine are thus kept apart even when Redis is not there, and the two locks are always
+  taken in the same order.
+- Redis unreachable (refused, or hanging: every command has a socket timeout,
+  ``socket_timeout``, 2 s): the visitor is answered all the same, under this machine's lock
+  only, and the turn is stored as usual. The first failure opens a breaker: later messages do
+  not try Redis (nobody waits for its timeout) while a background task pings it every
+  ``PROBE_SECONDS``; when it answers, messages take their Redis locks again. Meanwhile two
+  replicas on *different* machines could handle one conversation at once (a visitor's widget
+  socket stays on one replica; a REST client waits for each answer), which is the price of
+  answering at all; ``/health`` reports ``"redis": "down"`` and the log says when the breaker
+  opens and closes. If Redis goes away while a message holds its Redis lock, the message
+  finishes (its renewals and release fail and are logged); the key expires by itself (so does
+  a key whose ``SET`` was applied but whose answer was lost). A restarted Redis has forgotten
+  the locks held (they live in its memory only): a message arriving then may run beside one
+  on another machine still being handled, whose renewal logs the loss.
 - One Redis client (with its connection pool) per store, that is per Rasa worker process.
   redis-py's asyncio connections belong to the event loop that opened them, so a store used
   from another loop (only tests do that) opens a new client there.
@@ -47,7 +58,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
+import weakref
 from contextlib import asynccontextmanager, suppress
 from typing import Any, AsyncIterator, Optional, Tuple, Type
 from urllib.parse import urlsplit, urlunsplit
@@ -59,6 +72,7 @@ from redis.asyncio.lock import Lock
 from redis.exceptions import LockNotOwnedError, RedisError
 
 import apt_settings
+from storage.lock_store import FileLockStore
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +81,12 @@ LEASE_SECONDS = 10.0
 RENEWALS_PER_LEASE = 3
 POLL_SECONDS = 0.01
 SOCKET_TIMEOUT_SECONDS = 2.0
-# What a failing Redis command raises: redis-py wraps socket errors, but not every one.
-REDIS_FAILURES: Tuple[Type[BaseException], ...] = (RedisError, OSError, asyncio.TimeoutError)
+# While Redis is away, how often a background task asks whether it is back.
+PROBE_SECONDS = 1.0
+# What a failing Redis command raises: redis-py wraps socket errors, but not every one, and on
+# uvloop (the Rasa server's event loop) a write to a connection the server reset raises a
+# RuntimeError ("unable to perform operation on <TCPTransport closed=True ...>").
+REDIS_FAILURES: Tuple[Type[BaseException], ...] = (RedisError, OSError, asyncio.TimeoutError, RuntimeError)
 
 
 def shown(url: str) -> str:
@@ -88,10 +106,39 @@ def positive(value: Any, name: str) -> float:
     return number
 
 
+class RedisUnavailable(Exception):
+    """Redis did not answer a command in time, or refused the connection."""
+
+
+# The stores of this process, for /health (runtime/health.py): weakly, so tests' stores go.
+_stores: weakref.WeakSet[AtomicRedisLockStore] = weakref.WeakSet()
+
+
+async def redis_state() -> Optional[str]:
+    """``"up"`` or ``"down"`` for the Redis servers of this process's lock stores: down if a
+    store's breaker is open or its Redis does not answer a ping now; None where no Redis lock
+    store runs. Only stores of the running event loop (or not used yet) count: a store left
+    from a loop that has ended can neither recover nor serve a message."""
+    loop = asyncio.get_running_loop()
+    stores = [store for store in list(_stores) if store.serves(loop)]
+    if not stores:
+        return None
+    if any(store.redis_down for store in stores):
+        return "down"
+    for store in {store.url: store for store in stores}.values():
+        try:
+            answers = await asyncio.wait_for(store.client().ping(), store.socket_timeout)
+        except REDIS_FAILURES:
+            return "down"
+        if not answers:
+            return "down"
+    return "up"
+
+
 class AtomicRedisLockStore(LockStore):
     """``lock_store: {type: storage.redis_lock_store.AtomicRedisLockStore}`` in endpoints.yml;
     optional ``url`` (default: the setting ``APT_REDIS_URL``), ``key_prefix``,
-    ``lease_seconds`` and ``socket_timeout``."""
+    ``lease_seconds``, ``socket_timeout`` and ``local_directory`` (this machine's locks)."""
 
     def __init__(
         self,
@@ -100,6 +147,7 @@ class AtomicRedisLockStore(LockStore):
         key_prefix: Optional[str] = None,
         lease_seconds: Optional[float] = None,
         socket_timeout: Optional[float] = None,
+        local_directory: Optional[str] = None,
     ) -> None:
         options = getattr(endpoint_config, "kwargs", None) or {}
         self.url = url or getattr(endpoint_config, "url", None) or apt_settings.settings().redis_url
@@ -112,6 +160,19 @@ class AtomicRedisLockStore(LockStore):
         )
         self._client: Optional[Redis] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self.local = FileLockStore(directory=local_directory or options.get("local_directory"))
+        # Since when Redis is considered away (None: it answers), and the task asking for it.
+        self._down_since: Optional[float] = None
+        self._probe: Optional[asyncio.Task[None]] = None
+        _stores.add(self)
+
+    @property
+    def redis_down(self) -> bool:
+        return self._down_since is not None
+
+    def serves(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """Whether this store is used in ``loop``, or not used yet."""
+        return self._loop is None or self._loop is loop
 
     def key_for(self, conversation_id: str) -> str:
         return self.key_prefix + conversation_id
@@ -139,33 +200,68 @@ class AtomicRedisLockStore(LockStore):
         lock_lifetime: float = LOCK_LIFETIME,
         wait_time_in_seconds: float = POLL_SECONDS,
     ) -> AsyncIterator[TicketLock]:
-        """Hold the conversation's lock while the block runs (Rasa's interface)."""
-        held = Lock(
-            self.client(),
-            self.key_for(conversation_id),
-            timeout=self.lease_seconds,
-            sleep=wait_time_in_seconds,
-            thread_local=False,
-        )
-        await self._acquire(held, conversation_id, lock_lifetime)
-        renewal = asyncio.create_task(self._keep_alive(held, conversation_id))
-        try:
-            yield TicketLock(conversation_id)
-        finally:
-            renewal.cancel()
-            with suppress(asyncio.CancelledError):
-                await renewal
-            await self._release(held, conversation_id)
+        """Hold the conversation's lock while the block runs (Rasa's interface): this
+        machine's, and Redis's unless Redis is away (see the module's docstring)."""
+        started = time.monotonic()
+        async with self.local.lock(conversation_id, lock_lifetime):
+            held = await self._shared_lock(conversation_id, lock_lifetime, started, wait_time_in_seconds)
+            renewal = asyncio.create_task(self._keep_alive(held, conversation_id)) if held else None
+            try:
+                yield TicketLock(conversation_id)
+            finally:
+                if renewal is not None and held is not None:
+                    renewal.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await renewal
+                    await self._release(held, conversation_id)
 
-    async def _acquire(self, held: Lock, conversation_id: str, lock_lifetime: float) -> None:
-        token = uuid.uuid4().hex
+    async def _shared_lock(
+        self, conversation_id: str, lock_lifetime: float, started: float, poll: float
+    ) -> Optional[Lock]:
+        """The conversation's Redis lock, held within ``lock_lifetime`` of ``started``; None
+        while Redis is away."""
+        if self.redis_down:
+            return None
+        held = Lock(
+            self.client(), self.key_for(conversation_id), timeout=self.lease_seconds, sleep=poll,
+            thread_local=False,
+        )  # fmt: skip
         try:
-            acquired = await held.acquire(blocking_timeout=lock_lifetime, token=token)
+            await self._acquire(held, conversation_id, lock_lifetime, started)
+        except RedisUnavailable as error:
+            self._went_away(error)
+            return None
+        return held
+
+    def _went_away(self, error: BaseException) -> None:
+        """Open the breaker and start asking for Redis in the background."""
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            logger.error(
+                f"The Redis server at {shown(self.url)} did not answer ({error}): conversations are "
+                f"locked on this machine only until it does."
+            )
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.get_running_loop().create_task(self._wait_for_redis())
+
+    async def _wait_for_redis(self) -> None:
+        while self._down_since is not None:
+            await asyncio.sleep(PROBE_SECONDS)
+            with suppress(*REDIS_FAILURES):
+                if await self.client().ping():
+                    logger.warning(
+                        f"The Redis server at {shown(self.url)} answers again after "
+                        f"{time.monotonic() - self._down_since:.0f} s: conversations are locked in it again."
+                    )
+                    self._down_since = None
+
+    async def _acquire(self, held: Lock, conversation_id: str, lock_lifetime: float, started: float) -> None:
+        token = uuid.uuid4().hex
+        wait = max(lock_lifetime - (time.monotonic() - started), POLL_SECONDS)
+        try:
+            acquired = await held.acquire(blocking_timeout=wait, token=token)
         except REDIS_FAILURES as error:
-            raise LockError(
-                f"Could not acquire lock for conversation_id '{conversation_id}': the Redis "
-                f"server at {shown(self.url)} did not answer ({error or type(error).__name__})."
-            ) from error
+            raise RedisUnavailable(error or type(error).__name__) from error
         except BaseException:  # cancelled while the SET may have been applied
             await self._abandon(held, token)
             raise

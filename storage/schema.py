@@ -88,21 +88,23 @@ facets = sa.Table(
 
 SUMMARY_MAX_SEARCH_TEXT = 20_000
 
-# -- feedback from the widget (channels/socketio_origins.py) ------------------------------------
+# -- feedback from the widget (channels/socketio_origins.py, storage/feedback.py) ------------------
 
 # "Was this helpful?" on an answer in the widget: one row per (conversation, answer), the
-# visitor's latest choice. ``message_index`` is the answer's place among the assistant's
-# messages in that conversation as the widget showed them (0 = the first).
+# visitor's latest choice. ``answer_id`` names the answer: the id the response generator gave
+# it (language/answers.py), which its stored bot event carries as ``metadata.answer_id``; or,
+# for feedback given before answers had ids, ``event-<id>``, the row of ``events`` it was read
+# as (migration 0004).
 FEEDBACK_VALUES = ("up", "down")
 feedback = sa.Table(
     "feedback",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("sender_id", sa.String(255), nullable=False),
-    sa.Column("message_index", sa.Integer, nullable=False),
+    sa.Column("answer_id", sa.String(64), nullable=False),
     sa.Column("value", sa.String(8), nullable=False, index=True),
     sa.Column("created_at", sa.Float, nullable=False),
-    sa.UniqueConstraint("sender_id", "message_index", name="uq_feedback_sender_message"),
+    sa.UniqueConstraint("sender_id", "answer_id", name="uq_feedback_sender_answer"),
     info={"conversation_key": "sender_id"},
 )
 
@@ -207,6 +209,21 @@ tags = sa.Table(
     sa.Column("tagged_at", sa.Float, nullable=False),
     sa.Index("ix_conversation_tags_tag", "tag", "sender_id"),
     info={"conversation_key": "sender_id"},
+)
+
+# What a staff member decided (a correction, out of scope, a dismissal, a correction removed),
+# with what undoing it needs (review/decisions.py: event ids and the rows it replaced, never a
+# visitor's text), so that "Recent decisions" offers Undo after the page is left.
+staff_decisions = sa.Table(
+    "staff_decisions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("made_at", sa.Float, nullable=False),
+    sa.Column("summary", sa.String(255), nullable=False),
+    sa.Column("record", sa.Text, nullable=False),
+    sa.Column("undone_at", sa.Float),
+    sa.Index("ix_staff_decisions_username_made_at", "username", "made_at"),
 )
 
 # A staff member's named filters of the conversation list (the list's query string).

@@ -12,6 +12,8 @@ from apt_settings import ROOT, Settings
 
 # States in which a program will not come back by itself (supervisor's names).
 GIVEN_UP = {"FATAL"}
+# States of a process that runs or is about to (the others: STOPPED, EXITED, FATAL, ...).
+UP = {"STARTING", "RUNNING", "BACKOFF"}
 
 
 def run_directory(conf: Settings) -> Path:
@@ -34,7 +36,29 @@ def states(directory: Path) -> Dict[str, str]:
     return {info["name"]: info["statename"] for info in processes(directory)}
 
 
+def _full_name(proxy: Any, name: str) -> str:
+    """Supervisor's ``group:name`` for a process of a group (the Rasa processes on the shared
+    socket), the name itself for a program of its own."""
+    for info in proxy.supervisor.getAllProcessInfo():
+        if info["name"] == name:
+            return f"{info['group']}:{name}"
+    return name  # supervisor's own error names it
+
+
+def start(directory: Path, name: str) -> None:
+    """Start a stopped process, without waiting for it to be up."""
+    proxy = _proxy(directory)
+    proxy.supervisor.startProcess(_full_name(proxy, name), False)
+
+
+def stop(directory: Path, name: str) -> None:
+    """SIGTERM, and wait until the process has ended (SIGKILL after its stopwaitsecs)."""
+    proxy = _proxy(directory)
+    proxy.supervisor.stopProcess(_full_name(proxy, name), True)
+
+
 def restart(directory: Path, name: str) -> None:
     proxy = _proxy(directory)
-    proxy.supervisor.stopProcess(name, True)
-    proxy.supervisor.startProcess(name, False)
+    full = _full_name(proxy, name)
+    proxy.supervisor.stopProcess(full, True)
+    proxy.supervisor.startProcess(full, False)

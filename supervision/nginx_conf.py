@@ -16,6 +16,11 @@
   error; the replicas also count per process (widget sockets included), from the address
   nginx passes in ``X-Real-IP``.
 - No access log: request lines carry widget session ids. Errors go to supervisord's output.
+
+nginx inherits ``proxy_set_header`` into a ``location`` only if that location sets none of its
+own: a location that sets ``Connection`` (every one here does) must repeat the others, or the
+replicas see nginx's own address as every visitor's and one visitor's burst stops them all.
+:data:`FORWARDED` is written into each location for that reason.
 """
 
 from __future__ import annotations
@@ -29,6 +34,10 @@ from limits import parse
 from apt_settings import Settings
 
 FAIL_TIMEOUT = 10
+# The request headers every proxied location sets (see the module's docstring).
+FORWARDED = """proxy_set_header Host $host;
+            proxy_set_header X-Real-IP $remote_addr;
+            proxy_set_header X-Forwarded-For $remote_addr;"""
 
 
 def nginx_rate(rate: str) -> str:
@@ -81,9 +90,6 @@ http {{
         listen {listen} reuseport;
 
         proxy_http_version 1.1;
-        proxy_set_header Host $host;
-        proxy_set_header X-Real-IP $remote_addr;
-        proxy_set_header X-Forwarded-For $remote_addr;
         proxy_connect_timeout 2s;
         proxy_read_timeout 75s;
         proxy_next_upstream error timeout non_idempotent;
@@ -95,6 +101,7 @@ http {{
         }}
 
         location /socket.io/ {{
+            {FORWARDED}
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection $connection_upgrade;
             proxy_read_timeout 1h;
@@ -103,11 +110,13 @@ http {{
 
         location /webhooks/ {{
             limit_req zone=chat burst={parse(conf.rate_limit).amount} nodelay;
+            {FORWARDED}
             proxy_set_header Connection "";
             proxy_pass http://rasa;
         }}
 
         location / {{
+            {FORWARDED}
             proxy_set_header Connection "";
             proxy_pass http://rasa;
         }}

@@ -1,11 +1,13 @@
 """What runs, as data: one :class:`Program` per server process, for either profile.
 
 ``embedded`` (the default, ``make run``): the action server, ``APT_RASA_WORKERS`` Rasa
-processes sharing ``APT_RASA_PORT`` (runtime/shared_port.py), the staff workspace and the demo
-page, on SQLite and file locks. ``scale`` (``make run-scale``): the same, but the Rasa
-processes are replicas on ports of their own (``APT_REPLICA_PORT`` + i) behind nginx on
-``APT_RASA_PORT``, with the locks in Redis (``endpoints-scale.yml``) and the database on
-PostgreSQL. :mod:`supervision.supervisor_conf` turns the list into a supervisord file.
+processes on one listening socket of ``APT_RASA_PORT`` that the supervisor holds
+(runtime/shared_port.py), as many spare slots for their successors when a new model goes live
+(supervision/swap.py), the staff workspace and the demo page, on SQLite and file locks.
+``scale`` (``make run-scale``): the same, but the Rasa processes are replicas on ports of
+their own (``APT_REPLICA_PORT`` + i) behind nginx on ``APT_RASA_PORT``, with the locks in
+Redis (``endpoints-scale.yml``) and the database on PostgreSQL.
+:mod:`supervision.supervisor_conf` turns the list into a supervisord file.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ SCALE_ENDPOINTS = ROOT / "endpoints-scale.yml"
 # model on a busy machine must not be restarted for being slow to answer, so these are the
 # longest start-ups seen on 2 saturated cores, with room to spare.
 START_RETRIES = 5
+RASA_GROUP = "rasa"  # the supervisor's group of the Rasa processes on the shared socket
 ACTION_SERVER_START_SECONDS = 60
 RASA_START_SECONDS = 300
 
@@ -57,9 +60,15 @@ class Program:
     start_retries: int = START_RETRIES
     stop_seconds: int = 20  # from SIGTERM to SIGKILL: a Rasa process finishes its answers
     quiet: bool = False  # output discarded (the demo page's access log)
-    # Processes sharing a port: any one of them answers ready_url, so each is ready only once
-    # it listens itself (after loading its model).
-    shared_port: Optional[int] = None
+    # Processes on one listening socket that the supervisor opens and hands to each as its
+    # standard input (one fcgi-program group of that name; address "tcp://host:port"). Any of
+    # them answers ready_url, so each is ready only once it marks itself ready in
+    # ready_directory (after loading its model). A spare is not started with the stack: it is
+    # the slot of a successor when a new model goes live (supervision/swap.py).
+    group: Optional[str] = None
+    socket: Optional[str] = None
+    ready_directory: Optional[Path] = None
+    spare: bool = False
 
 
 def base_environment(conf: Settings) -> Dict[str, str]:
@@ -95,7 +104,7 @@ def replica_ports(conf: Settings) -> List[int]:
     return [conf.replica_port + i for i in range(conf.rasa_workers)]
 
 
-def _rasa_programs(conf: Settings) -> List[Program]:
+def _rasa_programs(conf: Settings, run_directory: Path) -> List[Program]:
     rasa = [PYTHON, str(ROOT / "scripts" / "rasa_server.py"), "--model", str(conf.model)]
     env = _rasa_environment(conf)
     if conf.profile == "scale":
@@ -119,7 +128,13 @@ def _rasa_programs(conf: Settings) -> List[Program]:
             )  # fmt: skip
             for i, port in enumerate(replica_ports(conf))
         ]
-    shared = [*rasa, "--interface", conf.host, "--port", str(conf.rasa_port), "--shared-port"]
+    if ":" in conf.host:
+        raise ValueError(
+            f"APT_HOST={conf.host}: the embedded profile's Rasa processes share an IPv4 socket "
+            "(supervisor's); use 0.0.0.0 or an IPv4 address, or the scale profile"
+        )
+    ready = ready_directory(run_directory)
+    shared = [*rasa, "--interface", conf.host, "--port", str(conf.rasa_port), "--shared-socket", str(ready)]
     return [
         Program(
             name=f"rasa_{i}",
@@ -128,10 +143,18 @@ def _rasa_programs(conf: Settings) -> List[Program]:
             ready_url=f"http://{_reachable(conf.host)}:{conf.rasa_port}/",
             environment=env,
             start_seconds=RASA_START_SECONDS,
-            shared_port=conf.rasa_port,
+            group=RASA_GROUP,
+            socket=f"tcp://{conf.host}:{conf.rasa_port}",
+            ready_directory=ready,
+            spare=i >= conf.rasa_workers,
         )
-        for i in range(conf.rasa_workers)
+        for i in range(2 * conf.rasa_workers)
     ]
+
+
+def ready_directory(run_directory: Path) -> Path:
+    """Where the Rasa processes on the shared socket mark themselves ready (by pid)."""
+    return run_directory / "ready"
 
 
 def _reachable(host: str) -> str:
@@ -154,7 +177,7 @@ def programs(conf: Settings, run_directory: Path) -> List[Program]:
             start_seconds=ACTION_SERVER_START_SECONDS,
             stop_seconds=5,  # holds no state; a hung one ignores SIGTERM until SIGKILL
         ),
-        *_rasa_programs(conf),
+        *_rasa_programs(conf, run_directory),
     ]
     if conf.profile == "scale":
         listed.append(

@@ -7,6 +7,11 @@ the launcher reports). A program with a liveness check also gets an ``httpok`` e
 listener (superlance) that restarts it when its URL stops answering: a hung process does not
 exit. Stopping sends SIGTERM to the process group and SIGKILL after ``stopwaitsecs``.
 
+Programs of one ``group`` (the embedded profile's Rasa processes) are one ``fcgi-program``:
+supervisord opens their listening socket itself and hands it to each as standard input, and
+keeps it open while any of them runs (runtime/shared_port.py). They do not start with
+supervisord: the launcher starts those that are not spares (scripts/serve.py).
+
 Every program's output goes to supervisord's standard output (the launcher copies it to its
 own; ``/dev/stdout`` must be a pipe, since a file opened twice would be overwritten). The
 file holds no secret: they reach the processes through the environment supervisord inherits.
@@ -33,6 +38,52 @@ def _environment(values: Dict[str, str]) -> str:
     return ",".join(f'{key}="{value}"' for key, value in values.items())
 
 
+def _section(header: str, program: Program, head: List[str], autostart: bool = True) -> str:
+    """One program's section (or a group's, with ``program`` standing for all of them)."""
+    output = "/dev/null" if program.quiet else "/dev/stdout"
+    lines = [
+        f"[{header}]",
+        *head,
+        f"directory={ROOT}",
+        f"autostart={'true' if autostart else 'false'}",
+        "autorestart=unexpected",
+        "exitcodes=0",
+        f"startsecs={program.start_seconds}",
+        f"startretries={program.start_retries}",
+        "stopsignal=TERM",
+        f"stopwaitsecs={program.stop_seconds}",
+        "stopasgroup=true",
+        "killasgroup=true",
+        f"stdout_logfile={output}",
+        "stdout_logfile_maxbytes=0",
+        "redirect_stderr=true",
+    ]
+    if program.environment:
+        lines.append(f"environment={_environment(program.environment)}")
+    return "\n".join(lines) + "\n"
+
+
+def _group_section(group: str, members: List[Program]) -> str:
+    """The ``fcgi-program`` of processes sharing one socket: named ``<group>_<n>``, the same
+    command and settings, started by the launcher (scripts/serve.py), not by supervisord."""
+    first = members[0]
+    expected = [f"{group}_{n}" for n in range(len(members))]
+    if [m.name for m in members] != expected or any(
+        (m.command, m.environment, m.socket) != (first.command, first.environment, first.socket)
+        for m in members
+    ):
+        raise ValueError(
+            f"the programs of group {group} must be {', '.join(expected)}, alike but for the name"
+        )
+    head = [
+        f"command={_command(first.command)}",
+        f"socket={first.socket}",
+        f"numprocs={len(members)}",
+        f"process_name={group}_%(process_num)d",
+    ]
+    return _section(f"fcgi-program:{group}", first, head, autostart=False)
+
+
 def render(programs: List[Program], run_directory: Path) -> str:
     sections = [
         f"""[supervisord]
@@ -54,28 +105,18 @@ serverurl=unix://{run_directory / "supervisor.sock"}
 supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 """
     ]
+    grouped: Dict[str, List[Program]] = {}
     for program in programs:
-        output = "/dev/null" if program.quiet else "/dev/stdout"
-        lines = [
-            f"[program:{program.name}]",
-            f"command={_command(program.command)}",
-            f"directory={ROOT}",
-            "autostart=true",
-            "autorestart=unexpected",
-            "exitcodes=0",
-            f"startsecs={program.start_seconds}",
-            f"startretries={program.start_retries}",
-            "stopsignal=TERM",
-            f"stopwaitsecs={program.stop_seconds}",
-            "stopasgroup=true",
-            "killasgroup=true",
-            f"stdout_logfile={output}",
-            "stdout_logfile_maxbytes=0",
-            "redirect_stderr=true",
-        ]
-        if program.environment:
-            lines.append(f"environment={_environment(program.environment)}")
-        sections.append("\n".join(lines) + "\n")
+        if program.group is not None:
+            grouped.setdefault(program.group, []).append(program)
+    for program in programs:
+        if program.group is not None:
+            if grouped[program.group][0] is program:
+                sections.append(_group_section(program.group, grouped[program.group]))
+            continue
+        sections.append(
+            _section(f"program:{program.name}", program, [f"command={_command(program.command)}"])
+        )
         if program.liveness is not None:
             check = program.liveness
             httpok = [str(BIN / "httpok"), "-p", program.name, "-t", str(check.timeout), "-c", "200"]

@@ -125,8 +125,8 @@ def run_module(module: str, *args: str, database_url: str, stdin: str = "") -> s
 
 @pytest.fixture(scope="session")
 def trained_model() -> Path:
-    """The model, trained once per session (Rasa skips training when nothing changed)."""
-    result = run([str(BIN / "rasa"), "train", "--fixed-model-name", "apt", "--out", "models"])
+    """The model, trained once per session (kept as it is when nothing it is made from changed)."""
+    result = run([str(BIN / "python"), "scripts/train.py", "--fixed-model-name", "apt", "--out", "models"])
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert MODEL.is_file()
     return MODEL
@@ -265,11 +265,13 @@ def running_stack(
                 rasa_url, database_url, web_url, review_url, jwt_secret, actions_url, process, log_path
             )
         finally:
-            os.killpg(process.pid, signal.SIGTERM)
             try:
+                os.killpg(process.pid, signal.SIGTERM)
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:  # the launcher had already stopped (it failed to start)
+                process.wait(timeout=30)
 
 
 @pytest.fixture(scope="session")
@@ -291,6 +293,36 @@ def postgres_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory
             trained_model, url, tmp_path_factory.getbasetemp() / "postgres-stack.log"
         ) as running:
             yield running
+    finally:
+        _drop_postgres_database(name)
+
+
+def missing_service(message: str) -> None:
+    """A service a test needs is not on this machine: a skip, or a failure in CI."""
+    if required_in_ci():
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@contextmanager
+def running_scale_stack(
+    model: Path, log_path: Path, replicas: int, extra_env: Optional[Dict[str, str]] = None
+) -> Iterator[Stack]:
+    """The scale profile (replicas behind nginx, Redis locks) on a fresh PostgreSQL database;
+    ``stack.replica_urls`` names each replica's own address."""
+    from benchmark.scale import consecutive_free_ports
+    from supervision.programs import NGINX
+
+    if not os.access(NGINX, os.X_OK):
+        missing_service("nginx is not installed (make test installs Debian's nginx-light)")
+    name = f"apt_scale_{secrets.token_hex(6)}"
+    url = postgres_database_or_skip(name)
+    first = consecutive_free_ports(replicas)
+    extra = {"APT_PROFILE": "scale", "APT_REPLICA_PORT": str(first), "APT_RASA_WORKERS": str(replicas)}
+    try:
+        with running_stack(model, url, log_path, {**extra, **(extra_env or {})}) as stack:
+            stack.replica_urls = [f"http://127.0.0.1:{first + i}" for i in range(replicas)]  # type: ignore[attr-defined]
+            yield stack
     finally:
         _drop_postgres_database(name)
 

@@ -8,6 +8,7 @@ from typing import Any, Dict, List
 
 import pytest
 import yaml
+from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -19,8 +20,14 @@ from actions.country_questions import (
     ActionAnswerFollowUp,
     ActionCountCountries,
     ActionListCountries,
+    ActionPlaceOrAcknowledge,
+    ActionPlaceOrDefault,
+    ActionPlaceOrOutOfScope,
 )
 from actions.knowledge import KnowledgeBase, parse_knowledge_base
+from actions.second_chance import ActionOfferChoices
+from language.focus import FOCUSED_ON
+from language.wording import english_responses, responses_in
 from tests.conftest import entity, make_tracker
 from tests.test_wording import response_texts, texts
 
@@ -123,7 +130,7 @@ def test_listed_country_is_confirmed_with_its_region(
         entities=[entity("country", "Keyna")],
     )
     assert texts(dispatcher) == [
-        "Yes. Kenya is among the countries where the APT works: "
+        "Yes, Kenya is among the countries where the APT works: "
         "its profile lists it under Eastern Africa (Africa)."
     ]
     assert SlotSet("country", "Kenya") in events and SlotSet("place_question", "engagement") in events
@@ -140,7 +147,7 @@ def test_unlisted_country_is_not_claimed_and_criteria_follow(
         entities=[entity("country", "Norway")],
     )
     assert texts(dispatcher) == [
-        "Norway is not among the countries listed in the APT's profile.",
+        "No, Norway is not among the countries listed in the APT's profile.",
         *response_texts("utter_faq_country_selection"),
     ]
     assert responses(dispatcher) == ["utter_country_not_listed", "utter_faq_country_selection"]
@@ -155,9 +162,9 @@ def test_several_countries_get_one_answer_each(
         text="do you work in Viet Nam, France and the DRC?",
     )
     answers = texts(dispatcher)
-    assert answers[0].startswith("Yes. Viet Nam")
-    assert answers[1].startswith("France is not among")
-    assert answers[2].startswith("Yes. Democratic Republic of the Congo")
+    assert answers[0].startswith("Yes, Viet Nam")
+    assert answers[1].startswith("No, France is not among")
+    assert answers[2].startswith("Yes, the Democratic Republic of the Congo")
     assert responses(dispatcher)[3] == "utter_faq_country_selection"
 
 
@@ -183,7 +190,7 @@ def test_region_asked_as_a_country_lists_the_region(
 ) -> None:
     run(ActionAnswerCountryEngagement(knowledge), dispatcher, text="do you work in Central Asia?")
     assert texts(dispatcher) == [
-        "In Central Asia (Asia), the APT's profile lists 3 countries: Kazakhstan, Kyrgyzstan and Tajikistan."
+        "The APT's profile lists 3 countries in Central Asia (Asia): Kazakhstan, Kyrgyzstan and Tajikistan."
     ]
 
 
@@ -198,7 +205,7 @@ def test_region_lists_its_subregions(knowledge: KnowledgeBase, dispatcher: Colle
         entities=[entity("region", "Americas")],
     )
     [text] = texts(dispatcher)
-    assert text.startswith("In the Americas, the APT's profile lists 13 countries:")
+    assert text.startswith("The APT's profile lists 13 countries in the Americas:")
     assert "- Central America: Costa Rica, Honduras, Panama, Guatemala and Nicaragua" in text
     assert SlotSet("region", "Americas") in events and SlotSet("place_question", "list") in events
 
@@ -216,11 +223,11 @@ def test_unknown_region_says_so_then_summarises(
     run(
         ActionListCountries(knowledge),
         dispatcher,
-        text="countries in Oceania",
-        entities=[entity("region", "Oceania")],
+        text="countries in Narnia",
+        entities=[entity("region", "Narnia")],
     )
     answers = texts(dispatcher)
-    assert answers[0].startswith("I don't know that region.") and "Oceania" not in answers[0]
+    assert answers[0].startswith("I don't know that region.") and "Narnia" not in answers[0]
     assert answers[1].startswith("The APT's profile lists 79 countries")
 
 
@@ -254,7 +261,7 @@ def test_one_country_is_counted_in_the_singular(
     answers.countries_in_place(dispatcher, smaller, place)
     answers.country_count(dispatcher, smaller, place)
     assert texts(dispatcher) == [
-        "In Southern Africa (Africa), the APT's profile lists 1 country: South Africa.",
+        "The APT's profile lists 1 country in Southern Africa (Africa): South Africa.",
         "The APT's profile lists 1 country in Southern Africa.",
     ]
 
@@ -272,7 +279,7 @@ def test_follow_up_country_after_a_country_question(
         entities=[entity("country", "Uganda")],
         slots={"place_question": "engagement"},
     )
-    assert texts(dispatcher)[0].startswith("Yes. Uganda is among the countries")
+    assert texts(dispatcher)[0].startswith("Yes, Uganda is among the countries")
 
 
 def test_follow_up_region_after_a_count_counts(
@@ -297,7 +304,7 @@ def test_follow_up_region_after_a_country_question_lists(
         text="what about Central Asia?",
         slots={"place_question": "engagement"},
     )
-    assert texts(dispatcher)[0].startswith("In Central Asia (Asia), the APT's profile lists 3 countries")
+    assert texts(dispatcher)[0].startswith("The APT's profile lists 3 countries in Central Asia (Asia)")
 
 
 def test_follow_up_region_tagged_as_country_is_still_a_region(
@@ -310,7 +317,7 @@ def test_follow_up_region_tagged_as_country_is_still_a_region(
         entities=[entity("country", "Asia")],
         slots={"place_question": "list"},
     )
-    assert texts(dispatcher)[0].startswith("In Asia, the APT's profile lists 24 countries")
+    assert texts(dispatcher)[0].startswith("The APT's profile lists 24 countries in Asia")
 
 
 def test_follow_up_without_a_place_asks(knowledge: KnowledgeBase, dispatcher: CollectingDispatcher) -> None:
@@ -352,3 +359,202 @@ def test_actions_build_with_no_arguments() -> None:
         ActionAnswerFollowUp,
     ):
         assert action_class().name().startswith("action_")
+
+
+# -- places and their names in English, French and Spanish --------------------------------------
+
+
+def texts_in(language: str, dispatcher: CollectingDispatcher) -> List[str]:
+    """What the visitor reads in ``language``: the response in that language, filled in as
+    the Rasa server's response generator (language/nlg.py) does."""
+    generator = TemplatedNaturalLanguageGenerator(responses_in(language, english_responses()))
+    read = []
+    for message in dispatcher.messages:
+        variables = {key: value for key, value in message.items() if key != "response"}
+        read.append(generator.generate_from_slots(message["response"], {}, "rest", **variables)["text"])
+    return read
+
+
+def ask(action: Action, language: str, text: str, **tracker: Any) -> List[str]:
+    dispatcher = CollectingDispatcher()
+    slots = {"language": language, **tracker.pop("slots", {})}
+    run(action, dispatcher, text=text, slots=slots, **tracker)
+    return texts_in(language, dispatcher)
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "expected"),
+    [
+        ("en", "Do you work in the Philippines?",
+         "Yes, the Philippines is among the countries where the APT works: its profile lists it under "
+         "South East Asia (Asia)."),
+        ("fr", "Travaillez-vous aux Philippines ?",
+         "Oui, le profil de l'APT cite les Philippines parmi les pays où elle travaille, dans la rubrique "
+         "«\u00a0Asie du Sud-Est\u00a0» (Asie)."),
+        ("es", "¿Trabajan en el Reino Unido?",
+         "Sí, el perfil de la APT incluye el Reino Unido entre los países donde trabaja, en Europa del Norte "
+         "(Europa)."),
+        ("fr", "Et le Sénégal ?",
+         "Oui, le profil de l'APT cite le Sénégal parmi les pays où elle travaille, dans la rubrique "
+         "«\u00a0Afrique de l'Ouest\u00a0» (Afrique)."),
+        ("fr", "Vous êtes en Ouganda ?",
+         "Oui, le profil de l'APT cite l'Ouganda parmi les pays où elle travaille, dans la rubrique "
+         "«\u00a0Afrique de l'Est\u00a0» (Afrique)."),
+        ("es", "¿Y en el Líbano?",
+         "Sí, el perfil de la APT incluye el Líbano entre los países donde trabaja, en Asia Occidental "
+         "(Asia)."),
+        ("en", "and the Netherlands?",
+         "No, the Netherlands is not among the countries listed in the APT's profile."),
+        ("fr", "Et les Pays-Bas ?",
+         "Non, le profil de l'APT ne cite pas les Pays-Bas parmi les pays où elle travaille."),
+        ("es", "¿Trabajan en la India?",
+         "No, el perfil de la APT no incluye la India entre los países donde trabaja."),
+    ],
+)  # fmt: skip
+def test_a_country_is_named_with_its_article_in_each_language(
+    language: str, text: str, expected: str
+) -> None:
+    assert ask(ActionAnswerCountryEngagement(), language, text)[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "expected"),
+    [
+        ("en", "Do you work in Lagos?",
+         "No, Nigeria is not among the countries listed in the APT's profile."),
+        ("fr", "Travaillez-vous à Katmandou ?",
+         "Oui, le profil de l'APT cite le Népal parmi les pays où elle travaille, dans la rubrique "
+         "«\u00a0Asie du Sud\u00a0» (Asie)."),
+        ("es", "¿Y en Rangún?",
+         "No, el perfil de la APT no incluye Myanmar (Birmania) entre los países donde trabaja."),
+    ],
+)  # fmt: skip
+def test_a_city_is_answered_for_its_country(language: str, text: str, expected: str) -> None:
+    assert ask(ActionAnswerCountryEngagement(), language, text)[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "expected"),
+    [
+        ("en", "Which countries in the Caribbean?",
+         "The APT's profile lists no country in the Caribbean. It groups its countries under Africa, Europe, "
+         "Asia and the Americas."),
+        ("fr", "Quels pays aux Caraïbes ?",
+         "Le profil de l'APT ne recense aucun pays aux Caraïbes. Il regroupe ses pays dans les régions "
+         "suivantes\u00a0: Afrique, Europe, Asie et Amériques."),
+        ("es", "¿Qué países en Oceanía?",
+         "El perfil de la APT no enumera ningún país en Oceanía. Agrupa sus países en África, Europa, Asia y "
+         "las Américas."),
+    ],
+)  # fmt: skip
+def test_a_region_without_listed_countries_is_answered_honestly(
+    language: str, text: str, expected: str
+) -> None:
+    assert ask(ActionListCountries(), language, text) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "first_line", "subregions"),
+    [
+        ("en", "Which countries in Latin America?", "The APT's profile lists 13 countries in Latin America:",
+         ["Central America", "South America"]),
+        ("fr", "Quels pays en Afrique subsaharienne ?",
+         "Le profil de l'APT recense 25 pays en Afrique subsaharienne\u00a0:",
+         ["Afrique centrale", "Afrique de l'Est", "Afrique australe", "Afrique de l'Ouest"]),
+        ("es", "¿Dónde trabajan en la región MENA?",
+         "El perfil de la APT enumera 15 países en la región MENA (Oriente Medio y Norte de África):",
+         ["África del Norte", "Asia Occidental"]),
+    ],
+)  # fmt: skip
+def test_a_composite_region_lists_its_countries_by_the_profiles_subregions(
+    language: str, text: str, first_line: str, subregions: List[str]
+) -> None:
+    [answer] = ask(ActionListCountries(), language, text)
+    lines = answer.split("\n")
+    assert lines[0] == first_line
+    assert [line[2:].split(":")[0].rstrip("\u00a0") for line in lines[1:]] == subregions
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "expected"),
+    [
+        ("en", "how many countries in Sub-Saharan Africa?",
+         "The APT's profile lists 25 countries in Sub-Saharan Africa."),
+        ("fr", "Combien de pays aux Amériques ?", "Le profil de l'APT recense 13 pays aux Amériques."),
+        ("es", "¿Cuántos países en el Caribe?",
+         "El perfil de la APT no enumera ningún país en el Caribe. Agrupa sus países en África, Europa, Asia "
+         "y las Américas."),
+        ("fr", "Combien de pays ?",
+         "Le profil de l'APT recense 79 pays\u00a0: 30 en Afrique, 12 en Europe, 24 en Asie et 13 aux "
+         "Amériques."),
+    ],
+)  # fmt: skip
+def test_counts_name_the_place_after_in(language: str, text: str, expected: str) -> None:
+    assert ask(ActionCountCountries(), language, text) == [expected]
+
+
+def test_a_region_follow_up_after_a_count_counts_an_area(knowledge: KnowledgeBase) -> None:
+    answers = ask(
+        ActionAnswerFollowUp(knowledge), "en", "and Latin America?", slots={"place_question": "count"}
+    )
+    assert answers == ["The APT's profile lists 13 countries in Latin America."]
+
+
+# -- a message that is only a place -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "response"),
+    [
+        ("Lagos", "utter_country_not_listed"),  # a city: its country
+        ("Kampala?", "utter_country_listed"),
+        ("¿y Bolivia?", "utter_country_not_listed"),
+        ("Afrique", "utter_countries_in_region"),
+        ("what about South Asia", "utter_countries_in_subregion"),
+    ],
+)
+def test_a_yes_or_an_out_of_scope_reading_that_is_only_a_place_gets_the_places_answer(
+    dispatcher: CollectingDispatcher, text: str, response: str
+) -> None:
+    for action in (
+        ActionPlaceOrAcknowledge(),
+        ActionPlaceOrOutOfScope(),
+        ActionPlaceOrDefault(),
+        ActionOfferChoices(),
+    ):
+        dispatcher.messages.clear()
+        run(action, dispatcher, text=text, intent="affirm")
+        assert responses(dispatcher)[0] == response, (action.name(), text)
+
+
+def test_a_correction_naming_only_a_place_gets_the_places_answer(dispatcher: CollectingDispatcher) -> None:
+    """ "...what I meant was Kampala": the part read (runtime/focus.py) is only a place."""
+    said = "oh sorry, my mistake, what I meant was Kampala"
+    tracker = make_tracker(text=said, intent="nlu_fallback")
+    tracker.latest_message[FOCUSED_ON] = "Kampala"
+    for action in (ActionPlaceOrAcknowledge(), ActionOfferChoices()):
+        dispatcher.messages.clear()
+        asyncio.run(action.run(dispatcher, tracker, {}))
+        assert responses(dispatcher)[0] == "utter_country_listed", action.name()
+    dispatcher.messages.clear()
+    run(ActionPlaceOrAcknowledge(), dispatcher, text=said, intent="deny")
+    assert responses(dispatcher) == ["utter_acknowledge"]  # the whole message is more than a place
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "yes", "ok sure", "sí, claro", "what about the weather in general today",
+        # short, and about a place, but not about the APT's work there
+        "What is the capital of Australia?", "la météo à Genève ?", "visa para Perú", "best hotels in Kenya",
+    ],
+)  # fmt: skip
+def test_a_yes_is_acknowledged_and_out_of_scope_declined(dispatcher: CollectingDispatcher, text: str) -> None:
+    run(ActionPlaceOrAcknowledge(), dispatcher, text=text, intent="affirm")
+    assert responses(dispatcher) == ["utter_acknowledge"]
+    dispatcher.messages.clear()
+    run(ActionPlaceOrOutOfScope(), dispatcher, text=text, intent="out_of_scope")
+    assert responses(dispatcher) == ["utter_out_of_scope"]
+    dispatcher.messages.clear()
+    run(ActionPlaceOrDefault(), dispatcher, text=text, intent="inform")
+    assert responses(dispatcher) == ["utter_default"]

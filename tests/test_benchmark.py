@@ -451,13 +451,14 @@ def test_default_runs_everything_and_quick_skips_the_slow_steps() -> None:
         "scale",
         "quality",
         "cross-validation",
+        "blind",
         "training",
         "languages",
     ]
-    assert steps_for(None, quick=True) == ["load", "quality"]
+    assert steps_for(None, quick=True) == ["load", "quality", "blind"]
     assert steps_for(["scale"], quick=False) == ["scale"]
-    assert steps_for(["quality"], quick=False) == ["quality", "cross-validation"]
-    assert steps_for(["quality"], quick=True) == ["quality"]
+    assert steps_for(["quality"], quick=False) == ["quality", "cross-validation", "blind"]
+    assert steps_for(["quality"], quick=True) == ["quality", "blind"]
     assert steps_for(["training", "load"], quick=False) == ["load", "training"]
 
 

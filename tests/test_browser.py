@@ -2,8 +2,9 @@
 
 The widget is our own (web/src/chat.js, docs/widget.md). These tests use it as visitors do:
 with the mouse, with the keyboard alone, on a phone-sized screen, in French, offline and with
-slow answers; axe-core (from npm, web/node_modules) checks each state for accessibility
-problems. Each test saves screenshots under build/test-output/ for a person to look at.
+slow answers; axe-core (from npm, web/node_modules) checks each state: no violation of any
+impact. Each test saves screenshots under build/test-output/ for a person to look at. The
+window at every size (desktop, phone, 200 % and 400 % zoom) is in test_browser_layout.py.
 """
 
 from __future__ import annotations
@@ -13,33 +14,25 @@ import re
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Iterator, List
 
 import pytest
 import requests
 from playwright.sync_api import Browser, Page, WebSocketRoute, expect
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.conftest import ROOT, SCREENSHOTS, Stack
+from tests.browsing import axe, context, shot
+from tests.conftest import ROOT, SCREENSHOTS, Stack, stored_events
 
 REPLY_TIMEOUT = 20_000
-AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 GREETING = "assistant of the Association"
 BOT = ".apt-chat-bot"
 USER = ".apt-chat-user"
 REPLY = ".apt-chat-reply"
-# Violations per impact, per state checked with axe (also written to axe-figures.json beside
-# the screenshots, for people to read).
-AXE_FIGURES: Dict[str, Dict[str, int]] = {}
 
 
-def new_page(browser: Browser, stack: Stack, **context_options: Any) -> Page:
-    options: Dict[str, Any] = {"viewport": {"width": 1280, "height": 800}, **context_options}
-    context = browser.new_context(**options)
-    # axe-core as an init script: the page's policy (script-src 'self') rightly refuses it as
-    # an inline script, and the page is tested with its real policy.
-    context.add_init_script(path=str(AXE))
-    page = context.new_page()
+def new_page(browser: Browser, stack: Stack, size: str = "desktop", **context_options: Any) -> Page:
+    page = context(browser, size, **context_options).new_page()
     page.dialogs = []  # type: ignore[attr-defined]
     page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))  # type: ignore[attr-defined]
     return page
@@ -70,33 +63,6 @@ def send(page: Page, text: str) -> None:
 
 def last_bot_text(page: Page, text: str) -> Any:
     return page.locator(BOT, has_text=text)
-
-
-def shot(page: Page, name: str) -> None:
-    page.wait_for_timeout(300)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
-
-
-def axe(page: Page, state: str) -> List[Dict[str, Any]]:
-    """axe-core's violations in this state; fails on any critical or serious one."""
-    violations = page.evaluate(
-        """async () => {
-            const result = await axe.run(document, { resultTypes: ["violations"] });
-            return result.violations.map(v => ({
-                id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))
-            }));
-        }"""
-    )
-    figures = {impact: 0 for impact in ("critical", "serious", "moderate", "minor")}
-    for violation in violations:
-        figures[violation["impact"]] = figures.get(violation["impact"], 0) + 1
-    AXE_FIGURES[state] = figures
-    report = SCREENSHOTS / "axe-figures.json"
-    written = json.loads(report.read_text()) if report.exists() else {}
-    report.write_text(json.dumps({**written, state: figures}, indent=1, sort_keys=True))
-    serious = [v for v in violations if v["impact"] in ("critical", "serious")]
-    assert serious == [], f"{state}: {json.dumps(serious, indent=1)}"
-    return violations
 
 
 def token(page: Page) -> str:
@@ -227,7 +193,7 @@ def test_markup_typed_by_a_visitor_is_shown_as_text_and_never_run(page: Page) ->
 
 
 def test_phone_sized_viewport_shows_a_usable_widget_with_its_header(browser: Browser, stack: Stack) -> None:
-    page = new_page(browser, stack, viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True)
+    page = new_page(browser, stack, "phone")
     page.goto(stack.web_url)
     open_widget(page)
     send(page, "where do you work?")
@@ -280,6 +246,24 @@ def test_the_widget_speaks_the_pages_language_and_sends_it_to_the_assistant(
     send(page, "Kenya?")
     page.wait_for_timeout(500)
     assert any('"language":"es"' in frame for frame in frames)
+    page.context.close()
+
+
+def test_a_french_page_is_greeted_in_french_with_french_buttons(browser: Browser, stack: Stack) -> None:
+    """The greeting follows the page's language, sent with the session request and with the
+    widget's /greet: on a French page, the visitor reads French from the first message."""
+    page = new_page(browser, stack)
+    page.add_init_script(FRENCH_PAGE)
+    page.goto(stack.web_url)
+    launcher(page).click()
+    greeting = page.locator(BOT).first
+    expect(greeting).to_be_visible(timeout=REPLY_TIMEOUT)
+    shot(page, "widget-french-greeting")
+    expect(greeting).to_contain_text("Bonjour", timeout=REPLY_TIMEOUT)
+    expect(greeting).to_contain_text("Association pour la prévention de la torture")
+    expect(page.locator(REPLY).last).to_have_text("Mon organisation peut-elle obtenir un financement ?")
+    expect(page.locator(REPLY).first).to_have_text("Que fait l'APT pour les victimes de torture ?")
+    axe(page, "French greeting")
     page.context.close()
 
 
@@ -356,6 +340,9 @@ def test_widget_can_be_used_with_the_keyboard_alone(page: Page, stack: Stack) ->
     expect(page.locator(".apt-chat-feedback-note").last).to_have_text("Thank you for your feedback.")
     conversation = token(page).split(".")[0]
     assert ("up",) in feedback_rows(stack, conversation)
+    [(answer_id, _)] = feedback_answers(stack, conversation)
+    marked = page.locator(BOT, has=page.locator('[aria-pressed="true"]')).locator(".apt-chat-bubble")
+    assert answer_id == stored_answer_id(stack, conversation, marked.inner_text().strip()[:40])
     # Escape closes the widget and gives the focus back to the launcher.
     page.keyboard.press("Escape")
     expect(page.get_by_role("dialog")).to_be_hidden()
@@ -383,16 +370,113 @@ def feedback_rows(stack: Stack, conversation: str) -> List[tuple]:
         time.sleep(0.2)
 
 
-def test_feedback_reaches_the_database(page: Page, stack: Stack) -> None:
+def stored_answer_id(stack: Stack, conversation: str, text: str) -> str:
+    """The answer id the stored bot message containing ``text`` carries."""
+    for event in stored_events(stack.database_url, conversation):
+        if event["event"] == "bot" and text in (event.get("text") or ""):
+            return str((event.get("metadata") or {}).get("answer_id"))
+    raise AssertionError(f"no stored answer with {text!r}")
+
+
+def feedback_answers(stack: Stack, conversation: str) -> List[tuple]:
+    assert stack.database_file is not None
+    with sqlite3.connect(stack.database_file) as db:
+        return db.execute(
+            "SELECT answer_id, value FROM feedback WHERE sender_id = ? ORDER BY id", (conversation,)
+        ).fetchall()
+
+
+TOO_LONG = "(a message over 2,000 characters)"
+
+
+def with_long_messages(browser: Browser, stack: Stack) -> Page:
+    """A page whose socket carries ``TOO_LONG`` as a message of 2,001 characters: the widget
+    itself never sends more than 2,000, so only a modified client gets the edge's "too long"
+    reply, which the server never stores (its replies to a rate-limited visitor neither)."""
+    page = new_page(browser, stack)
+
+    def socket_route(socket: WebSocketRoute) -> None:
+        server = socket.connect_to_server()
+
+        def to_server(message: Any) -> None:
+            if isinstance(message, str) and TOO_LONG in message:
+                message = message.replace(TOO_LONG, "x" * 2001)
+            server.send(message)
+
+        socket.on_message(to_server)
+
+    page.route_web_socket("**/socket.io/**", socket_route)
+    page.goto(stack.web_url)
+    return page
+
+
+def test_feedback_names_the_stored_answer_even_after_replies_that_are_not_stored(
+    browser: Browser, stack: Stack
+) -> None:
+    """The edge's replies are never stored and a long answer comes in several parts: the
+    feedback still names the answer the visitor marked, by the id it is stored with."""
+    page = with_long_messages(browser, stack)
     open_widget(page)
+    send(page, TOO_LONG)  # answered at the edge ("too long"), never stored
+    expect(last_bot_text(page, "too long")).to_be_visible(timeout=REPLY_TIMEOUT)
+    send(page, "Which countries in Africa?")  # a long answer, in several parts
+    expect(last_bot_text(page, "Africa").first).to_be_visible(timeout=REPLY_TIMEOUT)
     send(page, "what is the OPCAT?")
-    expect(last_bot_text(page, "first global system")).to_be_visible(timeout=REPLY_TIMEOUT)
-    page.get_by_role("button", name="No, this was not helpful").last.click()
-    expect(page.locator(".apt-chat-feedback-note").last).to_have_text("Thank you for your feedback.")
-    expect(page.get_by_role("button", name="No, this was not helpful").last).to_have_attribute(
+    answer = last_bot_text(page, "first global system")
+    expect(answer).to_be_visible(timeout=REPLY_TIMEOUT)
+    answer.get_by_role("button", name="No, this was not helpful").click()
+    expect(answer.locator(".apt-chat-feedback-note")).to_have_text("Thank you for your feedback.")
+    expect(answer.get_by_role("button", name="No, this was not helpful")).to_have_attribute(
         "aria-pressed", "true"
     )
-    assert feedback_rows(stack, token(page).split(".")[0]) == [("down",)]
+    conversation = token(page).split(".")[0]
+    deadline = time.monotonic() + 10
+    while not feedback_answers(stack, conversation) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert feedback_answers(stack, conversation) == [
+        (stored_answer_id(stack, conversation, "first global system"), "down")
+    ]
+    shot(page, "widget-feedback-on-the-stored-answer")
+    page.context.close()
+
+
+def test_was_this_helpful_is_asked_under_answers_only(browser: Browser, stack: Stack) -> None:
+    """Not under the greeting, an offer, a form's question, the second chance's "Did you mean
+    one of these?" nor an edge reply; under an answer, once per reply."""
+    from tests.test_e2e_second_chance import UNCLEAR
+
+    page = with_long_messages(browser, stack)
+    open_widget(page)
+    feedback = page.locator(".apt-chat-feedback")
+    expect(feedback).to_have_count(0)  # the greeting
+    page.locator(REPLY, has_text="Can my organisation get funding?").click()
+    expect(page.locator(REPLY, has_text="Yes, check")).to_be_visible(timeout=REPLY_TIMEOUT)
+    expect(feedback).to_have_count(1)
+    expect(last_bot_text(page, "not a donor").locator(".apt-chat-feedback")).to_have_count(1)
+    expect(last_bot_text(page, "Shall we?").locator(".apt-chat-feedback")).to_have_count(0)
+    page.locator(REPLY, has_text="Yes, check").click()
+    expect(page.locator(REPLY, has_text="NGO")).to_be_visible(timeout=REPLY_TIMEOUT)
+    expect(last_bot_text(page, "What kind of organisation")).to_be_visible()
+    expect(feedback).to_have_count(1)  # not under the form's question
+    send(page, "stop")
+    expect(page.locator(BOT).last).to_be_visible(timeout=REPLY_TIMEOUT)
+    page.wait_for_timeout(500)
+    for message in UNCLEAR:
+        before = page.locator(BOT).count()
+        send(page, message)
+        expect(page.locator(BOT)).not_to_have_count(before, timeout=REPLY_TIMEOUT)
+        page.wait_for_timeout(500)
+        if last_bot_text(page, "Did you mean one of these?").count():
+            break
+    offer = last_bot_text(page, "Did you mean one of these?").last
+    expect(offer).to_be_visible()
+    expect(offer.locator(".apt-chat-feedback")).to_have_count(0)
+    send(page, TOO_LONG)
+    expect(last_bot_text(page, "too long")).to_be_visible(timeout=REPLY_TIMEOUT)
+    expect(last_bot_text(page, "too long").locator(".apt-chat-feedback")).to_have_count(0)
+    shot(page, "widget-feedback-only-under-answers")
+    axe(page, "feedback under answers only")
+    page.context.close()
 
 
 # -- honest states: offline, slow ---------------------------------------------------------------
@@ -422,6 +506,78 @@ def test_offline_shows_the_postal_address_then_recovers(browser: Browser, stack:
     expect(page.locator(BOT).first).to_contain_text(GREETING, timeout=REPLY_TIMEOUT)
     expect(status).to_be_hidden()
     page.context.close()
+
+
+def test_a_message_not_sent_says_so_beside_the_text_it_keeps(browser: Browser, stack: Stack) -> None:
+    """The connection drops: the visitor's text stays in the box, with "Not sent" shown beside
+    it (not only announced); once connected again it goes with the next Enter."""
+    page = new_page(browser, stack)
+    blocked = {"on": False}
+    routes: List[WebSocketRoute] = []
+
+    def socket_route(socket: WebSocketRoute) -> None:
+        if blocked["on"]:
+            socket.close()
+            return
+        socket.connect_to_server()
+        routes.append(socket)
+
+    page.route_web_socket("**/socket.io/**", socket_route)
+    page.goto(stack.web_url)
+    open_widget(page)
+    blocked["on"] = True
+    routes[-1].close()
+    expect(page.locator(".apt-chat-status")).to_contain_text(
+        "can't reach the assistant", timeout=REPLY_TIMEOUT
+    )
+    box = page.locator(".apt-chat-input")
+    send(page, "Do you work in Kenya?")
+    note = page.locator(".apt-chat-note")
+    expect(note).to_be_visible()
+    expect(note).to_have_text("Not sent: the assistant cannot be reached right now.")
+    expect(box).to_have_value("Do you work in Kenya?")
+    expect(box).to_have_attribute("aria-describedby", "apt-chat-note")
+    expect(page.locator("[aria-live]")).to_contain_text("Not sent")
+    note_box, input_box = note.bounding_box(), box.bounding_box()
+    assert (
+        note_box and input_box and 0 <= input_box["y"] - (note_box["y"] + note_box["height"]) < 20
+    ), "beside it"
+    expect(page.locator(USER)).to_have_count(0)
+    shot(page, "widget-not-sent")
+    axe(page, "not sent")
+    page.get_by_label("Language").select_option("fr")
+    expect(note).to_have_text("Non envoyé : l'assistant est injoignable pour le moment.")
+    page.get_by_label("Langue").select_option("en")
+    blocked["on"] = False
+    expect(page.locator(".apt-chat-status")).to_be_hidden(timeout=REPLY_TIMEOUT)
+    expect(note).to_be_hidden()
+    box.press("Enter")
+    expect(last_bot_text(page, "Kenya")).to_be_visible(timeout=REPLY_TIMEOUT)
+    expect(box).to_have_value("")
+    page.context.close()
+
+
+def test_a_reload_opens_at_the_newest_message(page: Page) -> None:
+    open_widget(page)
+    for question in ("what is the OPCAT?", "Which countries in Africa?", "Do you work in Kenya?"):
+        send(page, question)
+        expect(page.locator(BOT).last).to_be_visible(timeout=REPLY_TIMEOUT)
+        page.wait_for_timeout(800)
+    expect(last_bot_text(page, "Kenya").last).to_be_visible(timeout=REPLY_TIMEOUT)
+    page.wait_for_timeout(500)
+    page.reload()
+    newest = page.locator(".apt-chat-message").last
+    expect(newest).to_contain_text("Kenya")
+    page.wait_for_function("() => document.querySelector('.apt-chat-log').scrollTop > 0")
+    assert in_view(page, newest), "the newest message is in view"
+    assert in_view(page, page.locator(USER).last), "with the question it answers"
+    assert not in_view(page, page.locator(BOT).first), "not the greeting, at the top"
+    shot(page, "widget-reloaded-at-the-newest-message")
+    # Closed and opened again: the same.
+    page.get_by_role("button", name="Close the assistant").click()
+    expect(page.get_by_role("dialog")).to_be_hidden()
+    launcher(page).click()
+    assert in_view(page, newest)
 
 
 def test_a_slow_answer_shows_typing_then_a_message_then_the_answer(browser: Browser, stack: Stack) -> None:

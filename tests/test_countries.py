@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import List
+
 import pytest
 
-from actions.countries import PlaceResolver
+from actions.countries import Area, PlaceResolver
+from actions.knowledge import KnowledgeBase, Region, Subregion
 
 # (what the visitor wrote, ISO3 it must resolve to). Each row once as an NLU entity and once
 # inside a sentence with no entity, as happens when the model misses the entity.
@@ -125,7 +128,7 @@ def test_region_mention_is_not_a_country(places: PlaceResolver) -> None:
         ("East Africa", "Eastern Africa"),
         ("west africa please", "Western Africa"),
         ("the Middle East", "Western Asia"),
-        ("Latin America", "Americas"),
+        ("latinoamericanos", "Americas"),
         ("in europe", "Europe"),
         ("Southern Europe", "Southern Europe"),
     ],
@@ -135,7 +138,7 @@ def test_region_or_subregion_is_found(places: PlaceResolver, text: str, place: s
     assert found is not None and found.name == place
 
 
-@pytest.mark.parametrize("text", ["hello", "North America", "Oceania", "x" * 10_000])
+@pytest.mark.parametrize("text", ["hello", "Narnia", "the north of the country", "x" * 10_000])
 def test_unknown_region_is_not_guessed(places: PlaceResolver, text: str) -> None:
     assert places.place(text) is None
 
@@ -153,3 +156,198 @@ def test_a_word_common_to_many_names_is_not_a_country(places: PlaceResolver) -> 
 def test_common_words_are_not_read_as_country_codes(places: PlaceResolver, text: str) -> None:
     # The country library reads "and" as Andorra's code AND, "is" as ISL, "can" as CAN.
     assert [m.iso3 for m in places.countries(text)] == ["UGA"]
+
+
+# -- cities, former names, other names (GeoNames, country_converter, the CLDR, the knowledge base)
+
+# (what the visitor wrote, the country it is in). Capitals and big cities in the three languages'
+# spellings, former names of cities and countries, names no library has (knowledge base).
+PLACES_NAMING_A_COUNTRY = [
+    ("Is there an office in Nairobi?", "KEN"),
+    ("we are a small group based in Ouagadougou", "BFA"),
+    ("Travaillez-vous à Dacca ?", "BGD"),
+    ("Nous sommes une association de Katmandou", "NPL"),
+    ("¿Tienen proyectos en Katmandú?", "NPL"),
+    ("what about Bombay", "IND"),
+    ("and Leopoldville?", "COD"),
+    ("¿Y en Rangún?", "MMR"),
+    ("Et à Rangoun ?", "MMR"),
+    ("our partners in Port-au-Prince", "HTI"),
+    ("une ONG d'Abidjan", "CIV"),
+    ("N'Djamena", "TCD"),
+    ("Ceylon", "LKA"),
+    ("Ceilán", "LKA"),
+    ("Ceylan", "LKA"),
+    ("Zaïre", "COD"),
+    ("Burma", "MMR"),
+    ("Birmanie", "MMR"),
+    ("Birmania", "MMR"),
+    ("Holland", "NLD"),
+    ("Hollande", "NLD"),
+    ("Dahomey", "BEN"),
+    ("Escocia", "GBR"),
+    ("¿Tienen socios en Ciudad del Cabo?", "ZAF"),  # a Spanish name made of common words
+    ("Vous travaillez à Varsovie ?", "POL"),
+]
+
+
+@pytest.mark.parametrize(("text", "iso3"), PLACES_NAMING_A_COUNTRY)
+def test_a_city_or_another_name_names_its_country(places: PlaceResolver, text: str, iso3: str) -> None:
+    assert [m.iso3 for m in places.countries(text)] == [iso3]
+
+
+@pytest.mark.parametrize(("mention", "iso3"), [("Lagos", "NGA"), ("lima", "PER"), ("kathmandu", "NPL")])
+def test_a_city_the_model_tagged_is_read_even_in_lower_case(
+    places: PlaceResolver, mention: str, iso3: str
+) -> None:
+    assert [m.iso3 for m in places.countries(f"do you work in {mention}", [mention])] == [iso3]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Nice to meet you",  # Nice, France: a common word at the start of a sentence
+        "that is a nice list",
+        "can you help a man in prison?",  # Man, Côte d'Ivoire
+        "split the answer in two",  # Split, Croatia
+        "¿cuál es el tema de la mesa redonda?",  # Tema, Ghana; Mesa, United States
+        "trabajamos en resistencia a la tortura",  # Resistencia, Argentina
+        "Do you work with the White House?",  # a nickname of Casablanca in GeoNames
+        "what do you do in prisons",
+    ],
+)
+def test_a_city_name_that_is_a_common_word_needs_evidence(places: PlaceResolver, text: str) -> None:
+    assert places.countries(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "iso3"),
+    [
+        ("we are based in Nice", "FRA"),
+        ("Lima?", "PER"),
+        ("¿Trabajan en Lagos?", "NGA"),
+        ("and Split?", "HRV"),
+    ],
+)
+def test_a_common_word_is_a_city_when_capitalised_inside_a_sentence_or_alone(
+    places: PlaceResolver, text: str, iso3: str
+) -> None:
+    assert [m.iso3 for m in places.countries(text)] == [iso3]
+
+
+def test_a_lower_case_city_is_never_read_as_a_misspelt_country(places: PlaceResolver) -> None:
+    # "lagos" is one letter from "Laos": the typo tier would claim a listed country.
+    assert places.countries("do you work in lagos") == []
+
+
+def test_a_country_name_beats_a_city_of_the_same_name(places: PlaceResolver) -> None:
+    # Armenia is also a city of Colombia, Guatemala a city of Guatemala, Kuwait of Kuwait.
+    assert [m.iso3 for m in places.countries("do you work in Armenia?")] == ["ARM"]
+    assert [m.iso3 for m in places.countries("Djibouti")] == ["DJI"]
+
+
+def test_a_country_in_the_message_beats_a_city_in_it(places: PlaceResolver) -> None:
+    assert [m.iso3 for m in places.countries("we are in Lagos but work in Benin")] == ["BEN"]
+
+
+def test_a_name_shared_by_comparable_cities_names_each_country(places: PlaceResolver) -> None:
+    assert {m.iso3 for m in places.countries("Valencia")} == {"ESP", "VEN"}
+    assert [m.iso3 for m in places.countries("Hyderabad")] == ["IND"]  # Pakistan's is far smaller
+
+
+def test_a_region_word_is_never_a_city(places: PlaceResolver) -> None:
+    assert places.countries("what about Asia?") == []
+    found = places.place("Do you work in Southeast Asia?")
+    assert found is not None and found.name == "South East Asia"
+
+
+# -- regions in the three languages: the CLDR's names of the UN's regions (M49) ----------------
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        ("Quels pays en Asie du Sud-Est ?", "South East Asia"),
+        ("¿Qué países en Asia Meridional?", "South Asia"),
+        ("Et en Afrique de l'Ouest ?", "Western Africa"),
+        ("Afrique occidentale", "Western Africa"),
+        ("countries in Southern Asia", "South Asia"),
+        ("Middle Africa", "Central Africa"),
+        ("África septentrional", "Northern Africa"),
+        ("¿Y en Europa meridional?", "Southern Europe"),
+        ("en el Sudeste asiático", "South East Asia"),
+    ],
+)
+def test_un_region_names_find_the_profiles_own_place(places: PlaceResolver, text: str, place: str) -> None:
+    found = places.place(text)
+    assert isinstance(found, Region | Subregion) and found.name == place
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "listed"),
+    [
+        ("Which countries in the Caribbean?", "029", []),
+        ("Et aux Caraïbes ?", "029", []),
+        ("¿Trabajan en el Caribe?", "029", []),
+        ("Oceania", "009", []),
+        ("Europe de l'Est", "151", []),
+        ("Asia oriental", "030", []),
+        ("North America", "003", []),
+        ("Latin America", "419", ["Central America", "South America"]),
+        ("Amérique latine", "419", ["Central America", "South America"]),
+        ("Latinoamérica", "419", ["Central America", "South America"]),
+        (
+            "Sub-Saharan Africa",
+            "202",
+            ["Central Africa", "Eastern Africa", "Southern Africa", "Western Africa"],
+        ),
+        (
+            "Afrique subsaharienne",
+            "202",
+            ["Central Africa", "Eastern Africa", "Southern Africa", "Western Africa"],
+        ),
+        ("MENA", "mena", ["Northern Africa", "Western Asia"]),
+        ("Moyen-Orient et Afrique du Nord", "mena", ["Northern Africa", "Western Asia"]),
+    ],
+)
+def test_other_regions_are_areas_with_the_profiles_subregions_inside(
+    places: PlaceResolver, knowledge: KnowledgeBase, text: str, key: str, listed: List[str]
+) -> None:
+    found = places.place(text)
+    assert isinstance(found, Area) and found.key == key
+    assert [sub.name for sub in found.subregions_in(knowledge)] == listed
+
+
+# -- adjectives of nationality -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "iso3"),
+    [
+        ("We are a Kenyan NGO", "KEN"),  # country_converter's expressions
+        ("une ONG sénégalaise", "SEN"),
+        ("una ONG peruana", "PER"),
+        ("nous sommes une association malgache", "MDG"),  # the knowledge base's `adjectives`
+        ("des juristes tchadiennes", "TCD"),
+        ("somos abogadas hondureñas", "HND"),
+        ("una fundación marroquí", "MAR"),
+        ("un collectif libanais", "LBN"),
+        ("a Cypriot foundation", "CYP"),
+        ("una red ugandesa de abogados", "UGA"),
+        ("une ONG britannique", "GBR"),
+    ],
+)
+def test_an_adjective_of_nationality_names_its_country(places: PlaceResolver, text: str, iso3: str) -> None:
+    assert [m.iso3 for m in places.countries(text)] == [iso3]
+
+
+def test_an_adjective_shared_by_two_countries_names_both(places: PlaceResolver) -> None:
+    assert {m.iso3 for m in places.countries("une ONG congolaise")} == {"COD", "COG"}
+
+
+def test_an_adjective_is_never_read_as_a_typo(places: PlaceResolver) -> None:
+    # "turno" is one letter from the adjective "turco" (Turkish).
+    assert places.countries("¿cuál es el turno de noche?") == []
+    # ... but a name that is also a form of an adjective ("Indonesia", feminine of
+    # "indonesio") is still found with a typo.
+    assert [m.iso3 for m in places.countries("do you work in Indonesa")] == ["IDN"]

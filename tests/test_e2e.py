@@ -49,8 +49,8 @@ def test_faq_questions_get_the_faq_answer(stack: Stack, question: str, expected:
 
 def test_country_question_and_follow_ups(stack: Stack) -> None:
     sender = conversation()
-    assert "Yes. Viet Nam is among the countries" in joined(stack.texts(sender, "Do you work in Vietnam?"))
-    assert "Yes. Uganda is among the countries" in joined(stack.texts(sender, "and Uganda?"))
+    assert "Yes, Viet Nam is among the countries" in joined(stack.texts(sender, "Do you work in Vietnam?"))
+    assert "Yes, Uganda is among the countries" in joined(stack.texts(sender, "and Uganda?"))
     listed = joined(stack.texts(sender, "what about in Central Asia?"))
     assert "Kazakhstan, Kyrgyzstan and Tajikistan" in listed
 

@@ -51,16 +51,19 @@ def test_a_spanish_budget_question_is_answered_in_spanish(stack: Stack) -> None:
 
 def test_country_questions_use_the_visitors_names_and_never_claim_an_unlisted_country(stack: Stack) -> None:
     french = say(stack, new_sender(), "Travaillez-vous au Bénin ?")
-    assert "Bénin" in french and "Oui, l'APT travaille dans ce pays" in french
+    assert "cite le Bénin parmi les pays où elle travaille" in french
     spanish = say(stack, new_sender(), "¿Trabajan ustedes en Perú?")
     assert "Perú" in spanish and opening(SPANISH, "utter_country_listed", 3) in spanish
     unlisted = say(stack, new_sender(), "Est-ce que l'APT travaille en Suisse ?")
-    assert "Suisse" in unlisted and opening(FRENCH, "utter_country_not_listed", 4) in unlisted
+    assert "ne cite pas la Suisse" in unlisted and opening(FRENCH, "utter_country_not_listed", 4) in unlisted
 
 
 def test_the_page_language_is_used_until_the_visitor_writes_otherwise(stack: Stack) -> None:
     sender = new_sender()
-    assert opening(SPANISH, "utter_greet") in " ".join(say(stack, sender, "hi", language="es").split())
+    # The widget's session start, a payload, is greeted in the page's language...
+    assert opening(SPANISH, "utter_greet") in " ".join(say(stack, sender, "/greet", language="es").split())
+    # ...and so is a message that says nothing of a language.
+    assert "Kenia" in say(stack, sender, "Kenya?", language="es")
     french = say(stack, sender, "Quels sont les objectifs de l'APT ?", language="es")
     assert "Transparence des institutions" in french  # from the French knowledge base
 

@@ -30,9 +30,70 @@ def test_other_senders_are_refused(sender: object) -> None:
     assert not edge.valid_sender(sender)
 
 
-def test_control_characters_become_spaces_and_the_rest_is_kept() -> None:
-    assert edge.clean_text("a\u0000b\u0007c\td\ne ؀ 😀 \u200f") == "a b c\td\ne ؀ 😀 \u200f"
+def test_control_characters_become_spaces_invisible_ones_go_and_the_rest_is_kept() -> None:
+    assert edge.clean_text("a\u0000b\u0007c\td\ne ؀ 😀 \u200f") == "a b c\td\ne  😀"
     assert edge.clean_text("lone \ud800 surrogate") == "lone   surrogate"
+    assert edge.clean_text("do\u200byou\u2060work in\u00a0Kenya?\ufeff") == "doyouwork in Kenya?"
+    assert edge.clean_text("ｏｐｃａｔ？") == "opcat?"  # NFKC: full-width letters
+
+
+# What a visitor can put before a payload that a reader, or Rasa's strip(), does not see.
+HIDDEN_PREFIXES = [
+    " ",
+    "\u00a0",
+    "\t",
+    "\n",
+    "\r\n",
+    "\u200b",
+    "\ufeff",
+    "\u2060",
+    "\u202e",
+    "\u3164",
+    "\u180e",
+    "\u2028",
+    "\u3000",
+    "\u0085",
+    "\u00ad",
+    "\u034f",
+    "\U000e0020",
+    " \u200b\u00a0 ",
+]
+
+
+@pytest.mark.parametrize("prefix", HIDDEN_PREFIXES, ids=lambda p: p.encode("unicode_escape").decode())
+@pytest.mark.parametrize(
+    ("typed", "read_as"),
+    [
+        ("/disclose_abuse", "disclose_abuse"),
+        ('/inform{"country": "<svg onload=alert(1)>"}', 'inform{"country": "<svg onload=alert(1)>"}'),
+        ('／inform{"organisation_name": "x"}', 'inform{"organisation_name": "x"}'),  # full-width solidus
+    ],
+)
+def test_a_hidden_character_before_a_payload_does_not_make_it_one(
+    prefix: str, typed: str, read_as: str
+) -> None:
+    checked = edge.check_message(prefix + typed, "c", edge.RateLimit("1000/minute"))
+    assert checked.parts == (read_as,)
+    assert not any(part.strip().startswith("/") for part in checked.parts)
+
+
+def test_an_offered_payload_behind_blanks_is_still_the_button() -> None:
+    checked = edge.check_message(" \u200b/ask_funding\n", "c", edge.RateLimit("1000/minute"))
+    assert checked.parts == ("/ask_funding",)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "also /disclose_abuse@1.0 now please? What is the OPCAT?",
+        "Where are you based? /disclose_abuse",
+        'do you work in Kenya and /inform{"country": "<svg>"} where are you?',
+        "What is the OPCAT? \u200b/ask_funding and who funds you?",
+    ],
+)
+def test_no_question_of_a_message_cut_in_two_is_a_payload(text: str) -> None:
+    parts = edge.check_message(text, "c", edge.RateLimit("1000/minute")).parts
+    assert parts and not any(part.startswith("/") for part in parts), parts
 
 
 @pytest.mark.parametrize(
@@ -63,11 +124,13 @@ def test_payloads_never_offered_are_read_as_plain_text(typed: str, read_as: str)
 
 def test_a_message_over_the_limit_is_answered_at_the_edge() -> None:
     rate = edge.RateLimit("1000/minute")
-    assert edge.check_message("x" * edge.MAX_MESSAGE_CHARS, "c", rate).text is not None
+    assert edge.check_message("x" * edge.MAX_MESSAGE_CHARS, "c", rate).parts == (
+        "x" * edge.MAX_MESSAGE_CHARS,
+    )
     too_long = edge.check_message("x" * (edge.MAX_MESSAGE_CHARS + 1), "c", rate)
-    assert too_long.text is None and "shorten" in (too_long.reply or "")
+    assert too_long.parts == () and "shorten" in (too_long.reply or "")
     assert edge.check_message({"text": "hi"}, "c", rate).reply == edge.edge_reply("utter_message_not_text")
-    assert edge.check_message(None, "c", rate).text == ""
+    assert edge.check_message(None, "c", rate).parts == ("",)
 
 
 def test_the_rate_limit_counts_each_client_apart() -> None:

@@ -51,6 +51,13 @@ def form(knowledge: KnowledgeBase, places: PlaceResolver) -> ValidateFundingForm
         ("government agency", "state_body"),
         ("a university", "academic"), ("universty", "academic"), ("research institute", "academic"),
         ("other", "other"),
+        # French and Spanish, the buttons' own titles typed, accents or not.
+        ("ONG", "ngo"), ("une association", "ngo"), ("nous sommes une petite ONG", "ngo"),
+        ("una asociación de mujeres", "ngo"), ("Institution nationale des droits humains", "nhri"),
+        ("defensoria del pueblo", "nhri"), ("Ministère ou organisme public", "state_body"),
+        ("el ministerio de justicia", "state_body"), ("Institution académique", "academic"),
+        ("una institución académica", "academic"), ("institucion academica", "academic"),
+        ("somos una universidad", "academic"), ("Autre", "other"), ("Otra", "other"),
     ],
 )  # fmt: skip
 def test_organisation_type_is_recognised(
@@ -86,12 +93,60 @@ def test_unreadable_work_area_is_asked_again(
         ("OPCAT implementation", "npm_opcat"), ("our NPM", "npm_opcat"),
         ("rehabilitation for survivors", "victim_assistance"), ("legal aid to victims", "victim_assistance"),
         ("media campaigns", "other"),
+        ("Monitoring de la détention", "detention_monitoring"),
+        ("nous visitons les prisons", "detention_monitoring"),
+        ("monitoreo de carceles", "detention_monitoring"), ("Réforme juridique", "legal_reform"),
+        ("reforma legislativa", "legal_reform"), ("on forme des policiers", "training"),
+        ("Formación de la policía o del poder judicial", "training"), ("capacitamos policías", "training"),
+        ("Mécanisme national de prévention / OPCAT", "npm_opcat"), ("el MNPT", "npm_opcat"),
+        ("Asistencia a las víctimas", "victim_assistance"), ("aide juridique", "victim_assistance"),
     ],
 )  # fmt: skip
 def test_work_area_is_recognised(
     form: ValidateFundingForm, dispatcher: CollectingDispatcher, answer: str, expected: str
 ) -> None:
     assert form.validate_work_area(answer, dispatcher, make_tracker(), {}) == {"work_area": expected}
+
+
+@pytest.mark.parametrize(
+    ("slot", "text", "intent", "expected"),
+    [
+        ("organisation_type", "on est une fac de droit", "ask_activity", "academic"),
+        ("organisation_type", "somos una facultad de derecho", "nlu_fallback", "academic"),
+        ("work_area", "mostly training judges on legal safeguards", "ask_activity", "training"),
+        ("work_area", "réforme du code pénal", "nlu_fallback", "legal_reform"),
+        ("work_area", "setting up the NPM under the OPCAT", "ask_opcat", "npm_opcat"),
+    ],
+)
+def test_a_typed_answer_the_nlu_read_as_another_question_is_still_the_answer(
+    form: ValidateFundingForm, dispatcher: CollectingDispatcher, slot: str, text: str, intent: str,
+    expected: str,
+) -> None:  # fmt: skip
+    tracker = make_tracker(text=text, intent=intent, slots={"requested_slot": slot})
+    extract = getattr(form, f"extract_{slot}")
+    assert extract(dispatcher, tracker, {}) == {slot: text}
+    validate = getattr(form, f"validate_{slot}")
+    assert validate(text, dispatcher, tracker, {}) == {slot: expected}
+
+
+@pytest.mark.parametrize(
+    ("slot", "text", "intent", "slots"),
+    [
+        ("work_area", "what is the OPCAT?", "ask_opcat", {}),  # a question: answered, then asked again
+        ("work_area", "est-ce que vous formez des policiers", "ask_activity", {}),
+        ("organisation_type", "stop, we are an NGO", "stop", {}),
+        ("organisation_type", "we are an NGO", "inform", {"organisation_type": "ngo"}),  # filled
+        ("organisation_type", "we are an NGO", "inform", {"requested_slot": "work_area"}),  # not asked
+        ("work_area", "banana bread", "nlu_fallback", {}),
+    ],
+)
+def test_questions_stops_and_unreadable_text_are_not_taken_as_answers(
+    form: ValidateFundingForm, dispatcher: CollectingDispatcher, slot: str, text: str, intent: str,
+    slots: Dict[str, Any],
+) -> None:  # fmt: skip
+    tracker = make_tracker(text=text, intent=intent, slots={"requested_slot": slot, **slots})
+    assert getattr(form, f"extract_{slot}")(dispatcher, tracker, {}) == {}
+    assert dispatcher.messages == []
 
 
 COUNTRY_ANSWERS = [

@@ -21,7 +21,7 @@ from review import create_app, misses
 from storage import migrate, schema
 from storage.database import engine_for
 from storage.tracker_store import RedactingSQLTrackerStore
-from tests.test_review_app import alice_hash, csrf_token, decide, guessed, listed, login, page
+from tests.test_review_app import alice_hash, csrf_token, decide, guessed, listed, login, page, undo_latest
 from tests.test_tracker_store import DOMAIN, save
 
 MINUTE = 60
@@ -103,10 +103,16 @@ def seed_misses(url: str) -> Dict[str, str]:
             SessionStarted(timestamp=now - 20 * MINUTE),
             ActionExecuted("action_listen"),
             guessed("/greet", [("greet", 1.0)], at=now - 20 * MINUTE, fell_back=False),
-            BotUttered("Hello! How can I help?", timestamp=now - 20 * MINUTE + 1),
+            BotUttered(
+                "Hello! How can I help?", metadata={"answer_id": "greeting"}, timestamp=now - 20 * MINUTE + 1
+            ),
             ActionExecuted("action_listen"),
             guessed(HOURS, [("ask_address", 0.93)], at=now - 19 * MINUTE, fell_back=False),
-            BotUttered("The APT is at Route de Ferney 10, Geneva.", timestamp=now - 19 * MINUTE + 1),
+            BotUttered(
+                "The APT is at Route de Ferney 10, Geneva.",
+                metadata={"answer_id": "address"},
+                timestamp=now - 19 * MINUTE + 1,
+            ),
         ],
     )
     save(
@@ -128,15 +134,37 @@ def seed_misses(url: str) -> Dict[str, str]:
         ],
     )
     with engine_for(url).begin() as connection:
-        # 👍 on the greeting (answer 0), 👎 on the answer to the question about opening hours.
+        # 👍 on the greeting, 👎 on the answer to the question about opening hours.
         connection.execute(
             schema.feedback.insert(),
             [
-                {"sender_id": "m-down", "message_index": 0, "value": "up", "created_at": now},
-                {"sender_id": "m-down", "message_index": 1, "value": "down", "created_at": now},
+                {"sender_id": "m-down", "answer_id": "greeting", "value": "up", "created_at": now},
+                {"sender_id": "m-down", "answer_id": "address", "value": "down", "created_at": now},
             ],
         )
     return {}
+
+
+SAME_TEXT = "Do you have an office in Lyon?"
+
+
+def seed_same_text(url: str) -> None:
+    """The same words in two conversations, detected as English in one and French in the other."""
+    store = RedactingSQLTrackerStore(domain=DOMAIN, url=url)
+    now = time.time()
+    for sender, language, minutes in (("s-en", "en", 8), ("s-fr", "fr", 7)):
+        save(
+            store,
+            sender,
+            [
+                SessionStarted(timestamp=now - minutes * MINUTE),
+                ActionExecuted("action_listen"),
+                guessed(SAME_TEXT, [("ask_address", 0.4)], at=now - minutes * MINUTE),
+                SlotSet("language", language),
+                BotUttered("Sorry ...", timestamp=now - minutes * MINUTE + 1),
+            ],
+        )
+    store.close()
 
 
 @pytest.fixture
@@ -185,6 +213,12 @@ def groups(html: str) -> List[List[str]]:
 
 def unescape(text: str) -> str:
     return text.replace("&#39;", "'").replace("&amp;", "&")
+
+
+def inbox_list(client: FlaskClient) -> str:
+    """The inbox's list of missed messages (not the staff member's recent decisions above it)."""
+    html = unescape(page(client, "/inbox/"))
+    return html[html.index('<ol class="inbox">') :]
 
 
 # -- what the inbox lists ---------------------------------------------------------------------------
@@ -245,23 +279,143 @@ def test_the_model_s_guesses_come_first_in_the_choice_of_intent(staff: FlaskClie
     assert options[:3] == ["", "ask_country_engagement", "list_countries_in_region"]
 
 
-def test_near_duplicates_are_grouped_only_in_the_same_language() -> None:
-    def miss(event_id: int, text: str, language: str, at: float) -> misses.Miss:
-        message = misses.Message(event_id, "s", at, text, "nlu_fallback", 0.6, (), language)
-        return misses.Miss(message, ("fallback",))
+def grouped_miss(event_id: int, text: str, language: str, at: float) -> misses.Miss:
+    message = misses.Message(event_id, "s", at, text, "nlu_fallback", 0.6, (), language)
+    return misses.Miss(message, ("fallback",))
 
+
+def test_the_same_text_is_grouped_in_any_language_near_duplicates_in_one() -> None:
+    miss = grouped_miss
     found = misses.group(
         [
             miss(1, "Can you fund our project?", "en", 1),
             miss(2, "can u fund our project", "en", 2),
-            miss(3, "Can you fund our project?", "fr", 3),
+            miss(3, "Can you fund our project?", "fr", 3),  # the same words, tagged French
             miss(4, "Where is your office?", "en", 4),
+            miss(5, "Où est votre bureau ?", "fr", 5),
+            miss(6, "ou est votre bureau", "es", 6),  # the same text once normalised
+            miss(7, "Where is your offices", "fr", 7),  # near, but in no language of the other
         ]
     )
-    assert [g.event_ids for g in found] == [[4], [3], [2, 1]]
+    assert [g.event_ids for g in found] == [[7], [6, 5], [4], [3, 2, 1]]
+    assert [g.language for g in found] == ["fr", "fr, es", "en", "en, fr"]
 
 
 # -- decisions -------------------------------------------------------------------------------------
+
+
+def test_the_same_text_in_two_languages_is_one_group_and_every_form_is_named_apart(
+    app: Flask, staff: FlaskClient
+) -> None:
+    seed_same_text(app.config["DATABASE_URL"])
+    html = unescape(page(staff, "/inbox/"))
+    assert [g for g in groups(html) if g[0] == SAME_TEXT] == [[SAME_TEXT]]
+    item = html[html.index(f"“{SAME_TEXT}”") :]
+    item = item[: item.index("</li>")]
+    assert '<span class="lang" title="language">en</span>' in item
+    assert '<span class="lang" title="language">fr</span>' in item
+    assert "×2" in item
+    # Each form is named by its group's title: no two alike (axe's landmark-unique).
+    titles = dict(re.findall(r'<h2 class="miss-text" id="(miss-title-\d+)">(.*?)</h2>', html, re.S))
+    named = re.findall(r'<form [^>]*class="decide" aria-labelledby="(miss-title-\d+)"', html)
+    assert len(named) == len(groups(html)) and len({titles[n] for n in named}) == len(named)
+    # A decision on the group corrects both messages, each in its own language.
+    ids = sorted(i for i in (event_id_in(app, "s-en", SAME_TEXT), event_id_in(app, "s-fr", SAME_TEXT)))
+    decide(staff, ids, "assign", "ask_address")
+    assert sorted((r["sender_id"], r["language"]) for r in stored(app, schema.corrections)) == [
+        ("s-en", "en"),
+        ("s-fr", "fr"),
+    ]
+
+
+def event_id_in(app: Flask, sender: str, text: str) -> int:
+    with engine_for(app.config["DATABASE_URL"]).connect() as connection:
+        rows = connection.execute(
+            sa.select(schema.events.c.id, schema.events.c.data).where(
+                schema.events.c.type_name == "user", schema.events.c.sender_id == sender
+            )
+        )
+        [found] = [i for i, data in rows if json.loads(data)["text"] == text]
+    return found
+
+
+def test_recent_decisions_keep_their_undo_after_leaving_the_page_for_their_author_only(
+    app: Flask, staff: FlaskClient
+) -> None:
+    decide(staff, [event_id(app, HOURS)], "dismiss", back="/inbox/")
+    decide(staff, [event_id(app, BENIN)], "assign", "ask_country_engagement", back="/inbox/")
+    page(staff, "/conversations/")  # the page is left: the message with Undo is gone
+    page(staff, "/insights/")
+    html = unescape(page(staff, "/inbox/"))
+    recent = html[html.index("Your recent decisions") : html.index('<p class="summary">')]
+    assert recent.index("Corrected to ask_country_engagement: 1 message") < recent.index(
+        "Dismissed: 1 message"
+    )
+    assert f"“{BENIN}”" in recent and f"“{HOURS}”" in recent, "with the message each was about"
+    assert len(re.findall(r'action="/inbox/undo/\d+"', recent)) == 2
+    assert "Your recent decisions" in page(staff, "/improve/")
+    dismissal = re.findall(r'action="/inbox/undo/(\d+)"', recent)[1]
+    # Another staff member sees none of them and cannot undo them.
+    create_staff(app, "bob")
+    bob = app.test_client()
+    assert login(bob, username="bob").status_code == 302
+    assert "/inbox/undo/" not in page(bob, "/inbox/")
+    refused = bob.post(
+        f"/inbox/undo/{dismissal}", data={"csrf_token": csrf_token(bob, "/inbox/")}, follow_redirects=True
+    )
+    assert "Nothing to undo" in refused.get_data(as_text=True) and len(stored(app, schema.dismissals)) == 1
+    # Its author undoes the older one, from the list, days of pages later.
+    undone = staff.post(
+        f"/inbox/undo/{dismissal}",
+        data={"csrf_token": csrf_token(staff, "/inbox/"), "back": "/inbox/"},
+        follow_redirects=True,
+    )
+    assert "Undone: Dismissed: 1 message." in unescape(undone.get_data(as_text=True))
+    assert stored(app, schema.dismissals) == []
+    assert [r["intent"] for r in stored(app, schema.corrections)] == ["ask_country_engagement"]
+    after = unescape(page(staff, "/inbox/"))
+    assert "Dismissed: 1 message" not in after[after.index("Your recent decisions") :]
+
+
+def create_staff(app: Flask, name: str) -> None:
+    with engine_for(app.config["DATABASE_URL"]).begin() as connection:
+        connection.execute(
+            schema.staff_users.insert().values(
+                username=name, password_hash=alice_hash(), created_at=time.time()
+            )
+        )
+
+
+def test_removing_a_correction_is_confirmed_first_and_can_be_undone(app: Flask, staff: FlaskClient) -> None:
+    decide(staff, [event_id(app, BENIN)], "assign", "ask_country_engagement")
+    [row] = stored(app, schema.corrections)
+    path = f"/improve/corrections/{row['id']}/delete"
+    assert "Remove…" in page(staff, "/improve/")
+    asked = staff.post(path, data={"csrf_token": csrf_token(staff, "/improve/")})
+    confirmation = unescape(asked.get_data(as_text=True))
+    assert asked.status_code == 200 and "Confirm: remove a correction" in confirmation
+    assert BENIN in confirmation and "ask_country_engagement" in confirmation
+    assert len(stored(app, schema.corrections)) == 1, "nothing removed before the confirmation"
+    done = staff.post(
+        path, data={"csrf_token": csrf_token(staff, "/improve/"), "confirmed": "1"}, follow_redirects=True
+    )
+    html = unescape(done.get_data(as_text=True))
+    assert "Removed a correction to ask_country_engagement." in html and 'action="/inbox/undo/' in html
+    assert stored(app, schema.corrections) == []
+    undo_latest(staff, back="/improve/")
+    [back] = stored(app, schema.corrections)
+    assert (back["text"], back["intent"], back["language"], back["created_by"]) == (
+        BENIN,
+        "ask_country_engagement",
+        "fr",
+        "alice",
+    )
+    assert (
+        staff.post(
+            "/improve/corrections/999999/delete", data={"csrf_token": csrf_token(staff, "/improve/")}
+        ).status_code
+        == 404
+    )
 
 
 def test_assigning_requires_a_choice(app: Flask, staff: FlaskClient) -> None:
@@ -294,16 +448,18 @@ def test_assigning_a_group_is_confirmed_first_stored_per_language_and_undone(
     ]
     assert all(r["trained_at"] is None for r in rows)
     html = unescape(page(staff, "/inbox/"))
-    assert "Corrected to ask_partners: 2 messages." in html and 'action="/inbox/undo"' in html
-    assert VOLUNTEER_AGAIN not in html
+    assert "Corrected to ask_partners: 2 messages." in html and 'action="/inbox/undo/' in html
+    assert VOLUNTEER_AGAIN not in html[html.index('<ol class="inbox">') :]
 
-    staff.post("/inbox/undo", data={"csrf_token": csrf_token(staff, "/inbox/")})
+    decision = re.search(r'action="/inbox/undo/(\d+)"', html).group(1)
+    undone = unescape(undo_latest(staff))
+    assert "Undone: Corrected to ask_partners: 2 messages." in undone
     assert stored(app, schema.corrections) == []
     assert VOLUNTEER_AGAIN in unescape(page(staff, "/inbox/"))
     again = staff.post(
-        "/inbox/undo", data={"csrf_token": csrf_token(staff, "/inbox/")}, follow_redirects=True
+        f"/inbox/undo/{decision}", data={"csrf_token": csrf_token(staff, "/inbox/")}, follow_redirects=True
     )
-    assert "Nothing to undo." in again.get_data(as_text=True)
+    assert "Nothing to undo: it was undone already." in again.get_data(as_text=True)
 
 
 def test_a_french_correction_is_stored_as_french(app: Flask, staff: FlaskClient) -> None:
@@ -323,9 +479,9 @@ def test_dismiss_and_undo(app: Flask, staff: FlaskClient) -> None:
     decide(staff, [hours], "dismiss", back="/inbox/")
     [row] = stored(app, schema.dismissals)
     assert row["sender_id"] == "m-down" and row["dismissed_by"] == "alice"
-    assert HOURS not in page(staff, "/inbox/") and stored(app, schema.corrections) == []
-    staff.post("/inbox/undo", data={"csrf_token": csrf_token(staff, "/inbox/")})
-    assert stored(app, schema.dismissals) == [] and HOURS in page(staff, "/inbox/")
+    assert HOURS not in inbox_list(staff) and stored(app, schema.corrections) == []
+    undo_latest(staff)
+    assert stored(app, schema.dismissals) == [] and HOURS in inbox_list(staff)
 
 
 def test_out_of_scope_is_a_correction_to_out_of_scope(app: Flask, staff: FlaskClient) -> None:
@@ -339,7 +495,7 @@ def test_undo_restores_the_correction_it_replaced(app: Flask, staff: FlaskClient
     decide(staff, [benin], "assign", "ask_country_engagement")
     decide(staff, [benin], "assign", "list_countries_in_region")
     assert [r["intent"] for r in stored(app, schema.corrections)] == ["list_countries_in_region"]
-    staff.post("/inbox/undo", data={"csrf_token": csrf_token(staff, "/inbox/")})
+    undo_latest(staff)
     [row] = stored(app, schema.corrections)
     assert (row["intent"], row["language"], row["text"]) == ("ask_country_engagement", "fr", BENIN)
 
@@ -349,7 +505,7 @@ def test_a_dismissed_or_corrected_message_leaves_the_inbox_for_every_staff_membe
 ) -> None:
     decide(staff, [event_id(app, HOURS)], "dismiss")
     decide(staff, [event_id(app, BENIN)], "assign", "ask_country_engagement")
-    html = unescape(page(staff, "/inbox/"))
+    html = inbox_list(staff)
     assert HOURS not in html and BENIN not in html and VOLUNTEER in html
 
 

@@ -27,7 +27,7 @@ from tests.test_tracker_store import DOMAIN, save
 FUNDING = "can you fund our project"
 
 
-def funding_turns(reached: int, at: float) -> List[List[Any]]:
+def funding_turns(reached: int, at: float, answer_id: str = "") -> List[List[Any]]:
     """A funding conversation that reaches step ``reached`` (1 offered ... 5 stored), turn by turn
     as Rasa saves it; the visitor refuses or stops at the next step."""
     ask = [
@@ -35,7 +35,9 @@ def funding_turns(reached: int, at: float) -> List[List[Any]]:
         guessed(FUNDING, [("ask_funding", 0.97)], at=at, fell_back=False),
         ActionExecuted("utter_faq_funding", timestamp=at + 1),
         BotUttered(
-            "The APT is not a donor ...", metadata={"utter_action": "utter_faq_funding"}, timestamp=at + 1
+            "The APT is not a donor ...",
+            metadata={"utter_action": "utter_faq_funding", **({"answer_id": answer_id} if answer_id else {})},
+            timestamp=at + 1,
         ),
         ActionExecuted("utter_offer_partnership_check", timestamp=at + 1),
         BotUttered(
@@ -76,7 +78,7 @@ def app(database_url: str) -> Iterator[Flask]:
     now = time.time()
     # Conversations reaching each step: 2 offered only, 1 accepted, 1 assessed, 1 consented, 2 stored.
     for n, reached in enumerate([1, 1, 2, 3, 4, 5, 5]):
-        for turn in funding_turns(reached, now - 3600 + n * 60):
+        for turn in funding_turns(reached, now - 3600 + n * 60, answer_id=f"funding-{n}"):
             save(store, f"f-{n}", turn)
     save(
         store,
@@ -86,7 +88,11 @@ def app(database_url: str) -> Iterator[Flask]:
             ActionExecuted("action_listen"),
             guessed("bonjour, qui êtes-vous", [("ask_about_apt", 0.9)], at=now - 600, fell_back=False),
             SlotSet("language", "fr"),
-            BotUttered("L'APT ...", metadata={"source": "Profile: Objectives"}, timestamp=now - 599),
+            BotUttered(
+                "L'APT ...",
+                metadata={"source": "Profile: Objectives", "answer_id": "objectives"},
+                timestamp=now - 599,
+            ),
             ActionExecuted("action_listen"),
             guessed("blorp", [("greet", 0.3)], at=now - 590),
             BotUttered("Pardon ?", timestamp=now - 589),
@@ -96,10 +102,10 @@ def app(database_url: str) -> Iterator[Flask]:
         connection.execute(
             schema.feedback.insert(),
             [
-                {"sender_id": "f-0", "message_index": 0, "value": "up", "created_at": now},
-                {"sender_id": "f-1", "message_index": 0, "value": "down", "created_at": now},
-                {"sender_id": "f-2", "message_index": 0, "value": "up", "created_at": now},
-                {"sender_id": "f-other", "message_index": 0, "value": "up", "created_at": now},
+                {"sender_id": "f-0", "answer_id": "funding-0", "value": "up", "created_at": now},
+                {"sender_id": "f-1", "answer_id": "funding-1", "value": "down", "created_at": now},
+                {"sender_id": "f-2", "answer_id": "funding-2", "value": "up", "created_at": now},
+                {"sender_id": "f-other", "answer_id": "objectives", "value": "up", "created_at": now},
             ],
         )
         connection.execute(
@@ -164,7 +170,8 @@ def test_every_chart_has_a_table_of_its_figures(staff: FlaskClient) -> None:
     html = page(staff, "/insights/")
     canvases = re.findall(r'<canvas id="([\w-]+)" aria-hidden="true">', html)
     assert len(canvases) == 8
-    assert html.count('<table class="visually-hidden">') == len(canvases)
+    # Each in a clipped box: a table ignores the 1 px width of a hidden element.
+    assert html.count('<div class="visually-hidden">\n<table>') == len(canvases)
     assert '<th scope="row">stored</th><td>2</td>' in html
 
 

@@ -11,6 +11,7 @@ import yaml
 
 from actions.countries import PlaceResolver
 from actions.knowledge import KnowledgeBase, KnowledgeBaseError, read_knowledge_base
+from actions.m49 import M49, M49Error, m49, read_m49
 from apt_settings import settings
 
 RAW = yaml.safe_load(settings().knowledge_base.read_text(encoding="utf-8"))
@@ -113,3 +114,52 @@ def test_missing_file_names_the_file(tmp_path: Path) -> None:
 def test_non_mapping_file_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeBaseError, match="expected a mapping"):
         read_knowledge_base(write(tmp_path, ["a", "list"]))
+
+
+# -- the UN regions (M49) the places name, other names, groups ------------------------------------
+
+
+def test_unknown_m49_code_is_rejected(tmp_path: Path) -> None:
+    message = broken(tmp_path, lambda d: d["regions"][0]["subregions"][1].update(m49="999"))
+    assert "regions[0] (Africa) > subregions[1] (Eastern Africa), field 'm49'" in message
+    assert "'999' is not a region of knowledge/m49.yml" in message
+
+
+def test_a_subregion_outside_its_regions_code_is_rejected(tmp_path: Path) -> None:
+    # South East Asia's code under Africa.
+    message = broken(tmp_path, lambda d: d["regions"][0]["subregions"][1].update(m49="035"))
+    assert "sub-region 'Eastern Africa' (035) is not part of M49 region 002" in message
+
+
+def test_other_names_of_a_listed_country_belong_in_its_aliases(tmp_path: Path) -> None:
+    message = broken(tmp_path, lambda d: d["other_country_names"].append({"iso3": "KEN", "names": ["Kenia"]}))
+    assert "KEN is listed: its other names belong in its own aliases" in message
+
+
+def test_a_region_group_names_known_m49_codes(tmp_path: Path) -> None:
+    message = broken(tmp_path, lambda d: d["region_groups"][0]["m49"].append("998"))
+    assert "region_groups[0] (MENA region (Middle East and North Africa)) > m49[2]" in message
+    assert "'998' is not a region of knowledge/m49.yml" in message
+
+
+def test_the_m49_table_names_only_codes_the_cldr_knows() -> None:
+    with pytest.raises(M49Error, match="region 002: '777' is not an M49 code the CLDR names"):
+        M49({"002": ["015", "777"]})
+
+
+def test_a_region_made_of_itself_is_rejected() -> None:
+    with pytest.raises(M49Error, match="made of itself"):
+        M49({"002": ["202"], "202": ["002"]})
+
+
+def test_an_unreadable_m49_table_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "m49.yml"
+    path.write_text("regions: [1, 2]\n", encoding="utf-8")
+    with pytest.raises(M49Error, match="m49.yml: expected 'regions:'"):
+        read_m49(path)
+
+
+def test_sub_regions_of_a_composite_region() -> None:
+    assert m49().sub_regions("419") == {"005", "013", "029"}
+    assert m49().sub_regions("002") == {"011", "014", "015", "017", "018"}
+    assert m49().sub_regions("029") == {"029"}

@@ -4,19 +4,27 @@ response generator answering in that language (language/, components/language_de
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections import Counter
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import ENTITIES, METADATA, TEXT
+from rasa.shared.nlu.training_data.loading import load_data
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from apt_settings import ROOT
-from components.language_detector import LanguageDetector
+from components.language_detector import LanguageDetector, example_language
 from language import conversation_language, supported
-from language.detection import detect, requested
+from language.detection import Vocabulary, detect, requested
 from language.nlg import LocalisedNaturalLanguageGenerator
 from language.wording import WordingError, differences, english_responses, responses_in
 
@@ -82,8 +90,90 @@ def test_codes_and_the_conversation_language() -> None:
 
 def entities_of(text: str, metadata: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
     message = Message(data={TEXT: text, METADATA: metadata or {}})
-    [processed] = LanguageDetector().process([message])
+    [processed] = detector().process([message])
     return [e for e in processed.get(ENTITIES) or [] if e["entity"] in ("language", "page_language")]
+
+
+@functools.cache
+def project_vocabulary() -> Vocabulary:
+    """The vocabulary the NLU step learns from the project's training data."""
+    examples = load_data(str(ROOT / "data" / "nlu")).intent_examples
+    return Vocabulary.learnt_from((example_language(m), m.get(TEXT) or "") for m in examples)
+
+
+def detector(vocabulary: Optional[Vocabulary] = None) -> LanguageDetector:
+    storage = LocalModelStorage(ROOT / "build" / "test-output" / "language-detector")
+    return LanguageDetector(storage, Resource("language_detector"), vocabulary)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # One or two words Lingua alone is not sure of (or wrong about: "merci" was Spanish to
+        # it), written in one language only in the assistant's training data.
+        ("merci", "fr"),
+        ("Merci !", "fr"),
+        ("salut", "fr"),
+        ("oui", "fr"),
+        ("d'accord", "fr"),
+        ("hola", "es"),
+        ("thanks a lot", "en"),
+        # What says nothing of a language still says nothing.
+        ("ok", None),
+        ("Kenya", None),
+        ("OPCAT", None),
+        ("no", None),
+    ],
+)
+def test_the_training_vocabulary_settles_short_messages(text: str, expected: Optional[str]) -> None:
+    assert detect(text, project_vocabulary()) == expected
+
+
+def test_the_vocabulary_never_contradicts_lingua_on_the_held_out_questions() -> None:
+    """Every held-out message of a language is detected as that language or not at all."""
+    for language, name in (("en", "test_nlu.yml"), ("fr", "test_nlu_fr.yml"), ("es", "test_nlu_es.yml")):
+        examples = [m.get(TEXT) for m in load_data(str(ROOT / "tests" / name)).intent_examples]
+        found = [detect(text, project_vocabulary()) for text in examples]
+        wrong = [
+            (text, code) for text, code in zip(examples, found, strict=False) if code not in (language, None)
+        ]
+        assert len(wrong) <= 3, wrong  # gibberish ("wxcvbn") may go anywhere
+        assert found.count(language) >= 0.97 * len(examples), (language, found.count(None))
+
+
+def test_a_place_name_says_nothing_of_the_visitors_language() -> None:
+    text = "Do you have projects in Bénin or in Perú?"
+    spans = [(text.index("Bénin"), text.index("Bénin") + 5), (text.index("Perú"), text.index("Perú") + 4)]
+    assert detect(text, project_vocabulary(), spans) == "en"
+    place = {"entity": "country", "value": "Peru", "start": 12, "end": 16}
+    message = Message({TEXT: "projects in Perú?", ENTITIES: [place]})
+    [processed] = detector(project_vocabulary()).process([message])
+    assert [(e["entity"], e["value"]) for e in processed.get(ENTITIES) if e["entity"] == "language"] == [
+        ("language", "en")
+    ]
+
+
+def test_a_training_example_says_its_language_in_its_intents_metadata() -> None:
+    french = Message({TEXT: "salut", METADATA: {"intent": {"language": "fr"}}})
+    assert example_language(french) == "fr"
+    assert example_language(Message({TEXT: "hello"})) == "en"
+    assert example_language(Message({TEXT: "x", METADATA: {"intent": {"language": "de"}}})) == "en"
+    languages = Counter(example_language(m) for m in load_data(str(ROOT / "data" / "nlu")).intent_examples)
+    assert set(languages) == {"en", "fr", "es"} and min(languages.values()) > 1000, languages
+
+
+def test_the_nlu_step_keeps_its_vocabulary_with_the_model(tmp_path: Path) -> None:
+    storage, resource = LocalModelStorage(tmp_path), Resource("language_detector")
+    trained = LanguageDetector(storage, resource)
+    training = TrainingData([Message({TEXT: "salut l'équipe", "intent": "greet",
+                                      METADATA: {"intent": {"language": "fr"}}}),
+                             Message({TEXT: "hello team", "intent": "greet"})])  # fmt: skip
+    trained.train(training)
+    loaded = LanguageDetector.load({}, storage, resource, ExecutionContext(GraphSchema({}), "x"))
+    assert isinstance(loaded, LanguageDetector) and loaded.vocabulary is not None
+    assert loaded.vocabulary.counts["fr"] == {"salut": 1, "l": 1, "equipe": 1}
+    missing = LanguageDetector.load({}, storage, Resource("nothing"), ExecutionContext(GraphSchema({}), "x"))
+    assert isinstance(missing, LanguageDetector) and missing.vocabulary is None  # Lingua alone
 
 
 def test_the_nlu_step_adds_the_language_and_the_page_language() -> None:

@@ -21,7 +21,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 HOLD_IN_ANOTHER_PROCESS = """
 import asyncio, sys, time
-sys.path.insert(0, {root!r})
 from storage.lock_store import FileLockStore
 
 async def main():
@@ -36,7 +35,7 @@ asyncio.run(main())
 def hold_elsewhere(directory: Path, conversation: str, seconds: float) -> subprocess.Popen:
     """Another process holding the conversation's lock for ``seconds``."""
     code = HOLD_IN_ANOTHER_PROCESS.format(
-        root=str(ROOT), directory=str(directory), conversation=conversation, seconds=seconds
+        directory=str(directory), conversation=conversation, seconds=seconds
     )
     process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None and process.stdout.readline().strip() == "held"
@@ -46,7 +45,7 @@ def hold_elsewhere(directory: Path, conversation: str, seconds: float) -> subpro
 def test_stripe_is_the_same_in_every_process() -> None:
     conversations = ["visitor-1", "5f0c8a2e-widget-session", "été 2026", ""]
     here = [stripe_of(c) for c in conversations]
-    code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from storage.lock_store import stripe_of; " + (
+    code = "from storage.lock_store import stripe_of; " + (
         f"print([stripe_of(c) for c in {conversations!r}])"
     )
     # A different hash seed, as another worker process would have.

@@ -32,11 +32,15 @@ NOTE = "[... 999999999 characters cut]"
 
 @pytest.fixture
 def sanitising() -> Iterator[None]:
-    """Records of this process sanitised (as in the servers), the factory restored after."""
+    """Records of this process sanitised (as in the servers); the factory, the warnings and
+    the standard streams restored after."""
     previous = logging.getLogRecordFactory()
+    streams = sys.stdout, sys.stderr
     log_redaction.install()
     yield
     logging.setLogRecordFactory(previous)
+    logging.captureWarnings(False)
+    sys.stdout, sys.stderr = streams
 
 
 class Collecting(logging.StreamHandler):
@@ -215,6 +219,49 @@ def test_the_action_server_installs_it_with_the_actions_package_without_rasa() -
     ) == ["True", "False"]
 
 
+def test_warnings_and_stray_output_are_redacted_like_log_records() -> None:
+    """Python's warnings and a library's print() bypass the record factory: install() sends
+    the first through logging, and the servers wrap both standard streams."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import logging, sys, warnings; import actions\n"
+            "from runtime.log_redaction import redact_standard_streams; redact_standard_streams()\n"
+            "logging.basicConfig(level=logging.WARNING)\n"
+            f'warnings.warn(\'Failed to parse /inform{{"contact_email": "{EMAIL}"}}\', UserWarning)\n'
+            f"print('stray {EMAIL}', '{PHONE}')\n"
+            f"sys.stderr.write('x' * 5000 + ' {EMAIL}\\n')\n"
+            f"raise RuntimeError('nobody caught {EMAIL}')",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = result.stdout + result.stderr
+    assert "UserWarning" in result.stderr and "stray [EMAIL] [PHONE]" in result.stdout
+    assert "nobody caught [EMAIL]" in result.stderr and "characters cut" in result.stderr
+    assert EMAIL not in output and PHONE not in output
+
+
+@pytest.mark.parametrize(
+    "server",
+    ["action_server.py", pytest.param("rasa_server.py", marks=pytest.mark.slow)],  # Rasa's import is slow
+)
+def test_the_servers_redact_what_they_print(server: str) -> None:
+    """An argument error is printed by argparse, not logged: it is redacted all the same."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / server), "--port", EMAIL, "--interface", "127.0.0.1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode != 0 and "[EMAIL]" in result.stderr, result.stderr[-2000:]
+    assert EMAIL not in result.stdout + result.stderr
+
+
 @pytest.mark.slow  # a fresh Python process that imports Rasa
 def test_the_rasa_server_installs_it_with_the_runtime_adjustments() -> None:
     assert installed_in_a_new_process(
@@ -362,6 +409,10 @@ def test_the_stack_log_holds_no_long_visitor_text_no_address_and_no_template_err
     sender = "log-check-1"
     stack.send(sender, f"Do you work in Kenya? I am {EMAIL}, phone {PHONE}")
     stack.send(sender, "b" * 10_000 + f" {EMAIL}")
+    # Once a Rasa warning that printed the whole payload, when a blank hid it from the edge.
+    stack.send(
+        sender, f' /inform{{"country": "<svg>", "organisation_name": "x", "contact_email": "{EMAIL}"}}'
+    )
     for message in ["can you fund our project?", "yes", "we are an NGO", "Kenya", "stop"]:
         stack.send("log-check-2", message)
     log = (tmp_path_factory.getbasetemp() / "stack.log").read_text(errors="replace")

@@ -1,14 +1,15 @@
 """The training data and the trained model, checked with Rasa's own tools:
-`rasa data validate`, `rasa test core` on tests/test_stories.yml and `rasa test nlu` on the
-held-out sets, one per language (tests/test_nlu.yml, tests/test_nlu_fr.yml, tests/test_nlu_es.yml),
-each written apart from the training data."""
+`rasa data validate`, `rasa test core` on tests/test_stories.yml and Rasa's NLU evaluation (that
+of `rasa test nlu`, through training/evaluate.py) on the held-out sets, one per language
+(tests/test_nlu.yml, tests/test_nlu_fr.yml, tests/test_nlu_es.yml), each written apart from the
+training data."""
 
 from __future__ import annotations
 
 import json
 import re
 from pathlib import Path
-from typing import Dict, Set
+from typing import Any, Dict, Set
 
 import pytest
 import yaml
@@ -53,6 +54,18 @@ def examples(path: Path, recursive: bool = True) -> Dict[str, Set[str]]:
         }
         found.setdefault(block["intent"], set()).update(plain)
     return found
+
+
+def listed_examples(path: Path) -> int:
+    """How many examples an NLU file lists, duplicates included."""
+    blocks = yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu") or []
+    return sum(
+        1
+        for block in blocks
+        if "intent" in block
+        for line in block["examples"].splitlines()
+        if line.strip().startswith("- ")
+    )
 
 
 def responses_sent_outside_stories() -> Set[str]:
@@ -105,11 +118,21 @@ def test_every_intent_has_training_and_test_examples_in_each_language(language: 
     }
 
 
+# Rasa's command line with DIET loaded for prediction only, as the Rasa servers load it
+# (runtime/fast_model_load.py): the same predictions without Rasa's training step at load.
+RASA_LOADING_AS_THE_SERVERS_DO = [
+    str(BIN / "python"),
+    "-c",
+    "import sys; from runtime import fast_model_load; fast_model_load.install(); "
+    "from rasa.__main__ import main; sys.argv = ['rasa', *sys.argv[1:]]; main()",
+]
+
+
 def test_test_stories_predict_every_action(trained_model: Path) -> None:
     out = RESULTS / "core"
     result = run(
         [
-            str(BIN / "rasa"),
+            *RASA_LOADING_AS_THE_SERVERS_DO,
             "test",
             "core",
             "--model",
@@ -129,29 +152,26 @@ def test_test_stories_predict_every_action(trained_model: Path) -> None:
     assert "None of the test stories failed" in failed
 
 
+@pytest.fixture(scope="module")
+def held_out_scores(trained_model: Path) -> Dict[str, Dict[str, Any]]:
+    """Each language's held-out scores, as ``rasa test nlu`` computes them (Rasa's own
+    evaluation functions, training/evaluate.py), from one load of the model in a process of
+    its own: three ``rasa test nlu`` runs loaded it three times, Rasa's slow way."""
+    result = run([str(BIN / "python"), "-m", "training.evaluate", "--model", str(trained_model), "--json"])
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    scores: Dict[str, Dict[str, Any]] = json.loads(result.stdout.strip().splitlines()[-1])
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "nlu-held-out.json").write_text(json.dumps(scores, ensure_ascii=False, indent=1))
+    return scores
+
+
 @pytest.mark.parametrize("language", list(HELD_OUT))
 def test_held_out_nlu_test_set_of_each_language_reaches_the_threshold(
-    trained_model: Path, language: str
+    held_out_scores: Dict[str, Dict[str, Any]], language: str
 ) -> None:
-    out = RESULTS / f"nlu-{language}"
-    result = run(
-        [
-            str(BIN / "rasa"),
-            "test",
-            "nlu",
-            "--model",
-            str(trained_model),
-            "--nlu",
-            str(HELD_OUT[language]),
-            "--out",
-            str(out),
-        ]
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    report = json.loads((out / "intent_report.json").read_text())
-    f1, accuracy = report["weighted avg"]["f1-score"], report["accuracy"]
+    scores = held_out_scores[language]
+    f1, accuracy = scores["f1"], scores["accuracy"]
     print(f"\nNLU test set ({language}): intent F1 (weighted) {f1:.3f}, accuracy {accuracy:.3f}")
-    errors = out / "intent_errors.json"
-    misses = json.loads(errors.read_text()) if errors.exists() else []
-    summary = [f"{e['text']!r}: {e['intent']} -> {e['intent_prediction']['name']}" for e in misses]
+    assert scores["examples"] == listed_examples(HELD_OUT[language])  # every one was scored
+    summary = [f"{m['text']!r}: {m['intent']} -> {m['predicted']}" for m in scores["misses"]]
     assert f1 >= NLU_F1_THRESHOLD, f"intent F1 {f1:.3f} < {NLU_F1_THRESHOLD}:\n" + "\n".join(summary)

@@ -27,6 +27,19 @@ from language.questions import questions
             ["quel est votre budget", "qui sont vos partenaires"],
         ),
         ("¿dónde está su sede y trabajan en Perú?", ["¿dónde está su sede", "trabajan en Perú?"]),
+        # context first: it stays with the first question
+        (
+            "I train police officers in Accra. We are revising our course. Does the APT train police,"
+            " and do you work in Ghana?",
+            [
+                "I train police officers in Accra. We are revising our course. Does the APT train police",
+                "do you work in Ghana?",
+            ],
+        ),
+        (
+            "Je suis juriste à Lomé. Quel est votre budget et qui sont vos partenaires ?",
+            ["Je suis juriste à Lomé. Quel est votre budget", "qui sont vos partenaires ?"],
+        ),
     ],
 )
 def test_two_questions_are_split_in_order(text: str, expected: List[str]) -> None:
@@ -44,6 +57,8 @@ def test_two_questions_are_split_in_order(text: str, expected: List[str]) -> Non
         "who? what? where? when? why? how?",  # short parts
         "what is it? and where is it? and who are they? and why is that so?",  # more than 3 parts
         "Do you work in Kenya? I am [EMAIL], phone [PHONE]",  # what follows is not a question
+        "We are an NGO. We visit prisons and we train police.",  # context, no question
+        "We visit prisons. Do you work in Chad and Niger?",  # one question after the context
     ],
 )
 def test_one_question_stays_one_message(text: str) -> None:

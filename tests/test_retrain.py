@@ -118,6 +118,21 @@ def test_examples_go_at_the_end_of_their_intents_block_and_nothing_else_changes(
         corrections.insert_examples(document, "ask_funding", ["x"])
 
 
+def test_examples_go_after_a_blocks_metadata_too() -> None:
+    """French and Spanish blocks say their language in metadata, before their examples."""
+    document = (
+        'version: "3.1"\nnlu:\n- intent: greet\n  metadata:\n    language: fr\n  examples: |\n'
+        "    - salut\n- intent: thank\n  metadata:\n    language: fr\n  examples: |\n    - merci\n"
+    )
+    updated = corrections.insert_examples(document, "greet", ["coucou"])
+    assert updated == document.replace("    - salut\n", "    - salut\n    - coucou\n")
+    assert corrections.examples_in_text(updated) == {"greet": ["salut", "coucou"], "thank": ["merci"]}
+    with pytest.raises(corrections.LayoutError):
+        corrections.insert_examples(
+            "nlu:\n- intent: greet\n- intent: thank\n  examples: |\n    - x\n", "greet", ["y"]
+        )
+
+
 def test_each_correction_goes_to_the_topic_file_of_its_intent_in_its_language(tiny: Path) -> None:
     plan = corrections.plan(
         [
@@ -303,6 +318,18 @@ def test_the_rasa_servers_to_restart_are_those_loading_the_model(tmp_path: Path)
     (tmp_path / "supervisord.conf").write_text(conf)
     assert live.rasa_programs(tmp_path, model) == [("rasa_0", 5005), ("rasa_1", 5005)]
     assert live.rasa_programs(tmp_path, tmp_path / "other 100%.tar.gz") == [("rasa_2", 5006)]
+    assert live.shared_socket_groups(tmp_path, model) == []
+    # The embedded profile: processes on one shared socket, replaced by a swap.
+    ready = tmp_path / "ready"
+    shared = [*rasa, str(model), "--interface", "127.0.0.1", "--port", "5007", "--shared-socket", str(ready)]
+    group = [
+        Program(f"rasa_{i}", "", shared, "", group="rasa", socket="tcp://127.0.0.1:5007", spare=i > 0)
+        for i in range(2)
+    ]
+    (tmp_path / "supervisord.conf").write_text(render(group, tmp_path))
+    assert live.shared_socket_groups(tmp_path, model) == [("rasa", ready)]
+    assert live.shared_socket_groups(tmp_path, tmp_path / "other 100%.tar.gz") == []
+    assert live.rasa_programs(tmp_path, model) == []
     # No stack runs there (no supervisor socket): nothing to restart.
     assert live.reload_servers(model, lambda _m: None, runs=tmp_path.parent) == []
 
@@ -496,7 +523,6 @@ def intents_of(model: Path, texts: List[str]) -> List[str]:
     result = subprocess.run(
         [sys.executable, "-c", script, str(model), *texts],
         cwd=model.parent.parent,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
         timeout=900,

@@ -108,21 +108,33 @@ def seed(url: str) -> Dict[str, str]:
             user("can you fund our project?", "ask_funding", 0.98, at=now - DAY + 1),
             BotUttered(
                 "The APT is not a donor ...",
-                metadata={"source": "FAQ: Can the APT fund our project?"},
+                metadata={"source": "FAQ: Can the APT fund our project?", "answer_id": "funding-answer"},
                 timestamp=now - DAY + 2,
             ),
             SlotSet("enquiry_status", "recorded"),
             ActionExecuted("action_listen"),
             user("<script>alert('x')</script>", "out_of_scope", 0.7, at=now - DAY + 9),
-            BotUttered("I can't help with that.", timestamp=now - DAY + 10),
+            BotUttered(
+                "I can't help with that.", metadata={"answer_id": "script-answer"}, timestamp=now - DAY + 10
+            ),
         ],
     )
     with engine_for(url).begin() as connection:  # the widget's "Was this helpful?" on both answers
         connection.execute(
             schema.feedback.insert(),
             [
-                {"sender_id": "c-funding", "message_index": 0, "value": "up", "created_at": now - DAY + 3},
-                {"sender_id": "c-funding", "message_index": 1, "value": "down", "created_at": now - DAY + 11},
+                {
+                    "sender_id": "c-funding",
+                    "answer_id": "funding-answer",
+                    "value": "up",
+                    "created_at": now - DAY + 3,
+                },
+                {
+                    "sender_id": "c-funding",
+                    "answer_id": "script-answer",
+                    "value": "down",
+                    "created_at": now - DAY + 11,
+                },
             ],
         )
     # Written to the table directly: the store refuses a name like this one today, but a row
@@ -182,8 +194,27 @@ def page(client: FlaskClient, path: str) -> str:
     return response.get_data(as_text=True)
 
 
+def undo_latest(client: FlaskClient, back: str = "/inbox/") -> str:
+    """Undo the staff member's latest decision from "Your recent decisions"; the page after."""
+    html = page(client, "/inbox/")
+    decision = re.search(r'action="/inbox/undo/(\d+)"', html)
+    assert decision, "no decision to undo"
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    response = client.post(
+        f"/inbox/undo/{decision.group(1)}", data={"csrf_token": token, "back": back}, follow_redirects=True
+    )
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
 def routes(app: Flask) -> List[tuple]:
-    args = {"sender_id": "c-funding", "correction_id": 1, "filter_id": 1, "filename": "review.css"}
+    args = {
+        "sender_id": "c-funding",
+        "correction_id": 1,
+        "filter_id": 1,
+        "decision_id": 1,
+        "filename": "review.css",
+    }
     with app.test_request_context():
         from flask import url_for
 
@@ -461,6 +492,42 @@ def test_transcript_shows_the_source_and_feedback_of_answers(staff: FlaskClient)
     assert html.index("👍 helpful") < html.index("Source: FAQ") < html.index("👎 not helpful")
 
 
+def test_a_button_click_shows_the_title_the_visitor_saw_with_the_payload_on_hover(
+    app: Flask, staff: FlaskClient
+) -> None:
+    store = RedactingSQLTrackerStore(domain=DOMAIN, url=app.config["DATABASE_URL"])
+    now = time.time()
+    offered = {
+        "buttons": [
+            {"title": "Oui, vérifier", "payload": "/affirm"},
+            {"title": "ONG", "payload": '/inform{"organisation_type": "ngo"}'},
+        ]
+    }
+    save(
+        store,
+        "c-buttons",
+        [
+            SessionStarted(timestamp=now - 60),
+            ActionExecuted("action_listen"),
+            user("/greet", "greet", 1.0, at=now - 60),
+            BotUttered("Bonjour ...", data=offered, timestamp=now - 59),
+            ActionExecuted("action_listen"),
+            user('/inform{"organisation_type": "ngo"}', "inform", 1.0, at=now - 50),
+            BotUttered("Dans quel pays ?", timestamp=now - 49),
+            ActionExecuted("action_listen"),
+            user("/help", "help", 1.0, at=now - 40),
+        ],
+    )
+    store.close()
+    html = page(staff, "/conversations/c-buttons/transcript")
+    payload = "/inform{&#34;organisation_type&#34;: &#34;ngo&#34;}"
+    assert f'Chose <span class="button-title" title="Payload: {payload}">“ONG”</span>' in html
+    assert "Opened the assistant" in html and "Main questions (the widget&#39;s menu button)" in html
+    exported = json.loads(staff.get("/conversations/export.json?q=").get_data(as_text=True))
+    [conversation] = [c for c in exported if c["sender_id"] == "c-buttons"]
+    assert [m.get("button") for m in conversation["messages"] if m["from"] == "visitor"][1] == "ONG"
+
+
 def test_the_correction_form_has_no_preset_and_lists_the_guesses_first(staff: FlaskClient) -> None:
     html = page(staff, "/conversations/c-fallback/transcript")
     form = html[html.index('<select name="intent"') :]
@@ -546,8 +613,8 @@ def test_a_correction_from_the_transcript_is_confirmed_first_then_undoable(
     done = decide(staff, [event_id], "assign", "out_of_scope", back=back)
     assert done.status_code == 303 and done.headers["Location"] == back
     html = page(staff, "/conversations/c-fallback/transcript")
-    assert "corrected to <strong>out_of_scope</strong>" in html and 'action="/inbox/undo"' in html
-    staff.post("/inbox/undo", data={"csrf_token": csrf_token(staff, "/inbox/")})
+    assert "corrected to <strong>out_of_scope</strong>" in html and 'action="/inbox/undo/' in html
+    undo_latest(staff)
     assert "corrected to" not in page(staff, "/conversations/c-fallback/transcript")
 
 

@@ -3,6 +3,8 @@ it works, never what it accepts or answers."""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -197,13 +199,14 @@ def test_loading_the_projects_channels_installs_the_patches() -> None:
         "from rasa.core.actions.action import RemoteAction\n"
         "create_http_input_channels(None, 'credentials.yml')\n"
         "import runtime\n"
-        "from runtime import action_response_validation as patch\n"
-        "print(runtime.installed(), RemoteAction._validate_action_result is patch.validate_action_result)\n"
+        "from runtime import action_response_validation as patch, fast_model_load\n"
+        "print(runtime.installed(), RemoteAction._validate_action_result is patch.validate_action_result,\n"
+        "      fast_model_load.installed())\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
-    assert result.stdout.strip().splitlines()[-1] == "True True", result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "True True True", result.stderr[-2000:]
 
 
 def test_the_tracker_store_refuses_another_rasa_release(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -217,3 +220,37 @@ def test_the_tracker_store_refuses_another_rasa_release(monkeypatch: pytest.Monk
         importlib.reload(storage.tracker_store)
     monkeypatch.undo()
     importlib.reload(storage.tracker_store)
+
+
+LOADING_PROBE = """
+import json, os, threading
+from runtime.loading_priority import LoadingPriority, _threads
+
+def nices():
+    return sorted({os.getpriority(os.PRIO_PROCESS, t) for t in _threads()})
+
+started = os.getpriority(os.PRIO_PROCESS, 0)
+priority = LoadingPriority(niceness=5)
+stop = threading.Event()
+worker = threading.Thread(target=stop.wait)  # as TensorFlow's threads start while loading
+worker.start()
+loading = nices()
+restored = priority.restore()
+print(json.dumps({"started": started, "loading": loading, "restored": restored, "serving": nices()}))
+stop.set()
+"""
+
+
+def test_a_process_loads_at_low_priority_and_serves_at_its_own() -> None:
+    """Every thread, including those started while loading, niced while loading and back
+    after (runtime/loading_priority.py); in its own process, since nice cannot be undone
+    without the right to raise a priority."""
+    probe = subprocess.run(
+        [sys.executable, "-c", LOADING_PROBE], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert probe.returncode == 0, probe.stderr
+    seen = json.loads(probe.stdout)
+    assert seen["loading"] == [seen["started"] + 5]
+    may_raise = os.geteuid() == 0
+    assert seen["restored"] is may_raise
+    assert seen["serving"] == ([seen["started"]] if may_raise else [seen["started"] + 5])

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import signal
 import time
 import uuid
@@ -27,17 +26,9 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from benchmark.scale import consecutive_free_ports
 from storage import schema
 from storage.database import engine_for
-from supervision.programs import NGINX
-from tests.conftest import (
-    Stack,
-    _drop_postgres_database,
-    postgres_database_or_skip,
-    required_in_ci,
-    running_stack,
-)
+from tests.conftest import Stack, missing_service, running_scale_stack
 
 REPLICAS = 2
 SCRIPT = [
@@ -64,34 +55,17 @@ FUNDING = [
 ]
 
 
-def _missing(message: str) -> None:
-    if required_in_ci():
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 @pytest.fixture(scope="module")
 def scale_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    if not os.access(NGINX, os.X_OK):
-        _missing("nginx is not installed (make test installs Debian's nginx-light)")
     import redis
 
     try:
         redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_timeout=2).ping()
     except redis.RedisError as error:
-        _missing(f"no Redis server at 127.0.0.1:6379 ({error})")
-    name = f"apt_scale_{secrets.token_hex(6)}"
-    url = postgres_database_or_skip(name)
-    first = consecutive_free_ports(REPLICAS)
-    extra = {"APT_PROFILE": "scale", "APT_REPLICA_PORT": str(first), "APT_RASA_WORKERS": str(REPLICAS)}
-    try:
-        with running_stack(
-            trained_model, url, tmp_path_factory.getbasetemp() / "scale-stack.log", extra
-        ) as stack:
-            stack.replica_urls = [f"http://127.0.0.1:{first + i}" for i in range(REPLICAS)]  # type: ignore[attr-defined]
-            yield stack
-    finally:
-        _drop_postgres_database(name)
+        missing_service(f"no Redis server at 127.0.0.1:6379 ({error})")
+    log = tmp_path_factory.getbasetemp() / "scale-stack.log"
+    with running_scale_stack(trained_model, log, REPLICAS) as stack:
+        yield stack
 
 
 def post(url: str, sender: str, message: str, timeout: float = 90) -> List[Dict[str, Any]]:

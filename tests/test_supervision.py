@@ -43,17 +43,24 @@ def test_every_server_is_restarted_and_the_hung_ones_are_checked(
     listed = programs(conf, tmp_path)
     config = parsed(supervisor_conf.render(listed, tmp_path))
     names = [section.split(":", 1)[1] for section in config.sections() if section.startswith("program:")]
-    assert names == ["action_server", "rasa_0", "rasa_1", "staff_workspace", "demo_page"]
-    for name in names:
-        section = config[f"program:{name}"]
-        assert section["autorestart"] == "unexpected"
-        assert int(section["startretries"]) >= 3
-        assert section["stopasgroup"] == section["killasgroup"] == "true"
-    # Both Rasa processes serve the one public port (the kernel spreads connections).
-    for name in ("rasa_0", "rasa_1"):
-        command = config[f"program:{name}"]["command"]
-        assert "--shared-port" in command and f"--port {conf.rasa_port}" in command
-        assert 'SANIC_WORKERS="1"' in config[f"program:{name}"]["environment"]
+    assert names == ["action_server", "staff_workspace", "demo_page"]
+    for section in [f"program:{name}" for name in names] + ["fcgi-program:rasa"]:
+        assert config[section]["autorestart"] == "unexpected"
+        assert int(config[section]["startretries"]) >= 3
+        assert config[section]["stopasgroup"] == config[section]["killasgroup"] == "true"
+    # The Rasa processes share one socket the supervisor holds: two serve, two slots are for
+    # their successors when a new model goes live; the launcher starts the first two.
+    rasa = config["fcgi-program:rasa"]
+    assert rasa["socket"] == f"tcp://127.0.0.1:{conf.rasa_port}"
+    assert (rasa["numprocs"], rasa["process_name"], rasa["autostart"]) == (
+        "4",
+        "rasa_%(process_num)d",
+        "false",
+    )
+    assert f"--shared-socket {tmp_path / 'ready'}" in rasa["command"]
+    assert f"--port {conf.rasa_port}" in rasa["command"]
+    assert 'SANIC_WORKERS="1"' in rasa["environment"]
+    assert [p.name for p in listed if p.group == "rasa" and not p.spare] == ["rasa_0", "rasa_1"]
     listener = config["eventlistener:action_server_liveness"]
     assert listener["events"] == "TICK_5"
     assert "httpok -p action_server" in listener["command"]
@@ -209,15 +216,33 @@ def test_a_program_that_keeps_crashing_is_given_up_and_reported(supervised: Dict
     assert serve._given_up(directory, labels) == ["crashing program"]  # type: ignore[attr-defined]
 
 
-def test_rasa_processes_can_share_one_port() -> None:
+def test_a_rasa_process_takes_the_listening_socket_it_is_given(tmp_path: Path) -> None:
     """What the embedded profile's Rasa processes rely on (runtime/shared_port.py)."""
-    from runtime.shared_port import bound_socket
+    import socket
 
-    port = free_port()
-    first, second = bound_socket("127.0.0.1", port), bound_socket("127.0.0.1", port)
+    from runtime.shared_port import inherited_socket, is_ready, ready_file
+
+    listening = socket.create_server(("127.0.0.1", 0))
+    taken = inherited_socket(os.dup(listening.fileno()))
     try:
-        first.listen()
-        second.listen()
+        assert taken.getsockname() == listening.getsockname()
     finally:
-        first.close()
-        second.close()
+        taken.close()
+        listening.close()
+    plain = socket.socket()
+    try:
+        with pytest.raises(ValueError, match="not a listening TCP socket"):
+            inherited_socket(plain.fileno())
+    finally:
+        plain.close()
+    assert not is_ready(tmp_path, 123)
+    ready_file(tmp_path, 123).touch()
+    assert is_ready(tmp_path, 123)
+
+
+def test_an_ipv6_host_is_refused_in_the_embedded_profile(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    conf = settings_with(monkeypatch, host="::1")
+    with pytest.raises(ValueError, match="APT_HOST=::1"):
+        programs(conf, tmp_path)

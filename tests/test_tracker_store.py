@@ -330,3 +330,60 @@ def test_events_stored_by_another_process_meanwhile_are_not_lost(store: Redactin
 
     asyncio.run(turns())
     assert stored_types(store, "v1") == ["action", "user", "bot"]
+
+
+# -- erased from disk, not only from queries --------------------------------------------------
+
+SECRET_TEXT = "my brother was beaten in cell 4417 at the central station"
+
+
+def holds_on_disk(engine: sa.engine.Engine, text: str) -> bool:
+    """Whether the bytes of ``text`` are anywhere in the database's files: SQLite's file and
+    write-ahead log; every page of every PostgreSQL table, TOAST table and index (read with
+    the pageinspect extension, so dead rows and freed space count too)."""
+    needle = text.encode()
+    if engine.dialect.name == "sqlite":
+        path = Path(engine.url.database or "")
+        return any(needle in p.read_bytes() for p in path.parent.glob(path.name + "*"))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pageinspect"))
+        relations = connection.execute(
+            sa.text(
+                "SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relkind IN ('r', 't', 'i') AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+            )
+        ).scalars()
+        for relation in list(relations):
+            found = connection.execute(
+                sa.text(
+                    "SELECT count(*) FROM generate_series(0, pg_relation_size(:r) / 8192 - 1) AS page "
+                    "WHERE position(:needle IN get_raw_page(:r, page::int)) > 0"
+                ),
+                {"r": relation, "needle": needle},
+            ).scalar()
+            if found:
+                return True
+    return False
+
+
+def test_a_forgotten_conversation_leaves_no_trace_in_the_database_files(
+    store: RedactingSQLTrackerStore,
+) -> None:
+    """The newest rows of a page, deleted, stay in its freed space after a plain VACUUM on
+    PostgreSQL: forget rewrites the tables it deleted from."""
+    save(store, "kept", [ActionExecuted("action_listen"), user("hello there", "greet")])
+    save(store, "gone", [ActionExecuted("action_listen"), user(SECRET_TEXT, "disclose_abuse")])
+    assert holds_on_disk(store.engine, SECRET_TEXT), "the probe must see what is stored"
+    counts = retention.forget(store.engine, "gone")
+    assert counts["events"] == 2
+    assert not holds_on_disk(store.engine, SECRET_TEXT)
+    assert stored_texts(store.url, "kept") != []
+
+
+def test_a_full_purge_leaves_no_trace_of_old_conversations(store: RedactingSQLTrackerStore) -> None:
+    old = time.time() - 100 * 86400
+    save(store, "new", [ActionExecuted("action_listen"), user("hello there", "greet")])
+    save(store, "old", [SessionStarted(timestamp=old), user(SECRET_TEXT, "disclose_abuse", at=old + 1)])
+    assert retention.purge(store.engine, days=90, full=True) == 1
+    assert not holds_on_disk(store.engine, SECRET_TEXT)
+    assert stored_texts(store.url, "new") != []

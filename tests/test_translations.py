@@ -154,11 +154,12 @@ def wording_problems(language: str, domain_path: Path = DOMAIN, root: Path = ROO
     data = load(path)
     if (
         not isinstance(data, dict)
-        or set(data) != {"responses", "list_words", "offer_labels"}
+        or set(data) != {"responses", "list_words", "offer_labels", "place_grammar"}
         or not isinstance(data["responses"], dict)
     ):
         return [
-            f"{name}: expected three top-level keys, responses: (a mapping), list_words: and offer_labels:"
+            f"{name}: expected four top-level keys, responses: (a mapping), list_words:, "
+            "offer_labels: and place_grammar: (each language's own, checked by language/grammar.py)"
         ]
     translated = data["responses"]
     english_words = load(root / "wording" / "en.yml")

@@ -18,6 +18,8 @@ import yaml
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.answers import CARRIED_CODES
+
 ROOT = Path(__file__).resolve().parent.parent
 ACTIONS = sorted((ROOT / "actions").glob("*.py"))
 PLACEHOLDER = re.compile(r"{([^\n{}]+?)}")  # what Rasa's interpolator replaces
@@ -35,6 +37,8 @@ MESSAGE_KEYS = {
     "quick_replies",
     # message metadata, not a response variable: the second chance's offered intents
     "offered",
+    # and the codes of the places answered (actions/answers.py)
+    *CARRIED_CODES,
 }
 # A sentence: a capital, at least two more words, a full stop (or ? or !) at the end.
 SENTENCE = re.compile(r"[A-Z][\w'’]*(?:[ ,;:()\"'’-]+[\w'’{}]+){2,}[.?!]")

@@ -18,6 +18,4 @@ one round at a time. Nothing here runs at import time.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
+from apt_settings import ROOT as ROOT  # the one ROOT, re-exported

@@ -33,12 +33,13 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import sqlalchemy as sa
 import yaml
 from sqlalchemy.engine import Engine
 
+from content import domain
 from storage import schema
 from storage.redaction import redact
 
@@ -175,11 +176,7 @@ def topic_files(project: Path, language: str) -> List[Path]:
 
 
 def domain_intents(project: Path) -> Set[str]:
-    domain = yaml.safe_load((project / "domain.yml").read_text(encoding="utf-8")) or {}
-    names: Set[Any] = set()
-    for entry in domain.get("intents") or []:
-        names.update(entry if isinstance(entry, dict) else [entry])
-    return {str(name) for name in names}
+    return set(domain.intents(project / "domain.yml"))
 
 
 def held_out_files(project: Path) -> Dict[str, Path]:
@@ -285,8 +282,18 @@ def insert_examples(document: str, intent: str, examples: Sequence[str]) -> str:
     if not starts:
         raise LayoutError(f"no '- intent: {intent}' block")
     start = starts[0]
-    key_at = next((i for i in range(start + 1, len(lines)) if lines[i].strip()), None)
-    key = _EXAMPLES_KEY.match(lines[key_at].rstrip("\r\n")) if key_at is not None else None
+    # The block's keys follow its "- intent:" line, "metadata:" (the language of a French or
+    # Spanish file) before "examples: |"; the block ends at a line indented like its dash.
+    key_at, key = None, None
+    for i in range(start + 1, len(lines)):
+        if not lines[i].strip():
+            continue
+        if _indent(lines[i]) <= _indent(lines[start]):
+            break
+        key = _EXAMPLES_KEY.match(lines[i].rstrip("\r\n"))
+        if key is not None:
+            key_at = i
+            break
     if key_at is None or key is None:
         raise LayoutError(f"the block of {intent} does not go on with 'examples: |'")
     key_indent = len(key.group("indent"))

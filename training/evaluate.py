@@ -1,6 +1,7 @@
 """A model's figures, and the decision whether a new one may replace the live one.
 
-:func:`figures` loads a model once (Rasa's ``Agent.load``) and scores it the way
+:func:`figures` loads a model once (Rasa's ``Agent.load``, with DIET loaded for prediction
+only, as the Rasa servers load it: runtime/fast_model_load.py) and scores it the way
 ``rasa test nlu`` does, with Rasa's own functions (``rasa.nlu.test.get_eval_data`` and
 ``evaluate_intents``): the weighted intent F1 and the accuracy on each language's held-out set
 (``tests/test_nlu.yml``, ``tests/test_nlu_fr.yml``, ``tests/test_nlu_es.yml``), the intent
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from training.corrections import Correction
+from training.corrections import Correction, held_out_files
 
 # The largest drop of a language's held-out weighted F1 a new model may have: about 4 of the
 # 391 French or Spanish test messages, 5 of the 519 English ones. Fine-tuning the same model on
@@ -43,7 +44,7 @@ class Figures:
     """A model's scores: per language ``{"f1", "accuracy", "examples", "errors"}``, and per
     correction id the intent the model gives the message (after the fallback)."""
 
-    held_out: Dict[str, Dict[str, float]] = field(default_factory=dict)
+    held_out: Dict[str, Dict[str, Any]] = field(default_factory=dict)
     corrections: Dict[int, str] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -109,10 +110,16 @@ def figures(
     held_out: Mapping[str, Path],
     corrections: Sequence[Correction],
     progress: Optional[Progress] = None,
+    misses: bool = False,
 ) -> Figures:
-    """Load ``model`` once and score it (see the module's docstring)."""
+    """Load ``model`` once and score it (see the module's docstring); with ``misses``, each
+    language's figures also list the held-out messages read wrong (``text``, ``intent``,
+    ``predicted``)."""
     from rasa.core.agent import Agent
 
+    from runtime import fast_model_load
+
+    fast_model_load.install()  # the servers' load: seconds, not Rasa's training step
     say = progress or (lambda _message: None)
     started = time.monotonic()
     say(f"loading {model.name}")
@@ -121,7 +128,7 @@ def figures(
     for language, path in held_out.items():
         if path.is_file():
             say(f"held-out set {language} ({path.name})")
-            result.held_out[language] = asyncio.run(_score(agent, path))
+            result.held_out[language] = asyncio.run(_score(agent, path, misses))
     if corrections:
         say(f"{len(corrections)} corrected messages")
         result.corrections = asyncio.run(
@@ -131,7 +138,7 @@ def figures(
     return result
 
 
-async def _score(agent: Any, path: Path) -> Dict[str, float]:
+async def _score(agent: Any, path: Path, misses: bool = False) -> Dict[str, Any]:
     from rasa.nlu.test import evaluate_intents, get_eval_data
     from rasa.shared.nlu.training_data.loading import load_data
 
@@ -141,12 +148,16 @@ async def _score(agent: Any, path: Path) -> Dict[str, float]:
         intent_results, None, successes=False, errors=False, disable_plotting=True, report_as_dict=True
     )
     predictions = report["predictions"]
-    return {
+    wrong = [p for p in predictions if p["intent"] != p["predicted"]]
+    scores: Dict[str, Any] = {
         "f1": round(float(report["f1_score"]), 4),
         "accuracy": round(float(report["accuracy"]), 4),
         "examples": len(predictions),
-        "errors": sum(1 for p in predictions if p["intent"] != p["predicted"]),
+        "errors": len(wrong),
     }
+    if misses:
+        scores["misses"] = [{k: p[k] for k in ("text", "intent", "predicted")} for p in wrong]
+    return scores
 
 
 async def _intents(agent: Any, texts: Sequence[str], ids: Sequence[int]) -> Dict[int, str]:
@@ -157,3 +168,45 @@ async def _intents(agent: Any, texts: Sequence[str], ids: Sequence[int]) -> Dict
         parsed = await agent.processor.parse_message(UserMessage(text=text))
         found[correction_id] = str((parsed.get("intent") or {}).get("name") or "")
     return found
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``python -m training.evaluate [--model PATH] [--json]``: a model's held-out scores per
+    language, as the retraining gate reads them, in one load of the model."""
+    import argparse
+    import json
+
+    from training import ROOT
+
+    parser = argparse.ArgumentParser(prog="python -m training.evaluate", description=main.__doc__)
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "apt.tar.gz")
+    parser.add_argument("--json", action="store_true", help="print the figures and misses as JSON")
+    options = parser.parse_args(argv)
+    if not options.model.is_file():
+        parser.error(f"no model at {options.model}: train one first (make train)")
+    from training.retrain import quiet_rasa
+
+    quiet_rasa()  # not a debug line per test message
+    quiet = options.json
+    result = figures(
+        options.model,
+        held_out_files(ROOT),
+        [],
+        progress=None if quiet else (lambda message: print(f"[evaluate] {message}", flush=True)),
+        misses=True,
+    )
+    if quiet:
+        print(json.dumps(result.held_out, ensure_ascii=False))
+        return 0
+    for language, scores in result.held_out.items():
+        print(
+            f"{language}: intent F1 (weighted) {scores['f1']:.3f}, accuracy {scores['accuracy']:.3f},"
+            f" {scores['errors']} of {scores['examples']} read wrong"
+        )
+        for miss in scores["misses"]:
+            print(f"    {miss['text']!r}: {miss['intent']} -> {miss['predicted']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -8,15 +8,16 @@ the old file or the new one, never half of one. :func:`roll_back` swaps the prev
 back the same way.
 
 **The servers.** A Rasa process loads its model when it starts. Rasa's HTTP API could load
-another (``PUT /model``), but it is off unless ``APT_RASA_JWT_SECRET`` is set, and in the
-embedded profile the Rasa processes share one port, so a request reaches one of them, not
-each. So :func:`reload_servers` restarts, one after the other, every Rasa program of each
-running stack whose command loads this model file (found in the supervisor's configuration
-under ``var/run/``), through the supervisor (as ``python -m supervision restart NAME``
-does), and waits until the restarted process listens again before restarting the next: the
-others keep answering visitors meanwhile (with one Rasa process, visitors wait during its
-restart, about 40 s). A stack that does not run needs nothing: it loads the file when it
-starts.
+another (``PUT /model``), but it is off unless ``APT_RASA_JWT_SECRET`` is set, loads on the
+event loop (that process answers nothing meanwhile) and reaches one process of a shared port.
+So :func:`reload_servers` replaces the Rasa processes that load this model file, in every
+running stack (found in the supervisor's configuration under ``var/run/``): in the embedded
+profile by a swap on the shared socket (:mod:`supervision.swap`: each successor starts and
+loads the model before its predecessor stops, which finishes what it has; no message is
+lost, with one Rasa process too); in the scale profile each replica is restarted through the
+supervisor, one after the other, each once the one before listens again (nginx sends the
+others' traffic meanwhile). A stack that does not run needs nothing: it loads the file when
+it starts.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import shlex
 import shutil
 import time
 from pathlib import Path
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from apt_settings import ROOT
 
@@ -83,24 +84,40 @@ def roll_back(live: Path) -> Path:
 # -- running servers ---------------------------------------------------------------------------
 
 
-def rasa_programs(run_directory: Path, model: Path) -> List[Tuple[str, int]]:
-    """(program name, port) of the Rasa programs of the stack in ``run_directory`` whose
-    command loads ``model``."""
+def _loads(words: List[str], model: Path) -> bool:
+    return "--model" in words and Path(words[words.index("--model") + 1]).resolve() == model.resolve()
+
+
+def _sections(run_directory: Path) -> Dict[str, List[str]]:
+    """Supervisor section name -> its command's words."""
     conf = configparser.ConfigParser(interpolation=None, strict=False)
     try:
         conf.read(run_directory / "supervisord.conf")
     except configparser.Error:
-        return []
+        return {}
+    return {
+        section: shlex.split(conf[section].get("command", "").replace("%%", "%"))
+        for section in conf.sections()
+    }
+
+
+def rasa_programs(run_directory: Path, model: Path) -> List[Tuple[str, int]]:
+    """(program name, port) of the Rasa programs of their own (the scale profile's replicas) of
+    the stack in ``run_directory`` whose command loads ``model``."""
     found = []
-    for section in conf.sections():
-        if not section.startswith("program:rasa_"):
-            continue
-        words = shlex.split(conf[section].get("command", "").replace("%%", "%"))
-        if "--model" not in words or "--port" not in words:
-            continue
-        loads = Path(words[words.index("--model") + 1])
-        if loads.resolve() == model.resolve():
+    for section, words in _sections(run_directory).items():
+        if section.startswith("program:rasa_") and "--port" in words and _loads(words, model):
             found.append((section.split(":", 1)[1], int(words[words.index("--port") + 1])))
+    return sorted(found)
+
+
+def shared_socket_groups(run_directory: Path, model: Path) -> List[Tuple[str, Path]]:
+    """(group, ready directory) of the Rasa processes on a shared socket (the embedded
+    profile) of the stack in ``run_directory`` whose command loads ``model``."""
+    found = []
+    for section, words in _sections(run_directory).items():
+        if section.startswith("fcgi-program:") and "--shared-socket" in words and _loads(words, model):
+            found.append((section.split(":", 1)[1], Path(words[words.index("--shared-socket") + 1])))
     return sorted(found)
 
 
@@ -132,22 +149,34 @@ def _restart_and_wait(run_directory: Path, name: str, port: int, timeout: float)
 
 
 def reload_servers(
-    model: Path, say: Callable[[str], None], timeout: float = RESTART_TIMEOUT, runs: Optional[Path] = None
+    model: Path,
+    say: Callable[[str], None],
+    timeout: float = RESTART_TIMEOUT,
+    runs: Optional[Path] = None,
+    older_than: Optional[float] = None,
 ) -> List[str]:
-    """Restart, one at a time, the Rasa processes of every running stack that loads
-    ``model``; returns what was done (nothing when no stack runs)."""
-    from supervision import control
+    """Replace, one at a time, the Rasa processes of every running stack that loads
+    ``model`` (with ``older_than``, a time stamp, only those started before it); returns what
+    was done (nothing when no stack runs)."""
+    from supervision import control, swap
 
     done: List[str] = []
     for run_directory in sorted((runs or ROOT / "var" / "run").glob("*")):
         if not (run_directory / "supervisor.sock").exists():
             continue
+        groups = shared_socket_groups(run_directory, model)
         programs = rasa_programs(run_directory, model)
         try:
             control.processes(run_directory)
         except OSError:
             continue  # a socket left by a stack that was killed
+        for group, ready_directory in groups:
+            say(f"swapping the Rasa processes of the stack on port {run_directory.name}")
+            done += swap.swap(run_directory, group, ready_directory, say, older_than, timeout)
         for name, port in programs:
+            pid = {i["name"]: i["pid"] for i in control.processes(run_directory)}.get(name) or 0
+            if older_than is not None and not swap.started_before(int(pid), older_than):
+                continue
             say(f"restarting {name} of the stack on port {run_directory.name}")
             done.append(_restart_and_wait(run_directory, name, port, timeout))
     return done

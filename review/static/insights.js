@@ -1,7 +1,9 @@
 // Draws the insights charts from the JSON the page embeds (no inline script: the CSP forbids it).
 // Every axis of counts starts at 0 with whole-number ticks, and shares run from 0 to 100 %, so
 // that one day of data reads as one bar of its true size, not as a dot on a zoomed-in axis.
-// The figures of each chart are also in a table beside it, for screen readers.
+// The figures of each chart are also in a table beside it, for screen readers. Every bar of a
+// horizontal chart has its label (Chart.js skips labels that do not fit: the chart grows
+// taller with its number of bars instead).
 (function () {
   "use strict";
   var figures = JSON.parse(document.getElementById("insights-data").textContent);
@@ -26,10 +28,16 @@
       options: Object.assign({ plugins: { legend: { display: datasets.length > 1 } } }, options)
     });
   }
+  var BAR_HEIGHT_PX = 28;
+  function labelled(id, bars) {
+    var box = document.getElementById(id).parentNode;
+    box.style.height = Math.max(box.clientHeight, bars * BAR_HEIGHT_PX + 60) + "px";
+    return { ticks: { autoSkip: false } };
+  }
   function horizontal(id, pairs, label, colour) {
     draw(id, pairs.map(function (p) { return short(String(p[0])); }),
       [dataset(label, pairs.map(function (p) { return p[1]; }), colour)],
-      { indexAxis: "y", scales: { x: counts() } });
+      { indexAxis: "y", scales: { x: counts(), y: labelled(id, pairs.length) } });
   }
   function share(rows) {
     return rows.map(function (r) { return r[1] ? Math.round(1000 * r[2] / r[1]) / 10 : null; });
@@ -48,7 +56,7 @@
   draw("chart-feedback", figures.feedback.map(function (r) { return short(r[0]); }), [
     dataset("helpful", figures.feedback.map(function (r) { return r[1]; }), GREEN),
     dataset("not helpful", figures.feedback.map(function (r) { return r[2]; }), RED)
-  ], { indexAxis: "y", scales: { x: counts(true), y: { stacked: true } } });
+  ], { indexAxis: "y", scales: { x: counts(true), y: Object.assign({ stacked: true }, labelled("chart-feedback", figures.feedback.length)) } });
   horizontal("chart-missed", figures.missed, "times missed", RED);
   horizontal("chart-intents", figures.top_intents, "messages", BLUE);
   horizontal("chart-countries", figures.countries, "answers", GREEN);

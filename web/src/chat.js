@@ -107,7 +107,11 @@ var GREETING_PAYLOAD = "/greet";
 var MENU_PAYLOAD = "/help";
 var SLOW_AFTER_MS = 10000;
 var MAX_MESSAGE_CHARS = 2000;
+var FEEDBACK_TIMEOUT_MS = 10000; // the server answers within its database timeout (3 s)
 var LINK_SCHEMES = ["http:", "https:", "mailto:"];
+// An answer's id as the assistant sends it (language/answers.py): only answers have one.
+var ANSWER_ID = /^[0-9a-f]{16}\.[0-9a-f]{16}$/;
+var SCROLL_MARGIN = 8; // px left above a message scrolled to its start
 
 // -- Markdown, as DOM nodes ------------------------------------------------------------------
 
@@ -251,7 +255,7 @@ function pageLanguage() {
 function start(options) {
   if (!options || !options.socketUrl) throw new Error("AptChat.start needs a socketUrl");
   window.sessionStorage.removeItem("chat_session"); // rasa-webchat's key, from before
-  var fresh = { token: null, lang: pageLanguage(), open: false, messages: [], botCount: 0 };
+  var fresh = { token: null, lang: pageLanguage(), open: false, messages: [] };
   var state = loadState() || fresh;
   if (!TEXTS[state.lang]) state.lang = pageLanguage();
   var socket = null;
@@ -263,6 +267,8 @@ function start(options) {
   var greeting = false; // waiting for the greeting (the reply to GREETING_PAYLOAD)
   var slowTimer = null;
   var nodes = {}; // message id -> its <li>
+  var noteKey = null; // the text shown beside the message box ("Not sent"), if any
+  var replyStart = null; // the id of the first message of the reply being received
 
   function t(key) { return TEXTS[state.lang][key]; }
   function save() {
@@ -270,8 +276,9 @@ function start(options) {
   }
   function metadata() { return { language: state.lang }; }
 
-  // The structure. Every control is a real button, select or text box.
-  var root = el("div", { className: "apt-chat", "data-apt-chat": "" });
+  // The structure. Every control is a real button, select or text box. The widget is a
+  // landmark of its own (an <aside> named by its title), so nothing of it lies outside one.
+  var root = el("aside", { className: "apt-chat", "data-apt-chat": "" });
   var launcher = el("button", { type: "button", className: "apt-chat-launcher", "aria-expanded": "false", "aria-controls": "apt-chat-dialog" });
   var launcherText = el("span");
   launcher.appendChild(bubbleIcon());
@@ -291,13 +298,13 @@ function start(options) {
   var closeLabel = el("span", { className: "apt-chat-visually-hidden" });
   closeButton.appendChild(closeIcon);
   closeButton.appendChild(closeLabel);
-  var header = el("div", { className: "apt-chat-header" }, [
-    el("div", { className: "apt-chat-heading" }, [title, subtitle]),
-    closeButton,
-    el("div", { className: "apt-chat-tools" }, [
-      el("span", { className: "apt-chat-language-field" }, [languageLabel, languageSelect]),
-      clearButton
-    ])
+  // The bar (title and close) never leaves the window; the tools under it scroll away with
+  // the messages when the window is too short for both (chat.css, "short windows").
+  var bar = el("div", { className: "apt-chat-bar" }, [title, closeButton]);
+  var tools = el("div", { className: "apt-chat-tools" }, [
+    subtitle,
+    el("span", { className: "apt-chat-language-field" }, [languageLabel, languageSelect]),
+    clearButton
   ]);
   var statusBar = el("div", { className: "apt-chat-status", hidden: true });
   var log = el("div", { className: "apt-chat-log", tabindex: "0", role: "region", "aria-describedby": "apt-chat-hint" });
@@ -313,16 +320,19 @@ function start(options) {
 
   var menuButton = el("button", { type: "button", className: "apt-chat-menu" });
   var inputLabel = el("label", { for: "apt-chat-input", className: "apt-chat-visually-hidden" });
+  // Shown beside the message box when a message could not be sent (it stays in the box).
+  var note = el("p", { id: "apt-chat-note", className: "apt-chat-note", hidden: true });
   var input = el("textarea", { id: "apt-chat-input", className: "apt-chat-input", rows: "1", maxlength: String(MAX_MESSAGE_CHARS), autocomplete: "off" });
   var sendButton = el("button", { type: "submit", className: "apt-chat-send" });
   var form = el("form", { className: "apt-chat-composer", novalidate: true }, [
-    menuButton, inputLabel, input, sendButton
+    menuButton, inputLabel, note, input, sendButton
   ]);
   // The one live region: the assistant's messages and the widget's state changes, never the
   // visitor's own words nor the buttons' texts.
   var announcer = el("div", { className: "apt-chat-visually-hidden apt-chat-announcer", "aria-live": "polite", "aria-atomic": "false" });
 
-  dialog.appendChild(header);
+  dialog.appendChild(bar);
+  dialog.appendChild(tools);
   dialog.appendChild(statusBar);
   dialog.appendChild(log);
   dialog.appendChild(form);
@@ -340,6 +350,7 @@ function start(options) {
   // -- texts in the chosen language --
   function applyTexts() {
     root.setAttribute("lang", state.lang);
+    root.setAttribute("aria-label", t("title"));
     launcherText.textContent = t("launcher");
     title.textContent = t("title");
     subtitle.textContent = t("subtitle");
@@ -356,6 +367,71 @@ function start(options) {
     sendButton.textContent = t("send");
     state.messages.forEach(updateMessage);
     showStatus();
+    showNote(noteKey);
+  }
+
+  // -- the note beside the message box --
+  function showNote(key) {
+    noteKey = key;
+    note.hidden = !key;
+    note.textContent = key ? t(key) : "";
+    if (key) input.setAttribute("aria-describedby", "apt-chat-note");
+    else input.removeAttribute("aria-describedby");
+  }
+
+  function notSent() {
+    setStatus("offline");
+    showNote("notSent");
+    announce(t("notSent"));
+  }
+
+  // -- scrolling: only the message list scrolls (or, in a short window, the whole window
+  // under its bar and above its message box: chat.css); nothing else is ever scrolled --
+  function pane() {
+    return getComputedStyle(log).overflowY === "visible" ? dialog : log;
+  }
+
+  /** The part of the scrolling pane not covered by the bar and the message box. */
+  function visibleBox(scroller) {
+    var box = scroller.getBoundingClientRect();
+    if (scroller === log) return { top: box.top, bottom: box.bottom };
+    return { top: bar.getBoundingClientRect().bottom, bottom: form.getBoundingClientRect().top };
+  }
+
+  /** Scroll the pane so that ``node`` shows: from its start ("start"), or as little as
+   * needed ("nearest"). */
+  function reveal(node, how) {
+    var scroller = pane();
+    var shown = visibleBox(scroller);
+    var box = node.getBoundingClientRect();
+    if (how === "start" || box.top < shown.top || box.height > shown.bottom - shown.top) {
+      scroller.scrollTop += box.top - shown.top - SCROLL_MARGIN;
+    } else if (box.bottom > shown.bottom) {
+      scroller.scrollTop += box.bottom - shown.bottom + SCROLL_MARGIN;
+    }
+  }
+
+  /** A later part of a reply: shown as far as the reply's start (``first``) stays in view. */
+  function follow(node, first) {
+    var scroller = pane();
+    var shown = visibleBox(scroller);
+    var needed = node.getBoundingClientRect().bottom - shown.bottom + SCROLL_MARGIN;
+    var room = first.getBoundingClientRect().top - shown.top - SCROLL_MARGIN;
+    if (needed > 0 && room > 0) scroller.scrollTop += Math.min(needed, room);
+  }
+
+  /** On opening (and after a reload): at the newest messages, the latest reply shown from
+   * its start (if it is longer than the pane, the visitor reads on by scrolling down); the
+   * greeting alone from its start. */
+  function showLatest() {
+    var scroller = pane();
+    var onlyBot = state.messages.every(function (m) { return m.from === "bot"; });
+    if (!state.messages.length || (onlyBot && scroller === log)) { scroller.scrollTop = 0; return; }
+    if (onlyBot) { scroller.scrollTop = 0; reveal(nodes[state.messages[0].id], "start"); return; }
+    var first = lastUserIndex() + 1 < state.messages.length ? state.messages[lastUserIndex() + 1] : state.messages[lastUserIndex()];
+    scroller.scrollTop = scroller.scrollHeight; // the end, then back to the reply's start if needed
+    var node = nodes[first.id];
+    if (node && node.getBoundingClientRect().top < visibleBox(scroller).top) reveal(node, "start");
   }
 
   // -- status: connecting, offline, slow --
@@ -406,7 +482,7 @@ function start(options) {
       });
       li.appendChild(group);
     }
-    if (message.from === "bot" && message.feedback) {
+    if (message.from === "bot" && message.feedback && message.answer) {
       var heading = el("span", { className: "apt-chat-feedback-question", id: "apt-chat-fb-" + message.id, text: t("helpful") });
       var box = el("div", { className: "apt-chat-feedback", role: "group", "aria-labelledby": "apt-chat-fb-" + message.id }, [heading]);
       [["up", false, "yes"], ["down", true, "no"]].forEach(function (choice) {
@@ -434,7 +510,7 @@ function start(options) {
     if (focused) {
       var key = focused.getAttribute("data-focus");
       var again = key && fresh.querySelector('[data-focus="' + key + '"]');
-      (again || fresh).focus();
+      (again || fresh).focus({ preventScroll: true });
     }
   }
 
@@ -463,15 +539,21 @@ function start(options) {
       return button && typeof button.title === "string" && typeof button.payload === "string";
     }).map(function (button) { return { title: button.title, payload: button.payload }; });
     if (!text && !buttons.length) return;
-    var previous = state.messages[state.messages.length - 1];
+    var answer = typeof data.answer === "string" && ANSWER_ID.test(data.answer) ? data.answer : null;
     var isGreeting = greeting;
-    var message = { id: nextId(), from: "bot", text: text, buttons: buttons, index: state.botCount++ };
-    // Feedback on each answer: on its last part (Rasa sends a long answer as several
-    // messages), not on the greeting.
-    if (!isGreeting) message.feedback = true;
-    if (previous && previous.from === "bot" && previous.feedback && replyStarted && !previous.vote) {
-      previous.feedback = false;
-      updateMessage(previous);
+    var message = { id: nextId(), from: "bot", text: text, buttons: buttons };
+    // "Was this helpful?" under answers only (they come with their id), once per reply: on
+    // its last answer (Rasa sends a long answer, or several, as several messages).
+    if (answer) {
+      message.answer = answer;
+      message.feedback = true;
+      for (var i = lastUserIndex() + 1; i < state.messages.length; i++) {
+        var earlier = state.messages[i];
+        if (earlier.feedback && !earlier.vote) {
+          earlier.feedback = false;
+          updateMessage(earlier);
+        }
+      }
     }
     state.messages.push(message);
     save();
@@ -481,8 +563,11 @@ function start(options) {
     // parts after it do not push it away.
     if (!replyStarted) {
       replyStarted = true;
-      if (isGreeting) log.scrollTop = 0;
-      else li.scrollIntoView({ block: "start" });
+      replyStart = message.id;
+      if (isGreeting && pane() === log) log.scrollTop = 0;
+      else reveal(li, "start");
+    } else if (nodes[replyStart]) {
+      follow(li, nodes[replyStart]);
     }
     announce(t("bot") + " " + li.querySelector(".apt-chat-bubble").textContent);
   }
@@ -511,10 +596,10 @@ function start(options) {
     text = text.trim();
     if (!text) return;
     if (!connected) {
-      setStatus("offline");
-      announce(t("notSent"));
-      return;
+      notSent();
+      return false;
     }
+    showNote(null);
     var message = { id: nextId(), from: "user", text: text.slice(0, MAX_MESSAGE_CHARS) };
     var hadFocusInLog = log.contains(document.activeElement);
     state.messages.push(message);
@@ -522,12 +607,13 @@ function start(options) {
     // The buttons of earlier messages are answered now.
     state.messages.forEach(function (other) { if (other.buttons && other.buttons.length) updateMessage(other); });
     var li = appendMessage(message);
-    li.scrollIntoView({ block: "nearest" });
-    if (hadFocusInLog && !log.contains(document.activeElement)) li.focus();
+    if (hadFocusInLog && !log.contains(document.activeElement)) li.focus({ preventScroll: true });
     greeting = false;
     startWaiting();
-    typing.scrollIntoView({ block: "nearest" });
+    reveal(li, "nearest");
+    reveal(typing, "nearest");
     emitMessage(payload || message.text);
+    return true;
   }
 
   function sendFeedback(message, value) {
@@ -540,7 +626,7 @@ function start(options) {
     message.voteNote = null;
     save();
     updateMessage(message);
-    socket.timeout(5000).emit("feedback", { message: message.index, value: value }, function (error, answer) {
+    socket.timeout(FEEDBACK_TIMEOUT_MS).emit("feedback", { answer: message.answer, value: value }, function (error, answer) {
       message.voteNote = !error && answer && answer.ok ? "thanks" : "feedbackFailed";
       if (message.voteNote === "feedbackFailed") message.vote = null;
       save();
@@ -571,7 +657,6 @@ function start(options) {
       if (state.token && token !== state.token) {
         // The server no longer knows the stored conversation: start again, honestly.
         state.messages = [];
-        state.botCount = 0;
         renderAll();
       }
       state.token = token;
@@ -579,6 +664,7 @@ function start(options) {
       var wasOffline = offline;
       offline = false;
       setStatus(null);
+      if (noteKey === "notSent") showNote(null);
       if (wasOffline) announce(t("reconnected"));
       everConnected = true;
       save();
@@ -624,13 +710,7 @@ function start(options) {
     state.open = true;
     save();
     connect();
-    var onlyGreeting = state.messages.every(function (m) { return m.from === "bot"; });
-    if (onlyGreeting) log.scrollTop = 0;
-    else {
-      var lastBot = null;
-      state.messages.forEach(function (m) { if (m.from === "user") lastBot = null; else if (!lastBot) lastBot = m; });
-      if (lastBot && nodes[lastBot.id]) nodes[lastBot.id].scrollIntoView({ block: "start" });
-    }
+    showLatest();
     input.focus({ preventScroll: true });
   }
 
@@ -647,12 +727,13 @@ function start(options) {
     disconnect();
     stopWaiting();
     greeting = false;
-    state = { token: null, lang: state.lang, open: true, messages: [], botCount: 0 };
+    state = { token: null, lang: state.lang, open: true, messages: [] };
+    showNote(null);
     save();
     renderAll();
     announce(t("cleared"));
     connect();
-    input.focus();
+    input.focus({ preventScroll: true });
   }
 
   // -- events --
@@ -670,7 +751,7 @@ function start(options) {
     event.preventDefault();
     var text = input.value;
     if (!text.trim()) return;
-    if (!connected) { setStatus("offline"); announce(t("notSent")); return; }
+    if (!connected) { notSent(); return; }
     input.value = "";
     sendMessage(text);
   });
@@ -701,8 +782,8 @@ function start(options) {
     else if (current === -1) next = event.key === "ArrowDown" ? 0 : items.length - 1;
     else next = Math.max(0, Math.min(items.length - 1, current + (event.key === "ArrowDown" ? 1 : -1)));
     event.preventDefault();
-    items[next].focus();
-    items[next].scrollIntoView({ block: "nearest" });
+    items[next].focus({ preventScroll: true });
+    reveal(items[next], "nearest");
   });
 
   applyTexts();
@@ -712,6 +793,7 @@ function start(options) {
     root.classList.add("apt-chat-open");
     launcher.setAttribute("aria-expanded", "true");
     connect();
+    showLatest(); // a reload opens where the visitor was: at the newest message
   }
   if (options.clearButton) options.clearButton.addEventListener("click", function () { clear(); close(); });
   return { open: open, close: close, clear: clear };

@@ -1,0 +1,190 @@
+"""Read the part of a message that asks, when the whole message gives no clear answer.
+
+Replaces ``MessageProcessor.parse_message`` (rasa/core/processor.py, Rasa 3.6.21) with one
+that parses the message as Rasa does, then, only when that reading is not a clear answer,
+parses parts of it (:mod:`language.focus`) with the same model and keeps the best part's
+reading. The stored message is the visitor's whole text; its parse data says which part was
+read (``focused_on``), for staff.
+
+- **A greeting and a question** ("Hello, do you work in Chad?"): read as ``greet`` or unsure,
+  the text after the greeting is parsed; its reading is kept unless it is a greeting or
+  unsure too.
+- **A long message** with context: read as unsure, each sentence is parsed (questions and
+  requests first); a sentence read clearly as a question the assistant answers wins, the
+  question-like ones first, then the most confident.
+- **A disclosure** (safety over precision): a message that reads as one
+  (:mod:`language.disclosure`) and that the model did not read as ``disclose_abuse`` has its
+  clauses parsed ("they burned my cousin in custody, is there a helpline"); one read as
+  ``disclose_abuse`` wins over everything, and a message the model is unsure of as a whole
+  and in every part, or reads as out of scope, gets ``disclose_abuse`` all the same.
+  Questions *about* torture do not read as disclosures and are left alone.
+- **A correction** ("no, I meant Togo", "sorry, I meant your partners", "non, je voulais dire
+  le Togo", "perdón, me refería a los socios"): the text after it is read alone, whatever the
+  whole read as (often a "no"); the actions find a place in it as in a message of its own.
+- **A request for a language** ("do you speak Spanish?", "en français svp": read by
+  :func:`language.detection.requested`, which also sets the language) is ``choose_language``
+  whatever the model read, so that the answer says the language changed.
+- **Button payloads** (``/intent{...}``) are Rasa's, untouched, but for the page's language:
+  the NLU step that reads it from the message's metadata (components/language_detector.py)
+  has its entities replaced by the payload's, so it is added back here; otherwise a French
+  page's greeting and buttons were answered in English.
+
+Parsing a part costs one more NLU pass (about 12 ms); it happens only for messages that gave
+a greeting or no clear answer, or that read as a disclosure.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.processor import MessageProcessor
+
+from language import PAGE_LANGUAGE_SLOT, supported
+from language.detection import requested
+from language.disclosure import reads_as_disclosure
+from language.focus import FOCUSED_ON, after_correction, after_greeting, sentences
+
+FALLBACK = "nlu_fallback"
+DISCLOSURE = "disclose_abuse"
+GREET = "greet"
+# Readings that answer no question: a part read so is never chosen.
+NOT_AN_ANSWER = {
+    FALLBACK,
+    GREET,
+    "thank",
+    "goodbye",
+    "affirm",
+    "deny",
+    "out_of_scope",
+    "none_of_these",
+    "stop",
+}
+# Answers, but weak ones for a part of a long message: chosen only when nothing else is.
+# Readings that leave a message that reads as a disclosure without an answer to it: unsure,
+# or declined as out of scope. Such a message gets the careful answer (safety over precision).
+UNSURE_OR_DECLINED = {FALLBACK, "out_of_scope"}
+WEAK = {"help", "inform", "bot_challenge", "choose_language"}
+# Entities the language detector adds from the whole message and its metadata: kept as they are.
+LANGUAGE_ENTITIES = {"language", PAGE_LANGUAGE_SLOT}
+CHOOSE_LANGUAGE = "choose_language"
+
+Parse = Callable[[str], Awaitable[Dict[str, Any]]]
+_RASA_PARSE = MessageProcessor.parse_message
+
+
+def _intent(parsed: Dict[str, Any]) -> str:
+    return str((parsed.get("intent") or {}).get("name") or FALLBACK)
+
+
+def _confidence(parsed: Dict[str, Any]) -> float:
+    return float((parsed.get("intent") or {}).get("confidence") or 0.0)
+
+
+def _read_as(whole: Dict[str, Any], part: Dict[str, Any], offset: int, text: str) -> Dict[str, Any]:
+    """The whole message's parse data with the part's reading: its intent and ranking, its
+    entities placed in the whole text, the whole message's language entities."""
+    chosen = copy.deepcopy(whole)
+    chosen["intent"] = part.get("intent")
+    chosen["intent_ranking"] = part.get("intent_ranking") or []
+    entities = [e for e in whole.get("entities") or [] if e.get("entity") in LANGUAGE_ENTITIES]
+    for entity in part.get("entities") or []:
+        if entity.get("entity") in LANGUAGE_ENTITIES:
+            continue
+        placed = dict(entity)
+        if isinstance(placed.get("start"), int) and isinstance(placed.get("end"), int):
+            placed["start"] += offset
+            placed["end"] += offset
+        entities.append(placed)
+    chosen["entities"] = entities
+    chosen[FOCUSED_ON] = text
+    return chosen
+
+
+def _best_sentence(
+    readings: List[Tuple[int, str, Dict[str, Any]]],
+) -> Optional[Tuple[int, str, Dict[str, Any]]]:
+    """The sentence read most usefully: a disclosure first, then a question the assistant
+    answers (the question-like sentences come first in ``readings``), then a weak answer."""
+    for offset, text, parsed in readings:
+        if _intent(parsed) == DISCLOSURE:
+            return offset, text, parsed
+    answers = [r for r in readings if _intent(r[2]) not in NOT_AN_ANSWER]
+    strong = [r for r in answers if _intent(r[2]) not in WEAK]
+    for group in (strong, answers):
+        if group:
+            return group[0]  # question-like sentences first, then in order
+    return None
+
+
+async def refocused(text: str, whole: Dict[str, Any], parse: Parse) -> Dict[str, Any]:
+    """The reading to use for ``text``, whose whole reading is ``whole`` (see the docstring)."""
+    intent = _intent(whole)
+    if intent != CHOOSE_LANGUAGE and requested(text):
+        whole = copy.deepcopy(whole)
+        whole["intent"] = {"name": CHOOSE_LANGUAGE, "confidence": 1.0}
+        whole[FOCUSED_ON] = text
+        return whole
+    correction = after_correction(text)
+    if correction is not None:  # "no, I meant Togo": what was meant, read as it would be alone
+        offset, part = correction
+        whole = _read_as(whole, await parse(part), offset, part)
+        intent = _intent(whole)
+    disclosure = intent != DISCLOSURE and reads_as_disclosure(text)
+    if intent in (GREET, FALLBACK):
+        rest = after_greeting(text)
+        if rest is not None:
+            offset, part = rest
+            parsed = await parse(part)
+            if _intent(parsed) not in (GREET, FALLBACK):
+                whole = _read_as(whole, parsed, offset, part)
+                intent = _intent(whole)
+    if intent == FALLBACK or disclosure:
+        readings = [(offset, part, await parse(part)) for offset, part in sentences(text, clauses=disclosure)]
+        best = _best_sentence(readings)
+        if best is not None and (intent == FALLBACK or _intent(best[2]) == DISCLOSURE):
+            whole = _read_as(whole, best[2], best[0], best[1])
+            intent = _intent(whole)
+    if intent in UNSURE_OR_DECLINED and disclosure:
+        whole = copy.deepcopy(whole)
+        whole["intent"] = {"name": DISCLOSURE, "confidence": _confidence(whole)}
+        whole[FOCUSED_ON] = text
+    return whole
+
+
+def _with_page_language(parsed: Dict[str, Any], metadata: Any) -> Dict[str, Any]:
+    page = supported((metadata or {}).get("language")) if isinstance(metadata, dict) else None
+    entities = parsed.get("entities") or []
+    if page is None or any(e.get("entity") == PAGE_LANGUAGE_SLOT for e in entities):
+        return parsed
+    parsed = dict(parsed)
+    parsed["entities"] = [*entities, {"entity": PAGE_LANGUAGE_SLOT, "value": page, "start": 0, "end": 0}]
+    return parsed
+
+
+async def parse_message(
+    self: MessageProcessor,
+    message: UserMessage,
+    tracker: Any = None,
+    only_output_properties: bool = True,
+) -> Dict[str, Any]:
+    """Drop-in for ``MessageProcessor.parse_message``."""
+    whole = await _RASA_PARSE(self, message, tracker, only_output_properties)
+    text = message.text or ""
+    if text.startswith("/"):
+        return _with_page_language(whole, message.metadata)
+
+    async def parse(part: str) -> Dict[str, Any]:
+        sub = UserMessage(part, sender_id=message.sender_id, metadata=message.metadata)
+        return await _RASA_PARSE(self, sub, tracker, only_output_properties)
+
+    return await refocused(text, whole, parse)
+
+
+def install() -> None:
+    MessageProcessor.parse_message = parse_message
+
+
+def uninstall() -> None:
+    MessageProcessor.parse_message = _RASA_PARSE

@@ -1,0 +1,287 @@
+"""Where the question is in a message (language/focus.py), whether a message reads as a
+disclosure (language/disclosure.py), and which reading of a message the Rasa server keeps
+(runtime/focus.py), given the readings the model gives its parts."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Dict, List, Optional, Tuple
+
+import pytest
+
+from language.disclosure import reads_as_disclosure
+from language.focus import after_correction, after_greeting, is_question_like, sentences
+from runtime.focus import FOCUSED_ON, refocused
+
+
+@pytest.mark.parametrize(
+    ("text", "rest"),
+    [
+        ("Hello, do you work in Chad?", "do you work in Chad?"),
+        ("hi there! what is the OPCAT", "what is the OPCAT"),
+        ("Good morning. Where are you based?", "Where are you based?"),
+        ("Dear APT team, I would like to know your budget", "I would like to know your budget"),
+        ("Bonjour, vous êtes où ?", "vous êtes où ?"),
+        ("Bonjour à tous, quel est votre budget ?", "quel est votre budget ?"),
+        ("Buenos días, ¿trabajan en Perú?", "trabajan en Perú?"),
+        ("hola que tal, quienes son ustedes", "que tal, quienes son ustedes"),
+    ],
+)
+def test_the_text_after_a_greeting_is_found(text: str, rest: str) -> None:
+    found = after_greeting(text)
+    assert found is not None and found[1] == rest and text[found[0] :] == rest
+
+
+@pytest.mark.parametrize(
+    ("text", "rest"),
+    [
+        ("no, I meant Togo", "Togo"),
+        ("sorry, I meant your partners", "your partners"),
+        ("No sorry i meant nigeria", "nigeria"),
+        ("actually I meant to ask about your budget", "your budget"),
+        ("my mistake, Peru", "Peru"),
+        ("non, je voulais dire le Togo", "le Togo"),
+        ("pardon, je parlais des partenaires", "des partenaires"),
+        ("en fait je voulais parler du budget", "du budget"),
+        ("no, quise decir Perú", "Perú"),
+        ("perdón, me refería a los socios", "los socios"),
+    ],
+)
+def test_what_a_correction_meant_is_found(text: str, rest: str) -> None:
+    found = after_correction(text)
+    assert found is not None and found[1] == rest and text[found[0] :] == rest
+
+
+@pytest.mark.parametrize(
+    "text", ["no", "sorry", "no thanks", "non merci", "no gracias", "I meant", "nope, wrong", "Nigeria"]
+)
+def test_a_no_or_a_sorry_alone_is_no_correction(text: str) -> None:
+    assert after_correction(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hello",
+        "Hello there!",
+        "bonjour",
+        "Buenos días",
+        "Hi APT",
+        "history of torture prevention",
+        "je cherche des informations",
+        "salutations to you",
+    ],  # fmt: skip
+)
+def test_a_greeting_alone_or_a_word_that_starts_like_one_is_not_cut(text: str) -> None:
+    assert after_greeting(text) is None
+
+
+def test_the_sentences_of_a_long_message_come_questions_first_with_their_place() -> None:
+    text = (
+        "We are a small NGO in Lomé working with prisons. We read about your work on the OPCAT. "
+        "Could you support a joint project? Thank you in advance."
+    )
+    found = sentences(text)
+    assert [part for _, part in found][:1] == ["Could you support a joint project?"]
+    assert all(text[offset : offset + len(part)] == part for offset, part in found)
+    assert sentences("Where are you based?") == [] and sentences("Hello. Hi.") == []
+
+
+def test_clauses_cut_a_sentence_at_commas_and_conjunctions() -> None:
+    text = "they burned my cousin in custody, is there a helpline"
+    assert [part for _, part in sentences(text, clauses=True)] == [
+        "is there a helpline",
+        "they burned my cousin in custody,",
+    ]
+    assert is_question_like("is there a helpline") and not is_question_like("we are an NGO")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "they burned my cousin in custody, is there a helpline",
+        "I need a doctor after what the police did",
+        "my son disappeared after his arrest",
+        "mon frère a été battu en garde à vue",
+        "j'ai été torturé au commissariat",
+        "ils ont frappé mon père, que faire ?",
+        "mi hermano está detenido y lo golpean",
+        "la policía me golpeó, necesito un abogado",
+    ],
+)
+def test_a_disclosure_reads_as_one_in_three_languages(text: str) -> None:
+    assert reads_as_disclosure(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how do you prevent torture in prisons?",
+        "what is torture according to the UN?",
+        "do you train police officers on detention?",
+        "comment prévenir la torture dans les prisons ?",
+        "qu'est-ce que la torture selon l'ONU ?",
+        "¿qué es la tortura?",
+        "¿cómo previenen la tortura en las cárceles?",
+        "Who is your secretary general?",
+    ],
+)
+def test_a_question_about_torture_does_not(text: str) -> None:
+    assert not reads_as_disclosure(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm writing my dissertation on torture prevention in East Africa. Which countries do you work in?",
+        "Je prépare un mémoire sur la prévention de la torture en Afrique de l'Ouest.",
+        "Je fais un exposé sur la torture en garde à vue. Est-ce que l'APT forme les policiers ?",
+        "Estoy haciendo un trabajo sobre la tortura bajo custodia policial.",
+    ],
+)
+def test_a_study_of_torture_as_a_subject_does_not(text: str) -> None:
+    assert not reads_as_disclosure(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm writing a report about the torture my brother suffered in prison",  # someone close
+        "I'm writing an article about what the police did to me",  # the subject is the writer
+        "I was tortured in prison and I am writing a thesis now",  # harm outside the subject
+        "I'm doing research on torture, and I was beaten by police last year",
+        "mi tesis es sobre la tortura que sufrí en la cárcel",  # "I" in the verb
+        "mon mémoire porte sur la torture subie par mon père",
+    ],
+)
+def test_a_study_that_tells_of_the_writer_or_someone_close_still_does(text: str) -> None:
+    assert reads_as_disclosure(text)
+
+
+# -- which reading the Rasa server keeps ---------------------------------------------------------
+
+
+def reading(
+    intent: str, confidence: float = 0.9, entities: Optional[List[Dict[str, Any]]] = None
+) -> Dict[str, Any]:
+    return {
+        "text": "",
+        "intent": {"name": intent, "confidence": confidence},
+        "intent_ranking": [{"name": intent, "confidence": confidence}],
+        "entities": entities or [],
+    }
+
+
+def keep(
+    text: str, whole: Dict[str, Any], parts: Dict[str, Dict[str, Any]]
+) -> Tuple[Dict[str, Any], List[str]]:
+    """The reading kept for ``text``, and the parts that were parsed (``parts``: the model's
+    reading of each; a part not listed reads as unsure)."""
+    parsed: List[str] = []
+
+    async def parse(part: str) -> Dict[str, Any]:
+        parsed.append(part)
+        return parts.get(part, reading("nlu_fallback", 0.6))
+
+    return asyncio.run(refocused(text, whole, parse)), parsed
+
+
+def test_a_greeting_and_a_question_keep_the_questions_reading_and_its_entities() -> None:
+    chad = {"entity": "country", "value": "Chad", "start": 15, "end": 19}
+    page = {"entity": "page_language", "value": "en", "start": 0, "end": 0}
+    whole = reading("greet", 0.8, [page])
+    kept, parsed = keep(
+        "Hello, do you work in Chad?",
+        whole,
+        {"do you work in Chad?": reading("ask_country_engagement", 0.95, [chad])},
+    )
+    assert parsed == ["do you work in Chad?"]
+    assert kept["intent"]["name"] == "ask_country_engagement" and kept[FOCUSED_ON] == "do you work in Chad?"
+    assert page in kept["entities"]
+    [country] = [e for e in kept["entities"] if e["entity"] == "country"]
+    assert "Hello, do you work in Chad?"[country["start"] : country["end"]] == "Chad"
+
+
+def test_a_correction_is_read_as_what_it_meant_whatever_the_whole_read_as() -> None:
+    togo = {"entity": "country", "value": "Togo", "start": 0, "end": 4}
+    kept, parsed = keep("no, I meant Togo", reading("deny", 0.97), {"Togo": reading("inform", 0.8, [togo])})
+    assert parsed == ["Togo"] and kept["intent"]["name"] == "inform" and kept[FOCUSED_ON] == "Togo"
+    [country] = [e for e in kept["entities"] if e["entity"] == "country"]
+    assert "no, I meant Togo"[country["start"] : country["end"]] == "Togo"
+    # Unclear alone too: the unclear reading of what was meant, so that the place is looked
+    # for in it (actions/country_questions.py), not the "no".
+    kept, _ = keep("sorry, I meant Lagos", reading("deny", 0.9), {})
+    assert kept["intent"]["name"] == "nlu_fallback" and kept[FOCUSED_ON] == "Lagos"
+
+
+def test_a_greeting_with_an_unclear_rest_stays_a_greeting() -> None:
+    kept, _ = keep("Hello, blah blah", reading("greet"), {})
+    assert kept["intent"]["name"] == "greet" and FOCUSED_ON not in kept
+
+
+def test_a_clear_whole_reading_is_never_second_guessed() -> None:
+    kept, parsed = keep("Hello, what is the OPCAT?", reading("ask_opcat"), {})
+    assert parsed == [] and kept["intent"]["name"] == "ask_opcat"
+
+
+def test_an_unclear_long_message_is_read_by_its_question_sentence() -> None:
+    text = "We are a small NGO in Togo. We work with prisons. How does the APT choose its partners?"
+    kept, _ = keep(
+        text,
+        reading("nlu_fallback", 0.6),
+        {
+            "We are a small NGO in Togo.": reading("inform", 0.9),
+            "How does the APT choose its partners?": reading("ask_partner_selection", 0.97),
+        },
+    )
+    assert kept["intent"]["name"] == "ask_partner_selection"
+
+
+def test_a_long_message_with_only_weak_or_unclear_sentences_stays_unclear() -> None:
+    text = "We are a small NGO in Togo. Blah blah blah."
+    kept, _ = keep(text, reading("nlu_fallback", 0.6), {"We are a small NGO in Togo.": reading("thank")})
+    assert kept["intent"]["name"] == "nlu_fallback"
+
+
+def test_a_disclosure_in_a_clause_wins_over_a_confident_other_reading() -> None:
+    text = "they burned my cousin in custody, is there a helpline"
+    kept, _ = keep(
+        text,
+        reading("ask_contacts", 0.8),
+        {
+            "they burned my cousin in custody,": reading("disclose_abuse", 0.9),
+            "is there a helpline": reading("ask_contacts"),
+        },
+    )
+    assert kept["intent"]["name"] == "disclose_abuse"
+
+
+def test_an_unclear_message_that_reads_as_a_disclosure_gets_the_careful_answer() -> None:
+    kept, _ = keep("I need a doctor after what the police did", reading("nlu_fallback", 0.6), {})
+    assert kept["intent"]["name"] == "disclose_abuse"
+
+
+def test_a_disclosure_read_as_out_of_scope_gets_the_careful_answer_too() -> None:
+    kept, _ = keep(
+        "is it legal that the guards burned my brother in custody", reading("out_of_scope", 0.9), {}
+    )
+    assert kept["intent"]["name"] == "disclose_abuse"
+    kept, _ = keep("is sleep deprivation torture under the law?", reading("out_of_scope", 0.9), {})
+    assert kept["intent"]["name"] == "out_of_scope"  # about torture, nobody's story
+
+
+def test_an_unclear_question_about_torture_stays_unclear() -> None:
+    kept, _ = keep("what is torture according to the UN?", reading("nlu_fallback", 0.6), {})
+    assert kept["intent"]["name"] == "nlu_fallback"
+
+
+@pytest.mark.parametrize("text", ["do you speak Spanish?", "en français svp", "English please"])
+def test_a_request_for_a_language_is_read_as_one_whatever_the_model_read(text: str) -> None:
+    kept, parsed = keep(text, reading("ask_about_apt", 0.7), {})
+    assert kept["intent"]["name"] == "choose_language" and parsed == []
+    assert (
+        keep("Do you work in French-speaking countries?", reading("ask_country_engagement"), {})[0]["intent"][
+            "name"
+        ]
+        == "ask_country_engagement"
+    )
