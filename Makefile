@@ -13,9 +13,9 @@ WIDGET      := web/vendor/webchat.js
 CHARTS      := review/node_modules/chart.js/dist/chart.umd.js
 CHROMIUM    := /usr/bin/chromium
 NGINX       := /usr/sbin/nginx
-PY_CODE     := apt_settings.py actions benchmark channels components content language review runtime scripts storage supervision tests training website
+PY_CODE     := apt_settings.py rasa_versions.py actions benchmark content language privacy review scripts server storage supervision tests training website
 # Type-checked with mypy (make lint): the code that runs in the servers.
-TYPED_CODE  := apt_settings.py actions components content language storage review runtime channels supervision training website
+TYPED_CODE  := apt_settings.py rasa_versions.py actions content language privacy storage review server supervision training website
 
 # No network for telemetry here, and TensorFlow's start-up chatter hides the real output.
 export RASA_TELEMETRY_ENABLED := false
@@ -54,7 +54,7 @@ $(WIDGET_NPM): web/package.json web/package-lock.json
 
 # The widget as served: our own code (web/src/) on socket.io-client, with the APT's postal
 # address from the knowledge base (see scripts/build_widget.py and docs/widget.md).
-$(WIDGET): $(WIDGET_NPM) web/src/chat.js web/src/chat.css knowledge/apt.yml scripts/build_widget.py $(VENV)/.installed
+$(WIDGET): $(WIDGET_NPM) web/src/chat.js web/src/chat.css content/knowledge/apt.yml scripts/build_widget.py $(VENV)/.installed
 	$(PY) scripts/build_widget.py
 	@touch $@
 

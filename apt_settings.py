@@ -65,7 +65,9 @@ class Settings(BaseSettings):
     )
     actions_port: int = Field(5055, ge=1, le=65535, description="action server port (on 127.0.0.1 only)")
     model: Path = Field(ROOT / "models" / "apt.tar.gz", description="the trained model")
-    knowledge_base: Path = Field(ROOT / "knowledge" / "apt.yml", description="the knowledge base file")
+    knowledge_base: Path = Field(
+        ROOT / "content" / "knowledge" / "apt.yml", description="the knowledge base file"
+    )
     database_url: str = Field(
         f"sqlite:///{ROOT / 'var' / 'apt.db'}",
         description="the project's database (any SQLAlchemy URL)",

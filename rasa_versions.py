@@ -1,6 +1,6 @@
 """The Rasa and rasa-sdk versions that the project's patches of their internals were written for.
 
-``runtime/`` replaces private functions of Rasa, and ``storage/tracker_store.py`` builds on
+``server/patches/`` replaces private functions of Rasa, and ``storage/tracker_store.py`` builds on
 ``SQLTrackerStore``'s internals (it skips its constructor and overrides ``_retrieve``). Each
 was read against exactly these releases; another release may have moved or changed what they
 replace, silently. So whoever installs a patch or builds on an internal calls
@@ -35,8 +35,8 @@ def require_supported_versions(packages: Dict[str, str] = WRITTEN_FOR) -> None:
         found = ", ".join(f"{name} {found}" for name, found in wrong.items())
         wanted = ", ".join(f"{name} {packages[name]}" for name in wrong)
         raise UnsupportedVersion(
-            f"the project's patches of Rasa internals (runtime/, storage/tracker_store.py) were "
+            f"the project's patches of Rasa internals (server/patches/, storage/tracker_store.py) were "
             f"written for {wanted}, but {found} is installed: install the versions in "
             "requirements.txt, or re-read each patch against the new release and update "
-            "runtime/compat.py"
+            "rasa_versions.py"
         )

@@ -9,8 +9,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers
 from actions.base import KnowledgeAction, latest_intent, latest_text
-from actions.knowledge import KnowledgeBase
 from actions.people import person_asked, say_who
+from content.knowledge import KnowledgeBase
 
 # Which answer each "about the APT" intent gets (each sends its domain.yml response). Rules
 # map every one of these intents to action_answer_about_apt; an intent missing here is a

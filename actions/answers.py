@@ -5,7 +5,7 @@ one, with the knowledge-base facts it names as variables (``{country_the}``), or
 knowledge-base text that is a whole answer by itself. Python builds data only: lists of
 knowledge-base items as "- " lines (which read well in the terminal, the REST channel and
 the web widget alike) and names joined with the list words below. No fact and no sentence
-is typed into this module (tests/test_wording.py checks the sentences).
+is typed into this module (tests/unit/actions/test_wording.py checks the sentences).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Iterable, Sequence, Union
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.countries import Area, CountryMatch
-from actions.knowledge import Country, KnowledgeBase, Place, Region, Subregion
-from actions.knowledge_languages import country_name
-from actions.m49 import M49
+from content.knowledge import Country, KnowledgeBase, Place, Region, Subregion
+from content.knowledge_languages import country_name
+from content.m49 import M49
 from language.grammar import place_forms
 from language.words import list_words
 

@@ -8,8 +8,8 @@ from typing import Any, List, Optional
 from rasa_sdk import Action, Tracker
 
 from actions.countries import PlaceResolver, resolver_for
-from actions.knowledge import KnowledgeBase, load_knowledge_base
-from actions.knowledge_languages import knowledge_in
+from content.knowledge import KnowledgeBase, load_knowledge_base
+from content.knowledge_languages import knowledge_in
 from language import conversation_language
 
 

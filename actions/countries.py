@@ -33,7 +33,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Span
 
 from actions.gazetteer import Cities, load_cities
-from actions.knowledge import (
+from content.knowledge import (
     Country,
     KnowledgeBase,
     Region,
@@ -41,8 +41,8 @@ from actions.knowledge import (
     iso3_codes,
     load_knowledge_base,
 )
-from actions.knowledge_languages import country_name, iso3_by_iso2, knowledge_in
-from actions.m49 import M49, m49
+from content.knowledge_languages import country_name, iso3_by_iso2, knowledge_in
+from content.m49 import M49, m49
 
 OTHER_LANGUAGES = ("fr", "es")
 # French and Spanish little words are not country codes either ("de" is not Germany, "es" not

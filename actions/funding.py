@@ -21,8 +21,8 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import KnowledgeAction
 from actions.countries import CountryMatch, PlaceResolver
-from actions.knowledge import KnowledgeBase, OrganisationType, WorkArea
 from actions.partnership import NOT_A_FIT, Option, assess, explain, recognise
+from content.knowledge import KnowledgeBase, OrganisationType, WorkArea
 from language.focus import is_question_like
 from storage.enquiries import MAX_NAME_LENGTH, Enquiry, InvalidEnquiry, is_plain_name, store_for
 

@@ -20,7 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import country_the, join_names
 from actions.countries import CountryMatch
-from actions.knowledge import KnowledgeBase, OrganisationType, Topic, WorkArea
+from content.knowledge import KnowledgeBase, OrganisationType, Topic, WorkArea
 from language import LANGUAGES
 from language.wording import english_responses, responses_in
 

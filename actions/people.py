@@ -19,8 +19,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KnowledgeAction, latest_text
-from actions.knowledge import Contact, KnowledgeBase
-from actions.knowledge_languages import knowledge_in
+from content.knowledge import Contact, KnowledgeBase
+from content.knowledge_languages import knowledge_in
 from language import LANGUAGES
 
 # A surname or full name typed with a typo ("Tomson", "Vincent Plotton") still matches.

@@ -16,7 +16,7 @@ No server, no network, no database: the agent has Rasa's in-memory tracker store
 parses messages (NLU), so the action server is not needed.
 
 The model loads as a Rasa process of the project loads it, DIET for prediction only
-(runtime/fast_model_load.py); ``--rasa-load`` loads it with Rasa's own ``RasaModel.load``
+(server/patches/fast_model_load.py); ``--rasa-load`` loads it with Rasa's own ``RasaModel.load``
 instead (a training step first), to compare the two in one session.
 """
 
@@ -127,18 +127,18 @@ def stages(model: Path, rasa_load: bool = False) -> Dict[str, Any]:
     started = time.monotonic()
     found = [snapshot("Python interpreter", started)]
 
-    from runtime.lean_imports import skip_unused
+    from server.patches.lean_imports import skip_unused
 
     skip_unused()  # as scripts/rasa_server.py does first
     import rasa.__main__  # noqa: F401 - what scripts/rasa_server.py imports
     import rasa.core.agent
     import rasa.core.run  # noqa: F401
 
-    import runtime
+    from server import patches
 
-    runtime.install()
+    patches.install()
     if rasa_load:
-        from runtime import fast_model_load
+        from server.patches import fast_model_load
 
         fast_model_load.uninstall()
     found.append(snapshot("Rasa's server modules imported", started))

@@ -49,7 +49,7 @@ def probe(rounds: int) -> Dict[str, Any]:
     started = time.perf_counter()
     create_app("actions", cors_origins=None)  # imports and builds every action, as the server does
     from actions.countries import resolver_for
-    from actions.knowledge import load_knowledge_base
+    from content.knowledge import load_knowledge_base
 
     places = resolver_for(load_knowledge_base())
     built = time.perf_counter() - started

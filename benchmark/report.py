@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import yaml
+
+from benchmark.tables import fmt, table
 
 OP_TEXT = {"<=": "≤", ">=": "≥", "==": "="}
 MEMORY_ROLES = {  # the servers of a stack (benchmark/servers.py: ROLES), in the report's order
@@ -18,23 +20,6 @@ MEMORY_ROLES = {  # the servers of a stack (benchmark/servers.py: ROLES), in the
     "nginx": "nginx",
     "supervision": "launcher, supervisord and liveness checks",
 }
-
-
-def fmt(value: Any, digits: int = 1, suffix: str = "") -> str:
-    """A cell: '–' for what was not measured."""
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}{suffix}"
-    return f"{value}{suffix}"
-
-
-def table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> List[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(str(cell).replace("|", "\\|") for cell in row) + " |" for row in rows]
-    return lines + [""]
 
 
 def load_tuning(path: Path) -> List[Dict[str, Any]]:

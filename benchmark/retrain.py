@@ -22,7 +22,7 @@ from typing import Any, Dict, List
 from benchmark import ROOT, training
 from benchmark.processes import environment, run_timed
 from benchmark.progress import say
-from benchmark.report import fmt, table
+from benchmark.tables import fmt, table
 
 TARGET_S = 60.0  # issue #16: a retrain after a handful of corrections in under a minute
 # (text, intent staff chose, language, what the live model said): messages the model trained
@@ -53,20 +53,23 @@ def copy_project(destination: Path, model: Path) -> Path:
 
 
 def add_corrections(database_url: str) -> None:
-    from storage import schema
+    from storage import corrections
     from storage.database import engine_for
     from storage.migrate import upgrade
 
     engine = engine_for(database_url)
     upgrade(engine)
-    with engine.begin() as connection:
-        for number, (text, intent, language, predicted) in enumerate(CORRECTIONS, start=1):
-            connection.execute(
-                schema.corrections.insert().values(
-                    event_id=number, sender_id=f"benchmark-{number}", text=text, predicted_intent=predicted,
-                    intent=intent, created_by="benchmark", created_at=time.time(), language=language,
-                )
-            )  # fmt: skip
+    corrections.add_all(
+        engine,
+        (
+            {
+                "event_id": number, "sender_id": f"benchmark-{number}", "text": text,
+                "predicted_intent": predicted, "intent": intent, "created_by": "benchmark",
+                "created_at": time.time(), "language": language,
+            }
+            for number, (text, intent, language, predicted) in enumerate(CORRECTIONS, start=1)
+        ),
+    )  # fmt: skip
 
 
 def measure(scratch: Path, model: Path) -> Dict[str, Any]:

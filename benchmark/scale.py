@@ -22,9 +22,8 @@ import secrets
 import socket
 import tarfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from typing import Any, ContextManager, Dict, List, Optional, Sequence
 
 from benchmark import ROOT, SCRATCH, conversations, lock_race
 from benchmark.load import run_level, warm_up
@@ -110,7 +109,8 @@ def check_services(redis_url: str, postgres_server: str) -> None:
     if not os.access(NGINX, os.X_OK):
         raise RuntimeError(f"the scale profile needs nginx at {NGINX}")
     import redis
-    import sqlalchemy as sa
+
+    from storage.database import server_error
 
     client = redis.Redis.from_url(redis_url, socket_timeout=3, socket_connect_timeout=3)
     try:
@@ -119,34 +119,17 @@ def check_services(redis_url: str, postgres_server: str) -> None:
         raise RuntimeError(f"no Redis server at {redis_url}: {error}") from None
     finally:
         client.close()
-    engine = sa.create_engine(postgres_server, connect_args={"connect_timeout": 5})
-    try:
-        with engine.connect():
-            pass
-    except sa.exc.SQLAlchemyError as error:
-        raise RuntimeError(f"no PostgreSQL server at {postgres_server}: {error}") from None
-    finally:
-        engine.dispose()
+    problem = server_error(postgres_server, connect_timeout=5)
+    if problem is not None:
+        raise RuntimeError(f"no PostgreSQL server at {postgres_server}: {problem}")
 
 
-@contextmanager
-def temporary_database(postgres_server: str) -> Iterator[str]:
+def temporary_database(postgres_server: str) -> ContextManager[str]:
     """A new empty PostgreSQL database on `postgres_server` (a URL of a database there to
     connect to); its URL. Dropped at the end, with any connection still open to it."""
-    import sqlalchemy as sa
+    from storage.database import scratch_database
 
-    name = f"apt_benchmark_{secrets.token_hex(6)}"
-    server = sa.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
-    try:
-        with server.connect() as connection:
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield str(sa.engine.make_url(postgres_server).set(database=name))
-        finally:
-            with server.connect() as connection:
-                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        server.dispose()
+    return scratch_database(postgres_server, "apt_benchmark_")
 
 
 def consecutive_free_ports(count: int) -> int:

@@ -1,6 +1,6 @@
 """The APT knowledge base: schema, loader and the questions actions ask of it.
 
-The facts live in ``knowledge/apt.yml``. They are read and validated once per process
+The facts live in ``content/knowledge/apt.yml``. They are read and validated once per process
 (``load_knowledge_base`` is cached) and never at import time, because the action server
 imports every module under ``actions/`` before it knows whether it will serve a request.
 A malformed file raises :class:`KnowledgeBaseError` whose message names the file, the entry
@@ -17,8 +17,8 @@ import country_converter
 import yaml
 from pydantic import BaseModel, Extra, ValidationError, constr, validator
 
-from actions.m49 import M49, m49
 from apt_settings import settings
+from content.m49 import M49, m49
 
 if TYPE_CHECKING:
     # constr() builds a str subclass at run time, which mypy cannot use as a type.
@@ -80,13 +80,13 @@ class Country(_Strict):
 
 def _known_m49(value: str) -> str:
     if value not in m49().codes:
-        raise ValueError(f"{value!r} is not a region of knowledge/m49.yml")
+        raise ValueError(f"{value!r} is not a region of content/knowledge/m49.yml")
     return value
 
 
 class Subregion(_Strict):
     name: NonEmpty
-    m49: M49Code  # the UN's code of this sub-region (knowledge/m49.yml): its names come with it
+    m49: M49Code  # the UN's code of this sub-region (content/knowledge/m49.yml): its names come with it
     aliases: List[NonEmpty] = []
     countries: List[Country]
 
@@ -222,8 +222,8 @@ class Partnership(_Strict):
 
 
 class KnowledgeBase(_Strict):
-    # The language its texts are in: "en" for knowledge/apt.yml, "fr" or "es" for a
-    # translation (actions/knowledge_languages.py).
+    # The language its texts are in: "en" for content/knowledge/apt.yml, "fr" or "es" for a
+    # translation (content/knowledge_languages.py).
     language: str = "en"
     organisation: Organisation
     objectives: List[Topic]
@@ -375,7 +375,7 @@ def load_knowledge_base(path: Optional[str] = None) -> KnowledgeBase:
 
 
 def main() -> None:
-    """`python -m actions.knowledge`: check the knowledge base, exit 1 with the reason."""
+    """`python -m content.knowledge`: check the knowledge base, exit 1 with the reason."""
     import sys
 
     try:

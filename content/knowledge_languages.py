@@ -1,13 +1,13 @@
 """The knowledge base in French and Spanish: the English file with an overlay of its
-translated texts (``knowledge/apt.fr.yml``, ``knowledge/apt.es.yml``), and country names
+translated texts (``content/knowledge/apt.fr.yml``, ``content/knowledge/apt.es.yml``), and country names
 from the CLDR (Babel), so that no country name is typed twice.
 
-``KB_TEXTS`` says which fields of ``knowledge/apt.yml`` a visitor reads, and how an overlay's
+``KB_TEXTS`` says which fields of ``content/knowledge/apt.yml`` a visitor reads, and how an overlay's
 list items find their English item: by a key that is not translated (``id``, a contact's
 ``name``), or by position where the name itself is the text (regions and sub-regions).
 Everything else (ISO codes, aliases, flags, the postal address) comes from the English file.
 Each language's knowledge base is merged and validated once per process;
-``tests/test_translations.py`` checks that an overlay translates every text and nothing else.
+``tests/unit/content/test_translations.py`` checks that an overlay translates every text and nothing else.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import country_converter
 import yaml
 from babel import Locale
 
-from actions.knowledge import KnowledgeBase, load_knowledge_base, parse_knowledge_base
 from apt_settings import settings
+from content.knowledge import KnowledgeBase, load_knowledge_base, parse_knowledge_base
 
 
 class Text:
@@ -51,7 +51,7 @@ class ByPosition:
 
 Spec = Union[Text, ByKey, ByPosition, Dict[str, Any]]
 
-# The visitor-facing texts of knowledge/apt.yml (see actions/knowledge.py and actions/answers.py).
+# The visitor-facing texts of content/knowledge/apt.yml (see content/knowledge.py and actions/answers.py).
 # Deliberately absent: country names (from CLDR via Babel), ISO codes, aliases (what visitors
 # may type, not what they read), partner/excluded/matches flags, and the postal address, which is
 # not translated. A field missing from the English item (a region without `display`) is not asked.

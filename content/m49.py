@@ -1,6 +1,6 @@
 """The UN's standard regions (M49) a visitor may name, and their names in each language.
 
-``knowledge/m49.yml`` says which region is made of which (Sub-Saharan Africa of Western,
+``content/knowledge/m49.yml`` says which region is made of which (Sub-Saharan Africa of Western,
 Eastern, Middle and Southern Africa); the names are the CLDR's, from Babel, in English,
 French and Spanish. The knowledge base's regions and sub-regions each name their M49 code,
 so that "Afrique occidentale", "Asia meridional" or "Southern Asia" find the profile's own
@@ -20,12 +20,12 @@ from babel import Locale
 
 from apt_settings import ROOT
 
-M49_FILE = ROOT / "knowledge" / "m49.yml"
+M49_FILE = ROOT / "content" / "knowledge" / "m49.yml"
 LANGUAGES = ("en", "fr", "es")
 
 
 class M49Error(ValueError):
-    """knowledge/m49.yml is unreadable or names a code the CLDR does not know."""
+    """content/knowledge/m49.yml is unreadable or names a code the CLDR does not know."""
 
 
 class M49:

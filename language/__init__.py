@@ -3,7 +3,7 @@
 - :mod:`language.detection`: the language a visitor writes in, or asks for.
 - :mod:`language.wording`: every response in each language (``domain.yml`` in English,
   ``wording/fr.yml`` and ``wording/es.yml``), loaded and checked once.
-- :mod:`language.nlg`: Rasa's response generator, answering in the conversation's language.
+- :mod:`server.nlg`: Rasa's response generator, answering in the conversation's language.
 - :mod:`language.grammar`: a place's name with its article and after "in" ("au Sénégal").
 
 The conversation's language is the slot ``language``; before the visitor has written anything

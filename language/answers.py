@@ -2,7 +2,7 @@
 
 The widget asks "Was this helpful?" under answers only, and its feedback names the answer
 by an id stored with it, never by counting messages on the page: the page also shows replies
-that are never stored (the edge's, ``channels/edge.py``), and the socket channel cuts a long
+that are never stored (the edge's, ``server/channels/edge.py``), and the socket channel cuts a long
 message into several, so any count drifts from the log.
 
 - **What is an answer.** A response that tells the visitor something they asked about (an
@@ -12,7 +12,7 @@ message into several, so any count drifts from the log.
   requests to answer again, courtesies (goodbye, "you're welcome"), the replies that say the
   assistant could not answer, and the edge's replies (sent by the channels, never stored).
   A new response is an answer unless it is listed here.
-- **The id.** The response generator (:mod:`language.nlg`) gives each answer
+- **The id.** The response generator (:mod:`server.nlg`) gives each answer
   ``<nonce>.<mac>``: 16 random hex digits, then the first 16 hex digits of HMAC-SHA256 of
   ``<conversation id>:<nonce>`` under the setting ``APT_SESSION_SECRET`` (the key of the
   widget's resume tokens). Rasa stores it in the bot event's metadata (``answer_id``) and the
@@ -57,7 +57,7 @@ NOT_ANSWERS = frozenset(
         "utter_enquiry_incomplete",
         "utter_out_of_scope",
         "utter_action_unavailable",
-        # the edge's replies (channels/edge.py)
+        # the edge's replies (server/channels/edge.py)
         "utter_message_too_long",
         "utter_message_not_text",
         "utter_too_many_messages",

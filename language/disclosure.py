@@ -8,7 +8,7 @@ English, French or Spanish) on the message with its accents removed; both are ne
 question about torture ("how is torture prevented in prisons?") does not read as one, nor
 does a study of the subject that names neither the writer nor anyone close within it ("my
 dissertation on torture prevention in East Africa").
-``runtime/focus.py`` decides what to do with it.
+``server/patches/focus.py`` decides what to do with it.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ The NLU model gives one intent per message. Visitors write:
 
 These pure functions find the parts worth reading on their own: the text after a leading
 greeting, and the sentences of a long message (with their offsets in the message, so that
-entities found in a part can be placed in the whole). ``runtime/focus.py`` parses those parts
+entities found in a part can be placed in the whole). ``server/patches/focus.py`` parses those parts
 when the whole message gave a greeting or no clear answer, and keeps the part that gives a
 clear one.
 """
@@ -67,7 +67,7 @@ _CORRECTION = re.compile(
 )
 FEWEST_WORDS = 2
 MOST_SENTENCES = 6
-# The key of a message's parse data naming the part of it that was read (runtime/focus.py).
+# The key of a message's parse data naming the part of it that was read (server/patches/focus.py).
 FOCUSED_ON = "focused_on"
 
 

@@ -17,7 +17,7 @@ Loaded and validated once per process (a wrong class, pattern or placeholder sto
 servers at start with the file and entry). The forms are the response variables
 ``{country_the}`` / ``{country_in}`` and the like (``actions/answers.py``), so that a sentence
 never puts a bare name where its language needs an article or a preposition.
-``tests/test_grammar.py`` holds the reviewed forms of every listed country and checks the
+``tests/unit/actions/test_grammar.py`` holds the reviewed forms of every listed country and checks the
 rules on every other country's name.
 """
 

@@ -1,7 +1,7 @@
 """The second chance's buttons: their labels in each language and their payloads.
 
 Shared by the action that offers them (``actions/second_chance.py``) and the chat channels'
-edge (``channels/edge.py``), which lets a payload through to Rasa only if it is one the
+edge (``server/channels/edge.py``), which lets a payload through to Rasa only if it is one the
 assistant can offer: ``/<intent>`` for an intent with a label, optionally with the unclear
 message's country or region by the name the knowledge base's place resolver gives it
 (``/ask_country_engagement{"country": "Azerbaijan"}``). Anything else that starts with "/" is
@@ -42,7 +42,7 @@ def offer_labels(language: str) -> Dict[str, str]:
 @cache
 def place_names() -> FrozenSet[str]:
     """The only values a choice may carry: the names of places the knowledge base resolves."""
-    from actions.knowledge import load_knowledge_base
+    from content.knowledge import load_knowledge_base
 
     return load_knowledge_base().place_names()
 

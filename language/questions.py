@@ -3,7 +3,7 @@
 "where are you based and do you work in Kenya?" or "are you a donor? and who is your
 fundraising officer?" are two questions; the NLU reads one intent per message, so the chat
 channels hand each question to Rasa as its own message, in order, in the same conversation
-(``channels/rest.py``, ``channels/socketio_origins.py``). Staff see the two parts as two
+(``server/channels/rest.py``, ``server/channels/socketio_origins.py``). Staff see the two parts as two
 visitor messages.
 
 Splitting is deliberately narrow, so that one question is never cut in two:
@@ -64,7 +64,7 @@ def _split_at_and(part: str) -> List[str]:
 
 def questions(text: str) -> List[str]:
     """The questions of one message, in order; the message itself when it is one question.
-    (A button's payload never gets here: the chat channels' edge, ``channels/edge.py``,
+    (A button's payload never gets here: the chat channels' edge, ``server/channels/edge.py``,
     hands it to Rasa whole.)"""
     parts: List[str] = []
     for sentence in _AFTER_QUESTION_MARK.split(text.strip()):

@@ -4,7 +4,7 @@ English is ``domain.yml``'s ``responses``; French and Spanish are ``wording/fr.y
 ``wording/es.yml``, with the same response names, the same number of variations in the same
 order, the same button payloads and the same ``{placeholders}`` (only the words differ).
 A file that breaks that rule stops the Rasa server at start with what is wrong;
-``tests/test_translations.py`` names every difference. A response missing from a
+``tests/unit/content/test_translations.py`` names every difference. A response missing from a
 translation (during an edit) is answered in English rather than not at all.
 """
 

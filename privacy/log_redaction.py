@@ -4,7 +4,7 @@ Rasa and Sanic put what visitors typed into some log records: Rasa's REST channe
 whole message at ERROR on a timeout or a failure (a 1 MB message made 1 MB of log), Rasa's
 structured logs add the locals of the failing frame to an error, debug logs quote every
 message, and an exception's text may quote its input. So, in every process that installs
-this (the Rasa server through :func:`runtime.install`, the action server through the
+this (the Rasa server through :func:`server.patches.install`, the action server through the
 ``actions`` package), every log record is sanitised once, when it is created:
 
 - its message is formatted (``msg % args``; arguments that do not fit the message are
@@ -15,7 +15,7 @@ this (the Rasa server through :func:`runtime.install`, the action server through
 - a message still longer than ``MAX_MESSAGE`` characters keeps its first ``MAX_MESSAGE``;
   a traceback (``exc_info``) is formatted the same way, keeping its last ``MAX_MESSAGE``
   characters (where the error is);
-- personal data is replaced by :func:`storage.redaction.redact` (emails, phone numbers, card
+- personal data is replaced by :func:`privacy.redaction.redact` (emails, phone numbers, card
   numbers, IBANs, IP addresses but the servers' loopback and "any" addresses: the
   placeholders of the conversation log), only in text that contains a digit or an "@"
   (nothing else can hold what it detects).
@@ -47,7 +47,7 @@ import re
 import sys
 from typing import Any, Callable, TextIO
 
-from storage.redaction import redact
+from privacy.redaction import redact
 
 MAX_RUN = 300
 MAX_MESSAGE = 10_000

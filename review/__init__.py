@@ -2,10 +2,15 @@
 enquiries and insights.
 
 A Flask app (application factory, one blueprint per concern, as in Flask's tutorial). It
-reads the conversation log only through :mod:`review.queries` and keeps its own tables
-(staff accounts, login failures, review notes, tags, saved filters, corrections, dismissals)
-in the project's database. Every page needs a staff login; accounts are created on the
-command line (``python -m review.accounts create NAME``), there is no default password.
+holds no SQL: every query is a function of the repository modules of ``storage/``, one per
+aggregate, which the views call with the connection :mod:`review.db` opens and which return
+plain values. The conversation log is read through :mod:`storage.conversations` (put
+together into transcripts, the inbox and the insights by :mod:`review.queries`); the
+workspace's own tables in the project's database are :mod:`storage.staff` (staff accounts,
+login failures, saved filters), :mod:`storage.reviews` (review marks and notes, tags,
+dismissals, staff decisions) and :mod:`storage.corrections`. Every page needs a staff login;
+accounts are created on the command line (``python -m review.accounts create NAME``), there
+is no default password.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@
     python -m review.accounts delete NAME
 
 Passwords are hashed with Argon2id (argon2-cffi's defaults); there is no default account.
-Roles (``storage.schema.STAFF_ROLES``, :func:`review.auth.require_role`): ``reviewer``, the
+Roles (``storage.staff.STAFF_ROLES``, :func:`review.auth.require_role`): ``reviewer``, the
 default, and ``trainer``, who may also start a retrain.
 """
 
@@ -22,13 +22,13 @@ import sys
 import time
 from typing import List, Optional, Tuple
 
-import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from storage.database import engine_for
+from storage import staff
+from storage.database import Engine, engine_for
 from storage.migrate import upgrade
-from storage.schema import STAFF_ROLES, saved_filters, staff_users
+from storage.staff import STAFF_ROLES
 
 MIN_PASSWORD_LENGTH = 12
 USERNAME = re.compile(r"^[A-Za-z0-9._-]{2,64}$")
@@ -60,61 +60,39 @@ def check_role(role: str) -> None:
         raise AccountError(f"a role is one of: {', '.join(STAFF_ROLES)}")
 
 
-def create(engine: sa.engine.Engine, username: str, password: str, role: str = "reviewer") -> None:
+def create(engine: Engine, username: str, password: str, role: str = "reviewer") -> None:
     if not USERNAME.match(username):
         raise AccountError("a username is 2 to 64 letters, digits, '.', '_' or '-'")
     check_new_password(password)
     check_role(role)
-    with engine.begin() as connection:
-        if connection.execute(sa.select(staff_users.c.id).where(staff_users.c.username == username)).first():
-            raise AccountError(f"the account {username!r} exists already")
-        connection.execute(
-            staff_users.insert().values(
-                username=username, password_hash=_hasher.hash(password), created_at=time.time(), role=role
-            )
-        )
+    if not staff.create_account(engine, username, _hasher.hash(password), time.time(), role):
+        raise AccountError(f"the account {username!r} exists already")
 
 
-def set_role(engine: sa.engine.Engine, username: str, role: str) -> None:
+def set_role(engine: Engine, username: str, role: str) -> None:
     check_role(role)
-    with engine.begin() as connection:
-        result = connection.execute(
-            staff_users.update().where(staff_users.c.username == username).values(role=role)
-        )
-        if result.rowcount == 0:
-            raise AccountError(f"no account {username!r}")
+    if not staff.set_role(engine, username, role):
+        raise AccountError(f"no account {username!r}")
 
 
-def set_password(engine: sa.engine.Engine, username: str, password: str) -> None:
+def set_password(engine: Engine, username: str, password: str) -> None:
     check_new_password(password)
-    with engine.begin() as connection:
-        result = connection.execute(
-            staff_users.update()
-            .where(staff_users.c.username == username)
-            .values(password_hash=_hasher.hash(password))
-        )
-        if result.rowcount == 0:
-            raise AccountError(f"no account {username!r}")
+    if not staff.set_password_hash(engine, username, _hasher.hash(password)):
+        raise AccountError(f"no account {username!r}")
 
 
-def delete(engine: sa.engine.Engine, username: str) -> None:
+def delete(engine: Engine, username: str) -> None:
     """Delete the account and its saved filters (what it reviewed and corrected keeps its name)."""
-    with engine.begin() as connection:
-        if connection.execute(staff_users.delete().where(staff_users.c.username == username)).rowcount == 0:
-            raise AccountError(f"no account {username!r}")
-        connection.execute(saved_filters.delete().where(saved_filters.c.username == username))
+    if not staff.delete_account(engine, username):
+        raise AccountError(f"no account {username!r}")
 
 
-def accounts(engine: sa.engine.Engine) -> List[Tuple[str, str]]:
+def accounts(engine: Engine) -> List[Tuple[str, str]]:
     """(username, role) of every account, by name."""
-    with engine.connect() as connection:
-        rows = connection.execute(
-            sa.select(staff_users.c.username, staff_users.c.role).order_by(staff_users.c.username)
-        )
-        return [(name, role) for name, role in rows]
+    return staff.accounts(engine)
 
 
-def usernames(engine: sa.engine.Engine) -> List[str]:
+def usernames(engine: Engine) -> List[str]:
     return [name for name, _ in accounts(engine)]
 
 

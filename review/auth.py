@@ -1,6 +1,6 @@
 """Login, logout, the rule that nothing but the login page is reachable without it, and roles.
 
-Every account has a role (``storage.schema.STAFF_ROLES``): a ``reviewer`` (the default) reads
+Every account has a role (``storage.staff.STAFF_ROLES``): a ``reviewer`` (the default) reads
 conversations, corrects and dismisses; a ``trainer`` may also do what changes the assistant
 itself, such as starting a retrain. A view that needs more than a login says so::
 
@@ -22,7 +22,6 @@ import functools
 import time
 from typing import Any, Callable, Optional, TypeVar, cast
 
-import sqlalchemy as sa
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
@@ -30,7 +29,8 @@ from werkzeug.wrappers import Response
 
 from review import db
 from review.accounts import verify
-from storage import schema
+from storage import staff
+from storage.staff import STAFF_ROLES
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -46,14 +46,14 @@ class StaffUser(UserMixin):
 
     def has_role(self, role: str) -> bool:
         """Whether the account may do what ``role`` may (roles are ordered as STAFF_ROLES)."""
-        ranks = schema.STAFF_ROLES
+        ranks = STAFF_ROLES
         return self.role in ranks and role in ranks and ranks.index(self.role) >= ranks.index(role)
 
 
 def require_role(role: str) -> Callable[[View], View]:
     """A view decorator: 403 unless the signed-in account has ``role`` (see the module's docstring)."""
-    if role not in schema.STAFF_ROLES:
-        raise ValueError(f"unknown role {role!r}: one of {', '.join(schema.STAFF_ROLES)}")
+    if role not in STAFF_ROLES:
+        raise ValueError(f"unknown role {role!r}: one of {', '.join(STAFF_ROLES)}")
 
     def decorator(view: View) -> View:
         @functools.wraps(view)
@@ -79,11 +79,8 @@ def local_path(target: str, default: str) -> str:
 
 @login_manager.user_loader
 def load_user(user_id: str) -> Optional[StaffUser]:
-    users = schema.staff_users
     with db.connect() as connection:
-        row = connection.execute(
-            sa.select(users.c.id, users.c.username, users.c.role).where(users.c.id == int(user_id))
-        ).first()
+        row = staff.account_by_id(connection, int(user_id))
     return StaffUser(row.id, row.username, row.role) if row else None
 
 
@@ -101,14 +98,8 @@ def init_app(app: Flask) -> None:
 
 def _is_throttled(username: str, address: str) -> bool:
     since = time.time() - current_app.config["LOGIN_FAILURE_WINDOW"].total_seconds()
-    failures = schema.login_failures
     with db.connect() as connection:
-        by_name = connection.execute(
-            sa.select(sa.func.count()).where(failures.c.username == username, failures.c.at >= since)
-        ).scalar_one()
-        by_address = connection.execute(
-            sa.select(sa.func.count()).where(failures.c.address == address, failures.c.at >= since)
-        ).scalar_one()
+        by_name, by_address = staff.failed_logins(connection, username, address, since)
     return (
         by_name >= current_app.config["LOGIN_FAILURE_LIMIT"]
         or by_address >= current_app.config["LOGIN_FAILURE_IP_LIMIT"]
@@ -127,17 +118,13 @@ def login() -> ResponseReturnValue:
             "auth/login.html", error="Too many failed attempts. Try again in 15 minutes."
         ), 429
     with db.connect() as connection:
-        row = connection.execute(
-            sa.select(schema.staff_users).where(schema.staff_users.c.username == username)
-        ).first()
+        row = staff.account_by_name(connection, username)
     if not verify(row.password_hash if row else None, password):
         with db.begin() as connection:
-            connection.execute(
-                schema.login_failures.insert().values(username=username, address=address, at=time.time())
-            )
+            staff.add_failed_login(connection, username, address, time.time())
         return render_template("auth/login.html", error="Wrong username or password."), 401
     with db.begin() as connection:
-        connection.execute(schema.login_failures.delete().where(schema.login_failures.c.username == username))
+        staff.clear_failed_logins(connection, username)
     login_user(StaffUser(row.id, row.username, row.role))
     flash(f"Signed in as {row.username}.")
     return redirect(url_for("conversations.list_conversations"))

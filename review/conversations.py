@@ -13,7 +13,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
@@ -33,7 +32,10 @@ from content import domain
 from review import db, queries
 from review.auth import local_path
 from review.formatting import plural, when
-from storage import schema
+from storage import conversations as conversation_log
+from storage import reviews, staff
+from storage.conversations import Cursor
+from storage.database import Connection
 from storage.enquiries import csv_safe
 from storage.summary import NONE_OF_THESE_INTENT
 
@@ -74,12 +76,12 @@ def list_conversations() -> str:
     for error in filters.errors:
         flash(error)
     with db.connect() as connection:
-        page = queries.list_conversations(
+        page = conversation_log.list_conversations(
             connection,
             filters,
             current_app.config["LOW_CONFIDENCE"],
             current_app.config["PAGE_SIZE"],
-            queries.Cursor.parse(request.args.get("after")),
+            Cursor.parse(request.args.get("after")),
         )
         options = _filter_options(connection)
     return render_template(
@@ -92,21 +94,21 @@ def list_conversations() -> str:
     )
 
 
-def _filter_options(connection: Any) -> Dict[str, Any]:
+def _filter_options(connection: Connection) -> Dict[str, Any]:
     return {
         "flags": queries.FLAGS,
         "feedback_options": queries.FEEDBACK,
         "traffic": queries.TRAFFIC,
         "languages": queries.LANGUAGES,
         "intents": domain_intents(),
-        "channels": queries.channels(connection),
-        "tags": queries.all_tags(connection),
-        "saved": queries.saved_filters_of(connection, current_user.username),
+        "channels": conversation_log.channels(connection),
+        "tags": reviews.all_tags(connection),
+        "saved": staff.saved_filters_of(connection, current_user.username),
     }
 
 
-def _conversation_or_404(connection: Any, sender_id: str) -> Dict[str, Any]:
-    conversation = queries.summary(connection, sender_id)
+def _conversation_or_404(connection: Connection, sender_id: str) -> Dict[str, Any]:
+    conversation = conversation_log.summary(connection, sender_id)
     if conversation is None:
         abort(404)
     return conversation
@@ -118,8 +120,8 @@ def transcript(sender_id: str) -> str:
     with db.connect() as connection:
         conversation = _conversation_or_404(connection, sender_id)
         entries = queries.transcript(connection, sender_id)
-        conversation_tags = queries.tags_of(connection, [sender_id]).get(sender_id, [])
-        known_tags = queries.all_tags(connection)
+        conversation_tags = reviews.tags_of(connection, [sender_id]).get(sender_id, [])
+        known_tags = reviews.all_tags(connection)
     return render_template(
         "conversations/transcript.html",
         conversation=conversation,
@@ -134,9 +136,11 @@ def transcript(sender_id: str) -> str:
 
 def _next_unreviewed(sender_id: str, filters: queries.Filters) -> Optional[str]:
     with db.connect() as connection:
-        conversation = queries.summary(connection, sender_id)
-        current = queries.Cursor(conversation["last_active_at"], sender_id) if conversation else None
-        return queries.next_unreviewed(connection, filters, current_app.config["LOW_CONFIDENCE"], current)
+        conversation = conversation_log.summary(connection, sender_id)
+        current = Cursor(conversation["last_active_at"], sender_id) if conversation else None
+        return conversation_log.next_unreviewed(
+            connection, filters, current_app.config["LOW_CONFIDENCE"], current
+        )
 
 
 @bp.route("/<path:sender_id>/next-unreviewed")
@@ -153,11 +157,7 @@ def next_unreviewed(sender_id: str) -> WerkzeugResponse:
 def _save_review(sender_id: str, values: Dict[str, Any]) -> None:
     with db.begin() as connection:
         _conversation_or_404(connection, sender_id)
-        updated = connection.execute(
-            schema.reviews.update().where(schema.reviews.c.sender_id == sender_id).values(**values)
-        ).rowcount
-        if not updated:
-            connection.execute(schema.reviews.insert().values(sender_id=sender_id, **{"note": "", **values}))
+        reviews.save_review(connection, sender_id, values)
 
 
 @bp.route("/<path:sender_id>/reviewed", methods=["POST"])
@@ -182,27 +182,8 @@ def mark_many_reviewed() -> WerkzeugResponse:
     else:
         values = {"reviewed": True, "reviewed_by": current_user.username, "reviewed_at": time.time()}
         with db.begin() as connection:
-            known = set(
-                connection.execute(
-                    sa.select(schema.summaries.c.sender_id).where(
-                        schema.summaries.c.sender_id.in_(sender_ids)
-                    )
-                ).scalars()
-            )
-            stored = set(
-                connection.execute(
-                    sa.select(schema.reviews.c.sender_id).where(schema.reviews.c.sender_id.in_(known))
-                ).scalars()
-            )
-            if stored:
-                connection.execute(
-                    schema.reviews.update().where(schema.reviews.c.sender_id.in_(stored)).values(**values)
-                )
-            if known - stored:
-                connection.execute(
-                    schema.reviews.insert(),
-                    [{"sender_id": s, "note": "", **values} for s in sorted(known - stored)],
-                )
+            known = conversation_log.known(connection, sender_ids)
+            reviews.mark_reviewed(connection, known, values)
         count = len(known)
         flash(f"Marked {plural(count, 'conversation', 'conversations')} as reviewed.")
     return redirect(local_path(request.form.get("back", ""), url_for(".list_conversations")))
@@ -216,17 +197,7 @@ def add_tag(sender_id: str) -> WerkzeugResponse:
     else:
         with db.begin() as connection:
             _conversation_or_404(connection, sender_id)
-            exists = connection.execute(
-                sa.select(schema.tags.c.tag).where(
-                    schema.tags.c.sender_id == sender_id, schema.tags.c.tag == tag
-                )
-            ).first()
-            if exists is None:
-                connection.execute(
-                    schema.tags.insert().values(
-                        sender_id=sender_id, tag=tag, tagged_by=current_user.username, tagged_at=time.time()
-                    )
-                )
+            reviews.add_tag(connection, sender_id, tag, current_user.username, time.time())
         flash(f"Tagged “{tag}”.")
     return redirect(url_for("conversations.transcript", sender_id=sender_id, _anchor="tags"))
 
@@ -235,9 +206,7 @@ def add_tag(sender_id: str) -> WerkzeugResponse:
 def remove_tag(sender_id: str) -> WerkzeugResponse:
     tag = request.form.get("tag", "")
     with db.begin() as connection:
-        connection.execute(
-            schema.tags.delete().where(schema.tags.c.sender_id == sender_id, schema.tags.c.tag == tag)
-        )
+        reviews.remove_tag(connection, sender_id, tag)
     flash(f"Tag “{tag}” removed.")
     return redirect(url_for("conversations.transcript", sender_id=sender_id, _anchor="tags"))
 
@@ -251,21 +220,12 @@ def save_filter() -> WerkzeugResponse:
     if not name or len(name) > 64 or not query:
         flash("Name the filter (up to 64 characters) and choose at least one filter; nothing was saved.")
         return redirect(url_for(".list_conversations", **query))
-    table = schema.saved_filters
     with db.begin() as connection:
-        mine = table.c.username == current_user.username
-        others = connection.execute(sa.select(sa.func.count()).where(mine, table.c.name != name)).scalar_one()
-        if others >= MAX_SAVED_FILTERS:
+        if staff.other_filters(connection, current_user.username, name) >= MAX_SAVED_FILTERS:
             flash(f"You have {MAX_SAVED_FILTERS} saved filters already: delete one first.")
             return redirect(url_for(".list_conversations", **query))
-        connection.execute(table.delete().where(mine, table.c.name == name))
-        connection.execute(
-            table.insert().values(
-                username=current_user.username,
-                name=name,
-                query=json.dumps(query, sort_keys=True),
-                created_at=time.time(),
-            )
+        staff.save_filter(
+            connection, current_user.username, name, json.dumps(query, sort_keys=True), time.time()
         )
     flash(f"Filter “{name}” saved.")
     return redirect(url_for(".list_conversations", **query))
@@ -273,11 +233,8 @@ def save_filter() -> WerkzeugResponse:
 
 @bp.route("/filters/<int:filter_id>/delete", methods=["POST"])
 def delete_filter(filter_id: int) -> WerkzeugResponse:
-    table = schema.saved_filters
     with db.begin() as connection:
-        connection.execute(
-            table.delete().where(table.c.id == filter_id, table.c.username == current_user.username)
-        )
+        staff.delete_filter(connection, filter_id, current_user.username)
     flash("Saved filter deleted.")
     return redirect(url_for(".list_conversations"))
 
@@ -306,7 +263,9 @@ def save_note(sender_id: str) -> WerkzeugResponse:
 def _export_rows() -> Iterator[Dict[str, Any]]:
     filters = queries.Filters.from_args(request.args)
     with db.connect() as connection:
-        for row in queries.iter_conversations(connection, filters, current_app.config["LOW_CONFIDENCE"]):
+        for row in conversation_log.iter_conversations(
+            connection, filters, current_app.config["LOW_CONFIDENCE"]
+        ):
             row["started_at"], row["last_active_at"] = when(row["started_at"]), when(row["last_active_at"])
             row["reviewed"] = bool(row["reviewed"])
             row["note"] = row["note"] or ""

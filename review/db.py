@@ -9,18 +9,18 @@ Every PostgreSQL connection of the project carries a statement timeout
 (``APT_DATABASE_TIMEOUT``, :mod:`storage.database`). It protects visitors' turns, which only
 the Rasa server's tracker store handles; the workspace's lists, insights and exports read
 the whole log and may rightly take longer on a large one, so :func:`connect` and
-:func:`begin` lift it for their transaction.
+:func:`begin` lift it for their transaction (:func:`storage.database.connect_unbounded`,
+:func:`storage.database.begin_unbounded`). The views pass the connection to the repository
+functions of ``storage/``, which hold every query.
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Iterator
+from typing import ContextManager
 
 from flask import Flask, current_app
-from sqlalchemy.engine import Connection, Engine
 
-from storage.database import engine_for, lift_statement_timeout
+from storage.database import Connection, Engine, begin_unbounded, connect_unbounded, engine_for
 from storage.migrate import upgrade
 
 
@@ -28,20 +28,14 @@ def engine() -> Engine:
     return engine_for(current_app.config["DATABASE_URL"])
 
 
-@contextmanager
-def connect() -> Iterator[Connection]:
+def connect() -> ContextManager[Connection]:
     """A connection for reading, in one transaction without the statement timeout."""
-    with engine().connect() as connection:
-        lift_statement_timeout(connection)
-        yield connection
+    return connect_unbounded(current_app.config["DATABASE_URL"])
 
 
-@contextmanager
-def begin() -> Iterator[Connection]:
+def begin() -> ContextManager[Connection]:
     """A transaction without the statement timeout, committed at the end."""
-    with engine().begin() as connection:
-        lift_statement_timeout(connection)
-        yield connection
+    return begin_unbounded(current_app.config["DATABASE_URL"])
 
 
 def init_app(app: Flask) -> None:

@@ -5,9 +5,8 @@ its own, then undoable, from the message after it and from "Your recent decision
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
@@ -15,7 +14,7 @@ from flask_login import current_user
 from review import db, decisions, queries
 from review.inbox import UNDO
 from review.queries import LANGUAGES
-from storage import schema
+from storage import corrections as stored_corrections
 
 bp = Blueprint("improve", __name__, url_prefix="/improve")
 
@@ -39,13 +38,9 @@ def corrections_yaml(rows: List[Dict[str, str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _all_corrections(language: Optional[str] = None) -> List[Dict[str, str]]:
-    table = schema.corrections
-    query = sa.select(table).order_by(table.c.created_at.desc(), table.c.id.desc())
-    if language:
-        query = query.where(table.c.language == language)
+def _all_corrections(language: Optional[str] = None) -> List[Dict[str, Any]]:
     with db.connect() as connection:
-        return [dict(r._mapping) for r in connection.execute(query)]
+        return stored_corrections.all_corrections(connection, language)
 
 
 @bp.route("/")
@@ -74,13 +69,12 @@ def export_corrections() -> Response:
 @bp.route("/corrections/<int:correction_id>/delete", methods=["POST"])
 def delete_correction(correction_id: int) -> ResponseReturnValue:
     """Show the removal for confirmation, or, once confirmed, remove (undoably)."""
-    table = schema.corrections
     if request.form.get("confirmed") != "1":
         with db.connect() as connection:
-            row = connection.execute(sa.select(table).where(table.c.id == correction_id)).first()
+            row = stored_corrections.get(connection, correction_id)
         if row is None:
             abort(404)
-        return render_template("improve/confirm_remove.html", correction=row._mapping)
+        return render_template("improve/confirm_remove.html", correction=row)
     with db.begin() as connection:
         record = decisions.remove_correction(connection, correction_id, current_user.username)
         if record is None:

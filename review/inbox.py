@@ -21,6 +21,7 @@ from review.auth import local_path
 from review.conversations import correctable_intents
 from review.formatting import plural
 from review.misses import REASONS
+from storage import conversations
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 UNDO = "undo"
@@ -37,7 +38,7 @@ def list_misses() -> str:
         limit = current_app.config["INBOX_SIZE"]
     with db.connect() as connection:
         groups, more = queries.inbox(connection, filters, limit)
-        channels = queries.channels(connection)
+        channels = conversations.channels(connection)
         recent = queries.recent_decisions(connection, current_user.username)
     return render_template(
         "inbox/list.html",

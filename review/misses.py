@@ -1,8 +1,8 @@
 """Which visitor messages the assistant missed, read from a conversation's stored events.
 
 Pure functions over ``(event id, event)`` pairs; :mod:`review.queries` reads the events and
-the widget's feedback and hands them here. A *miss* is a message the visitor typed (not a
-button's payload) that
+the widget's feedback (through :mod:`storage.conversations`) and hands them here. A *miss*
+is a message the visitor typed (not a button's payload) that
 
 - fell back: the FallbackClassifier recorded it as ``nlu_fallback``;
 - was followed by "None of these", the visitor's answer to the second-chance offer the

@@ -18,14 +18,13 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, flash, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from review import db
 from review.auth import require_role
-from storage import schema
+from storage import corrections
 from training import ROOT, status
 
 bp = Blueprint("retrain", __name__, url_prefix="/retrain")
@@ -55,14 +54,8 @@ def project() -> Path:
 
 
 def waiting_by_language() -> Dict[str, int]:
-    table = schema.corrections
     with db.connect() as connection:
-        rows = connection.execute(
-            sa.select(table.c.language, sa.func.count())
-            .where(table.c.trained_at.is_(None))
-            .group_by(table.c.language)
-        )
-        return {str(language or "en"): int(count) for language, count in rows}
+        return corrections.waiting_by_language(connection)
 
 
 def shown_status() -> Dict[str, Any]:

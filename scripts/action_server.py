@@ -35,8 +35,8 @@ from sanic.request import Request  # noqa: E402
 from sanic.response import HTTPResponse  # noqa: E402
 
 from apt_settings import SettingsError, settings  # noqa: E402
-from runtime.log_redaction import redact_standard_streams  # noqa: E402
-from runtime.quiet_errors import answer_quietly  # noqa: E402
+from privacy.log_redaction import redact_standard_streams  # noqa: E402
+from server.quiet_errors import answer_quietly  # noqa: E402
 
 logger = logging.getLogger(__name__)
 OPEN_PATHS = {"/health"}

@@ -6,7 +6,7 @@ installed from npm at the version pinned in web/package-lock.json. The bundle is
 - socket.io-client's own browser build (``dist/socket.io.min.js``), run with a local
   ``module`` so that its UMD wrapper hands ``io`` to the widget and defines no global (and
   does not register with an AMD loader the embedding page may have);
-- ``POSTAL_ADDRESS``: the APT's postal address from knowledge/apt.yml, which the widget shows
+- ``POSTAL_ADDRESS``: the APT's postal address from content/knowledge/apt.yml, which the widget shows
   when the assistant cannot be reached (one fact, one home: it is not written in the widget);
 - the widget, web/src/chat.js.
 
@@ -29,7 +29,7 @@ import yaml
 from apt_settings import ROOT
 
 WEB = ROOT / "web"
-KNOWLEDGE = ROOT / "knowledge" / "apt.yml"
+KNOWLEDGE = ROOT / "content" / "knowledge" / "apt.yml"
 CLIENT = Path("node_modules") / "socket.io-client" / "dist" / "socket.io.min.js"
 SOURCE_MAP = re.compile(r"\n?//# sourceMappingURL=\S+\s*$")
 VERSION = re.compile(r"Socket\.IO v(\d+)\.(\d+)\.(\d+)")

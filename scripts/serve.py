@@ -27,9 +27,9 @@ from typing import Dict, List, Set
 
 import psutil
 
-from actions.knowledge import KnowledgeBaseError, load_knowledge_base  # noqa: E402
 from apt_settings import ROOT, Settings, SettingsError, settings  # noqa: E402
-from runtime import shared_port  # noqa: E402
+from content.knowledge import KnowledgeBaseError, load_knowledge_base  # noqa: E402
+from server.patches import shared_port  # noqa: E402
 from storage.database import check_connection, is_sqlite  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from supervision import control, nginx_conf, supervisor_conf  # noqa: E402
@@ -261,7 +261,17 @@ def run_shell(conf: Settings, env: Dict[str, str], action_server: Program) -> in
             if process.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit("error: the action server did not start (its log is above)")
             time.sleep(1)
-        return subprocess.call([str(BIN / "rasa"), "shell", "--model", str(conf.model)], cwd=ROOT, env=env)
+        return subprocess.call(
+            [
+                str(BIN / "python"),
+                str(ROOT / "scripts" / "rasa_server.py"),
+                "shell",
+                "--model",
+                str(conf.model),
+            ],
+            cwd=ROOT,
+            env=env,
+        )
     finally:
         process.terminate()
         process.wait(timeout=20)

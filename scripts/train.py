@@ -1,8 +1,8 @@
 """``rasa train`` with the project's training adjustments: ``scripts/train.py [rasa train options]``.
 
-Training runs through Rasa's own command, after :func:`runtime.install_for_training` (the
+Training runs through Rasa's own command, after :func:`server.patches.install_for_training` (the
 version check, then DIET's batches built without a Python loop per example:
-runtime/fast_batches.py). The model is the one ``rasa train`` writes, only sooner.
+server/patches/fast_batches.py). The model is the one ``rasa train`` writes, only sooner.
 ``make train``, the tests' shared model and the benchmark's training all start here.
 
 With ``--fixed-model-name``, a model already at that path and trained from the same inputs
@@ -49,17 +49,18 @@ def main(argv: List[str]) -> None:
             return
         inputs.forget(model)
 
-    from runtime.lean_imports import skip_unused
+    from server.patches.lean_imports import skip_unused
 
-    skip_unused()  # before TensorFlow is imported (runtime/lean_imports.py)
+    skip_unused()  # before TensorFlow is imported (server/patches/lean_imports.py)
 
     from rasa.__main__ import main as rasa_main
 
-    import runtime
+    import rasa_versions
+    from server import patches
 
     try:
-        runtime.install_for_training()
-    except runtime.compat.UnsupportedVersion as error:
+        patches.install_for_training()
+    except rasa_versions.UnsupportedVersion as error:
         sys.exit(f"error: {error}")
     sys.argv = ["rasa", "train", *argv]
     try:

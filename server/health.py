@@ -29,7 +29,6 @@ import sys
 from typing import Any, Dict, Optional, Tuple
 
 import aiohttp
-import sqlalchemy as sa
 from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -50,13 +49,9 @@ async def _action_server_up() -> bool:
 
 
 def _database_answers() -> bool:
-    from storage.database import probe
+    from storage.database import answers
 
-    try:
-        probe(timeout=CHECK_TIMEOUT_SECONDS)
-        return True
-    except (sa.exc.SQLAlchemyError, OSError):
-        return False
+    return answers(timeout=CHECK_TIMEOUT_SECONDS)
 
 
 def _spooled_events() -> int:

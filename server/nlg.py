@@ -1,6 +1,6 @@
 """Rasa's response generator in the conversation's language.
 
-Configured in the endpoints files (``nlg: type: language.nlg.LocalisedNaturalLanguageGenerator``).
+Configured in the endpoints files (``nlg: type: server.nlg.LocalisedNaturalLanguageGenerator``).
 It runs in the Rasa server, like Rasa's default one, so every response (FAQ answers, forms,
 fallbacks, and the responses the custom actions name) is answered in the visitor's language
 without the action server. Each language has Rasa's own template generator (variables,
@@ -10,7 +10,7 @@ It is a ``TemplatedNaturalLanguageGenerator`` because Rasa creates the generator
 model is loaded, then hands such a generator the model's responses (``agent.py``: it sets
 ``responses``); setting them here builds the three languages' generators.
 
-Each answer that states facts of the APT's sources also says which (``knowledge/sources.yml``):
+Each answer that states facts of the APT's sources also says which (``content/knowledge/sources.yml``):
 the message gets a ``source`` field, which Rasa stores in the bot event's metadata and the
 staff transcript shows; the chat channels send only the text and buttons to the visitor.
 
@@ -36,7 +36,7 @@ from language.answers import ANSWER_ID, is_answer, new_answer_id
 from language.wording import responses_in
 
 Responses = Dict[str, List[Dict[str, Any]]]
-SOURCES = ROOT / "knowledge" / "sources.yml"
+SOURCES = ROOT / "content" / "knowledge" / "sources.yml"
 SOURCE_KEY = "source"
 
 

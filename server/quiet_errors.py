@@ -1,7 +1,7 @@
 """Short JSON answers for routes and methods a Sanic app does not have.
 
 Sanic's defaults repeat the requested path (and, in debug, much more). The Rasa server
-(:mod:`runtime.quiet_server`) and the action server (``scripts/action_server.py``) both
+(:mod:`server.patches.quiet_server`) and the action server (``scripts/action_server.py``) both
 answer a plain ``{"error": ...}`` instead, naming nothing of the request. No Rasa internals
 are touched here, so the action server can use it without the Rasa patches.
 """

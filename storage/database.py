@@ -27,17 +27,28 @@ transaction with :func:`lift_statement_timeout`.
 
 SQLite is a local file: it keeps its busy timeout (30 s waiting for another process's write
 lock) and has no connection to time out.
+
+It also opens the staff workspace's connections (:func:`connect_unbounded`,
+:func:`begin_unbounded`), answers the health check (:func:`answers`) and makes the
+benchmark's scratch PostgreSQL databases (:func:`scratch_database`). The queries themselves
+are in the repository modules of ``storage/``, one per aggregate.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import secrets
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Iterator, Optional
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+
+# The handles callers outside storage/ hold and pass back to the repository functions
+# (storage.conversations, storage.reviews, storage.staff, storage.corrections ...); their
+# annotations take these names from here, never from SQLAlchemy.
+from sqlalchemy.engine import Connection, Engine
 
 from apt_settings import settings
 
@@ -148,6 +159,24 @@ def lift_statement_timeout(connection: Any) -> None:
         connection.execute(sa.text("SET LOCAL statement_timeout = 0"))
 
 
+@contextmanager
+def connect_unbounded(url: Optional[str] = None) -> Iterator[Connection]:
+    """A connection for reading, in one transaction without the statement timeout (the staff
+    workspace's lists, insights and exports read the whole log and may rightly take longer
+    than a visitor's turn)."""
+    with engine_for(url).connect() as connection:
+        lift_statement_timeout(connection)
+        yield connection
+
+
+@contextmanager
+def begin_unbounded(url: Optional[str] = None) -> Iterator[Connection]:
+    """A transaction without the statement timeout, committed at the end."""
+    with engine_for(url).begin() as connection:
+        lift_statement_timeout(connection)
+        yield connection
+
+
 def probe(url: Optional[str] = None, timeout: Optional[float] = None) -> None:
     """Raise unless the database answers now, on a new connection (never a pooled one, which
     may be the very connection that hangs). On PostgreSQL ``SELECT 1`` within the connect
@@ -174,6 +203,15 @@ def probe(url: Optional[str] = None, timeout: Optional[float] = None) -> None:
         connection.execute(sa.text("SELECT 1"))
 
 
+def answers(url: Optional[str] = None, timeout: Optional[float] = None) -> bool:
+    """Whether the database answers now (:func:`probe`); never raises for the database."""
+    try:
+        probe(url, timeout)
+        return True
+    except (sa.exc.SQLAlchemyError, OSError):
+        return False
+
+
 def check_connection(url: Optional[str] = None) -> None:
     """Raise with a readable message if the database cannot be reached."""
     url = url or database_url()
@@ -185,3 +223,36 @@ def check_connection(url: Optional[str] = None) -> None:
         raise RuntimeError(
             f"cannot reach the database {safe}: {error.__class__.__name__}: {error}"
         ) from error
+
+
+def server_error(url: str, connect_timeout: int = 5) -> Optional[str]:
+    """None if the server at ``url`` accepts a connection (opened once, then closed), else
+    the error, as text."""
+    engine = sa.create_engine(url, connect_args={"connect_timeout": connect_timeout})
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.SQLAlchemyError as error:
+        return str(error)
+    finally:
+        engine.dispose()
+    return None
+
+
+@contextmanager
+def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
+    """A new empty PostgreSQL database (named ``prefix`` and a random suffix) on the server of
+    ``server_url`` (a URL of a database there to connect to); its URL. Dropped at the end, with
+    any connection still open to it."""
+    name = f"{prefix}{secrets.token_hex(6)}"
+    server = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield str(sa.engine.make_url(server_url).set(database=name))
+        finally:
+            with server.connect() as connection:
+                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        server.dispose()

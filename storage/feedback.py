@@ -38,6 +38,8 @@ from storage.resilient_log import ResilientLog
 from storage.spool import Batch, Spool, SpooledEvent, counts
 
 FEEDBACK_EVENT = "feedback"
+# What a visitor may answer to "Was this helpful?" (the widget's channel checks it).
+FEEDBACK_VALUES = schema.FEEDBACK_VALUES
 SPOOL_FOLDER = "feedback"
 
 

@@ -110,7 +110,7 @@ class RedisUnavailable(Exception):
     """Redis did not answer a command in time, or refused the connection."""
 
 
-# The stores of this process, for /health (runtime/health.py): weakly, so tests' stores go.
+# The stores of this process, for /health (server/health.py): weakly, so tests' stores go.
 _stores: weakref.WeakSet[AtomicRedisLockStore] = weakref.WeakSet()
 
 

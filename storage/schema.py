@@ -88,7 +88,7 @@ facets = sa.Table(
 
 SUMMARY_MAX_SEARCH_TEXT = 20_000
 
-# -- feedback from the widget (channels/socketio_origins.py, storage/feedback.py) ------------------
+# -- feedback from the widget (server/channels/socketio_origins.py, storage/feedback.py) ------------------
 
 # "Was this helpful?" on an answer in the widget: one row per (conversation, answer), the
 # visitor's latest choice. ``answer_id`` names the answer: the id the response generator gave

@@ -32,7 +32,7 @@ never takes over: it would keep the turn in one process's memory and drop it the
 This class builds on ``SQLTrackerStore``'s internals (it skips its constructor, overrides
 ``_retrieve``, ``save`` and ``keys``, and uses ``_event_query`` and ``SQLEvent``): importing the
 module checks that the installed Rasa is the release they were read from
-(:mod:`runtime.compat`). The tables come from the migrations; a database that is not at the
+(:mod:`rasa_versions`). The tables come from the migrations; a database that is not at the
 newest revision stops the server with the command to run
 (:func:`storage.migrate.require_current`).
 """
@@ -56,11 +56,11 @@ from rasa.shared.core.events import ActiveLoop, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from apt_settings import settings
-from runtime.compat import require_supported_versions
+from privacy.redaction import redact
+from rasa_versions import require_supported_versions
 from storage import schema
 from storage.database import engine_for
 from storage.migrate import require_current
-from storage.redaction import redact
 from storage.resilient_log import ResilientLog
 from storage.spool import Batch, Spool, SpooledEvent
 from storage.summary import Summary, summarise

@@ -2,7 +2,7 @@
 started by ``make run`` (or ``make run-scale``) with the same settings.
 
 ``swap`` has every running stack that loads the model (``APT_MODEL``) load it again, losing no
-message (supervision/swap.py, training/live.py); with ``--changed`` only the Rasa processes
+message (supervision/swap.py, supervision/live.py); with ``--changed`` only the Rasa processes
 started before the model file last changed (what ``make train`` runs: nothing when training
 was skipped)."""
 
@@ -50,8 +50,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 def swap(model: Path, changed_only: bool) -> int:
+    from supervision.live import reload_servers
     from supervision.swap import SwapFailed
-    from training.live import reload_servers
 
     if not model.is_file():
         print(f"error: no model at {model}", file=sys.stderr)

@@ -2,7 +2,7 @@
 
 ``embedded`` (the default, ``make run``): the action server, ``APT_RASA_WORKERS`` Rasa
 processes on one listening socket of ``APT_RASA_PORT`` that the supervisor holds
-(runtime/shared_port.py), as many spare slots for their successors when a new model goes live
+(server/patches/shared_port.py), as many spare slots for their successors when a new model goes live
 (supervision/swap.py), the staff workspace and the demo page, on SQLite and file locks.
 ``scale`` (``make run-scale``): the same, but the Rasa processes are replicas on ports of
 their own (``APT_REPLICA_PORT`` + i) behind nginx on ``APT_RASA_PORT``, with the locks in
@@ -94,7 +94,7 @@ def _rasa_environment(conf: Settings) -> Dict[str, str]:
         env["TF_INTER_OP_PARALLELISM_THREADS"] = "1"
     if conf.profile == "scale":
         # Replicas are reached through nginx only (they listen on 127.0.0.1): the visitor's
-        # address is the one nginx puts in X-Real-IP (channels/edge.py: client_address).
+        # address is the one nginx puts in X-Real-IP (server/channels/edge.py: client_address).
         env["SANIC_PROXIES_COUNT"] = "1"
         env["SANIC_REAL_IP_HEADER"] = "x-real-ip"
     return env

@@ -9,7 +9,7 @@ exit. Stopping sends SIGTERM to the process group and SIGKILL after ``stopwaitse
 
 Programs of one ``group`` (the embedded profile's Rasa processes) are one ``fcgi-program``:
 supervisord opens their listening socket itself and hands it to each as standard input, and
-keeps it open while any of them runs (runtime/shared_port.py). They do not start with
+keeps it open while any of them runs (server/patches/shared_port.py). They do not start with
 supervisord: the launcher starts those that are not spares (scripts/serve.py).
 
 Every program's output goes to supervisord's standard output (the launcher copies it to its

@@ -4,7 +4,7 @@ model goes live on a running stack (a retraining round, ``make train``).
 A Rasa process reads its model when it starts. For each process that serves, :func:`swap`
 starts a successor in a spare slot of the same supervisor group (supervision/programs.py), on
 the same listening socket, waits until it has loaded the model and marked itself ready
-(runtime/shared_port.py), and only then stops its predecessor with SIGTERM: Sanic stops
+(server/patches/shared_port.py), and only then stops its predecessor with SIGTERM: Sanic stops
 accepting, finishes the requests it has (up to its graceful shutdown time), and exits. The
 connections still waiting in the socket's queue are accepted by the processes that remain, so
 none is refused or reset; while the successor loads, the others serve as before, and a stack
@@ -22,7 +22,7 @@ from typing import Callable, Dict, List, Optional
 
 import psutil
 
-from runtime.shared_port import is_ready
+from server.patches.shared_port import is_ready
 from supervision import control
 
 # A Rasa process may take this long to start on a busy machine (supervision/programs.py).

@@ -22,7 +22,8 @@ from typing import Dict, Iterator, List, Set, Tuple
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from apt_settings import ROOT
+
 README = ROOT / "README.md"
 DOCS = ROOT / "docs"
 SETTINGS_PAGE = DOCS / "settings.md"

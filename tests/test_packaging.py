@@ -1,4 +1,5 @@
 """The project is an installed package (pyproject.toml, ``make install``): its modules import
+from apt_settings import ROOT
 from any working directory, and nothing finds them by editing ``sys.path`` or ``PYTHONPATH``
 (docs/architecture.md)."""
 
@@ -12,15 +13,15 @@ from pathlib import Path
 import tomli  # tomllib from Python 3.11
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE_FOLDERS = ("actions", "benchmark", "channels", "components", "content", "language", "review",
-                  "runtime", "scripts", "storage", "supervision", "training", "website", "tests")  # fmt: skip
+
+SOURCE_FOLDERS = sorted(p.parent.name for p in ROOT.glob("*/__init__.py")) + ["scripts"]
 
 
 MODULES = ("apt_settings", "storage.schema", "training.inputs")
 
 
 def python_files() -> list[Path]:
-    files = [ROOT / "apt_settings.py"]
+    files = [ROOT / "apt_settings.py", ROOT / "rasa_versions.py"]
     for folder in SOURCE_FOLDERS:
         files += sorted((ROOT / folder).rglob("*.py"))
     return [f for f in files if "node_modules" not in f.parts]

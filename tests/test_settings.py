@@ -121,7 +121,7 @@ def test_rasa_reads_the_repository_files_with_the_settings_expanded(monkeypatch:
     endpoints = AvailableEndpoints.read_endpoints(str(ROOT / "endpoints.yml"))
     assert endpoints.action is not None and endpoints.action.url == "http://127.0.0.1:6123/webhook"
     credentials = read_config_file(str(ROOT / "credentials.yml"))
-    socket = credentials["channels.socketio_origins.OriginCheckedSocketIOInput"]
+    socket = credentials["server.channels.socketio_origins.OriginCheckedSocketIOInput"]
     assert socket["cors_allowed_origins"] == "https://www.apt.ch"
 
 

@@ -17,9 +17,9 @@ import pytest
 import yaml
 from rapidfuzz import fuzz
 
-from actions.knowledge import KnowledgeBase
 from apt_settings import ROOT, settings
-from language.nlg import answer_sources
+from content.knowledge import KnowledgeBase
+from server.nlg import answer_sources
 
 PROFILE_GLOB, FAQ_GLOB = "000_*.txt", "001_*.txt"
 # Each FAQ response against the answer it comes from (rapidfuzz token-set ratio, 0-100). The
@@ -27,7 +27,7 @@ PROFILE_GLOB, FAQ_GLOB = "000_*.txt", "001_*.txt"
 # invented sentence lowers the figure.
 FAQ_SIMILARITY = 85
 # Each FAQ answer and its question on the FAQ page, from the answers' sources
-# (knowledge/sources.yml, the one place that says where each answer comes from).
+# (content/knowledge/sources.yml, the one place that says where each answer comes from).
 FAQ_RESPONSES = {
     name: source.removeprefix("FAQ: ")
     for name, source in answer_sources().items()

@@ -8,7 +8,7 @@ One round, ``python -m training.retrain`` (``make retrain``) or the workspace's 
    them (``rasa train --finetune``; a full training where Rasa cannot fine-tune);
 3. :mod:`training.evaluate` scores the new model and the live one on the held-out sets and on
    the corrected messages, and decides;
-4. :mod:`training.live` puts the new model live only if it is not worse, keeping the previous
+4. :mod:`supervision.live` puts the new model live only if it is not worse, keeping the previous
    one, and has the running Rasa servers load it.
 
 :mod:`training.status` keeps what the workspace shows: the stage of the round under way and

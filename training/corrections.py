@@ -33,15 +33,17 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
-import sqlalchemy as sa
 import yaml
-from sqlalchemy.engine import Engine
 
 from content import domain
-from storage import schema
-from storage.redaction import redact
+from privacy.redaction import redact
+
+# The corrections are read and marked learnt in the database by storage.corrections.
+from storage.corrections import Correction as Correction
+from storage.corrections import mark_trained as mark_trained
+from storage.corrections import pending as pending
 
 LANGUAGES = ("en", "fr", "es")
 # Longer texts are not written (see the module's docstring): the longest training example of
@@ -57,17 +59,6 @@ _ANNOTATION_START = re.compile(r"\](?=[(\[{])")
 # must not have) and Unicode's invisible direction controls (bidirectional overrides).
 _NOT_PRINTABLE = re.compile("[^\t\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _DIRECTION_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-@dataclass(frozen=True)
-class Correction:
-    """One row of ``nlu_corrections``, as a round uses it."""
-
-    id: int
-    text: str
-    intent: str
-    language: str
-    predicted_intent: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -93,34 +84,6 @@ class Plan:
         return [w.correction for w in self.written] + self.present
 
 
-# -- the database ------------------------------------------------------------------------------
-
-
-def pending(engine: Engine) -> List[Correction]:
-    """Corrections not yet in the training data of a live model, oldest first."""
-    table = schema.corrections
-    with engine.connect() as connection:
-        rows = connection.execute(
-            sa.select(table.c.id, table.c.text, table.c.intent, table.c.language, table.c.predicted_intent)
-            .where(table.c.trained_at.is_(None))
-            .order_by(table.c.id)
-        )
-        return [Correction(r.id, r.text, r.intent, r.language or "en", r.predicted_intent) for r in rows]
-
-
-def mark_trained(engine: Engine, ids: Iterable[int], at: float) -> int:
-    """Record that these corrections are in the training data of the model put live at ``at``."""
-    chosen = sorted(set(ids))
-    if not chosen:
-        return 0
-    table = schema.corrections
-    with engine.begin() as connection:
-        result = connection.execute(
-            table.update().where(table.c.id.in_(chosen), table.c.trained_at.is_(None)).values(trained_at=at)
-        )
-        return int(result.rowcount or 0)
-
-
 # -- texts -------------------------------------------------------------------------------------
 
 
@@ -138,7 +101,7 @@ def clean(text: str) -> str:
 
 def normalised(example: str) -> str:
     """How examples are compared: entity markup removed, case and spacing ignored (as
-    tests/test_model.py compares training and held-out data)."""
+    tests/rasa/test_model.py compares training and held-out data)."""
     return " ".join(_MARKUP.sub(r"\1", example).split()).lower()
 
 

@@ -1,7 +1,7 @@
 """A model's figures, and the decision whether a new one may replace the live one.
 
 :func:`figures` loads a model once (Rasa's ``Agent.load``, with DIET loaded for prediction
-only, as the Rasa servers load it: runtime/fast_model_load.py) and scores it the way
+only, as the Rasa servers load it: server/patches/fast_model_load.py) and scores it the way
 ``rasa test nlu`` does, with Rasa's own functions (``rasa.nlu.test.get_eval_data`` and
 ``evaluate_intents``): the weighted intent F1 and the accuracy on each language's held-out set
 (``tests/test_nlu.yml``, ``tests/test_nlu_fr.yml``, ``tests/test_nlu_es.yml``), the intent
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,7 +118,7 @@ def figures(
     ``predicted``)."""
     from rasa.core.agent import Agent
 
-    from runtime import fast_model_load
+    from server.patches import fast_model_load
 
     fast_model_load.install()  # the servers' load: seconds, not Rasa's training step
     say = progress or (lambda _message: None)
@@ -170,6 +171,17 @@ async def _intents(agent: Any, texts: Sequence[str], ids: Sequence[int]) -> Dict
     return found
 
 
+def quiet_rasa() -> None:
+    """Rasa's logging as ``rasa train`` sets it (INFO: its training steps), without the
+    per-message debug lines of its processor, which would print every test message."""
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    logging.basicConfig(format="%(asctime)s %(levelname)-8s %(name)s - %(message)s", level=logging.WARNING)
+    configure_logging_and_warnings(logging.INFO)
+    configure_structlog(logging.WARNING)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """``python -m training.evaluate [--model PATH] [--json]``: a model's held-out scores per
     language, as the retraining gate reads them, in one load of the model."""
@@ -184,8 +196,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     options = parser.parse_args(argv)
     if not options.model.is_file():
         parser.error(f"no model at {options.model}: train one first (make train)")
-    from training.retrain import quiet_rasa
-
     quiet_rasa()  # not a debug line per test message
     quiet = options.json
     result = figures(

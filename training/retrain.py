@@ -20,7 +20,7 @@ Stages, printed as they come and kept in ``var/retrain/status.json`` for the wor
    held-out sets and the corrected messages (:mod:`training.evaluate`);
 5. **live** or **kept**: the new model replaces the live one only if it is not worse
    (:func:`training.evaluate.verdict`); running Rasa servers are restarted one by one to load
-   it (:mod:`training.live`). Otherwise the live model stays and the training data are put
+   it (:mod:`supervision.live`). Otherwise the live model stays and the training data are put
    back as they were, so that data and live model agree.
 
 On any failure, or Ctrl-C, the training data are put back too. Each round leaves its record
@@ -32,7 +32,6 @@ is running, 4 the new model was not better and was not put live.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import re
 import signal
@@ -43,7 +42,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Dict, List, Optional, Sequence, TextIO
 
-from training import ROOT, corrections, evaluate, live, status
+from supervision import live
+from training import ROOT, corrections, evaluate, status
 from training.corrections import Correction, Plan, Written
 
 # Fine-tuning trains this fraction of DIET's configured epochs (config.yml: 20, so 8, as many as
@@ -119,17 +119,6 @@ def say(message: str) -> None:
     print(f"[retrain] {message}", flush=True)
 
 
-def quiet_rasa() -> None:
-    """Rasa's logging as ``rasa train`` sets it (INFO: its training steps), without the
-    per-message debug lines of its processor, which would print every test message."""
-    from rasa.utils.common import configure_logging_and_warnings
-    from rasa.utils.log_utils import configure_structlog
-
-    logging.basicConfig(format="%(asctime)s %(levelname)-8s %(name)s - %(message)s", level=logging.WARNING)
-    configure_logging_and_warnings(logging.INFO)
-    configure_structlog(logging.WARNING)
-
-
 class EpochTee:
     """Standard error as it was, with Rasa's epoch progress bar also read into the status."""
 
@@ -201,9 +190,10 @@ def train(project: Path, live_model: Path, out: Path, full: bool, fraction: floa
     import rasa.model_training
     from rasa.shared.exceptions import InvalidConfigException
 
-    import runtime
+    from server import patches
 
-    runtime.install_for_training()  # DIET's batches without a loop per example (runtime/fast_batches.py)
+    # DIET's batches without a loop per example (server/patches/fast_batches.py)
+    patches.install_for_training()
     common = dict(
         domain=str(project / "domain.yml"),
         config=str(project / "config.yml"),
@@ -321,7 +311,7 @@ class Round:
                 say("training data put back as they were")
 
     def _train_and_decide(self, engine: Any, plan: Plan) -> int:
-        quiet_rasa()
+        evaluate.quiet_rasa()
         os.chdir(self.project)  # config.yml names the spaCy pipeline relative to the project
         self.stage("validating", "rasa data validate")
         at = time.monotonic()
@@ -480,9 +470,9 @@ def _stop(signum: int, _frame: Optional[FrameType]) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    from runtime.lean_imports import skip_unused
+    from server.patches.lean_imports import skip_unused
 
-    skip_unused()  # before Rasa imports TensorFlow (runtime/lean_imports.py)
+    skip_unused()  # before Rasa imports TensorFlow (server/patches/lean_imports.py)
     args = parse_args(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

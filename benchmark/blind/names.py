@@ -19,9 +19,9 @@ from typing import Dict, Optional
 import country_converter
 
 from actions.countries import resolver_for
-from actions.knowledge import KnowledgeBase, iso3_codes, load_knowledge_base
-from actions.knowledge_languages import country_name, knowledge_in
 from benchmark.blind.blindset import LANGUAGES
+from content.knowledge import KnowledgeBase, iso3_codes, load_knowledge_base
+from content.knowledge_languages import country_name, knowledge_in
 
 
 def fold(text: str) -> str:

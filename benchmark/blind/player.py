@@ -5,13 +5,12 @@ Each conversation gets a fresh sender id. First the widget's session start, ``/g
 the page's language as metadata (not scored), then each turn, with the page's language in
 the metadata as the widget sends it with every message. After each request, the
 conversation's new events are read from the stack's database (Rasa's ``events`` table, as
-the staff workspace reads it): they name each response and its variables, which the REST
-replies do not. The REST replies are kept as what the visitor read.
+the staff workspace reads it: :func:`storage.conversations.events_after`): they name each
+response and its variables, which the REST replies do not. The REST replies are kept as what the visitor read.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import uuid
@@ -19,14 +18,12 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import requests
-import sqlalchemy as sa
 
 from benchmark.blind.blindset import Conversation, Turn
 from benchmark.blind.judge import describe, judge
 from benchmark.blind.names import Names
 from benchmark.blind.replies import Transcript, Wording
-from storage import schema
-from storage.database import engine_for
+from storage.conversations import events_after
 
 SESSION_START = "/greet"
 # The REST channel answers after Rasa saved the turn; a short wait covers a slow disk.
@@ -39,17 +36,6 @@ class Stack:
 
     url: str
     database_url: str
-
-
-def stored_events(database_url: str, sender: str, after: int) -> List[Tuple[int, Dict[str, Any]]]:
-    """The conversation's events stored after event id ``after``, in order: (id, event)."""
-    with engine_for(database_url).connect() as connection:
-        rows = connection.execute(
-            sa.select(schema.events.c.id, schema.events.c.data)
-            .where(schema.events.c.sender_id == sender, schema.events.c.id > after)
-            .order_by(schema.events.c.id)
-        ).all()
-    return [(int(row.id), json.loads(row.data)) for row in rows]
 
 
 class Player:
@@ -79,7 +65,7 @@ class Player:
         """The turn's stored events, waiting briefly until there is a bot event per reply."""
         deadline = time.monotonic() + EVENTS_WAIT_S
         while True:
-            events = stored_events(self.stack.database_url, sender, after)
+            events = events_after(self.stack.database_url, sender, after)
             bots = sum(1 for _, event in events if event.get("event") == "bot")
             if bots >= replies or time.monotonic() > deadline:
                 return events

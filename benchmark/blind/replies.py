@@ -8,7 +8,7 @@ the reply's language. A response whose text is nothing but a variable (``{opcat_
 or reads the same in several languages, cannot tell: then the language is the one the
 assistant chose for it, the conversation's language from the ``language`` and
 ``page_language`` slots at that point of the stored conversation (replayed from the slot
-events), which is how ``language/nlg.py`` picks the wording and the actions pick the
+events), which is how ``server/nlg.py`` picks the wording and the actions pick the
 knowledge base. Each reply records which of the two told (``language_by``).
 """
 

@@ -1,10 +1,6 @@
-"""The project's input channels, named in credentials.yml.
+"""The project's input channels, named in credentials.yml: Rasa's REST and socket.io channels
+behind the edge checks every message passes (:mod:`server.channels.edge`).
 
-Rasa imports this package while it builds its channels, before it builds its web app, however
-it is started (``make run``, ``rasa run``, ``rasa shell``): so this is where the process's
-adjustments of Rasa internals are installed (:mod:`runtime`, behind its version check).
+Importing them installs nothing: the patches of Rasa's internals are installed by the
+server's entry point (``scripts/rasa_server.py``, :mod:`server.patches`).
 """
-
-import runtime
-
-runtime.install()

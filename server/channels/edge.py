@@ -16,7 +16,7 @@ anything:
   hid a payload from the check that Rasa then read as one.
 - **Conversation ids**: printable ASCII without spaces, at most ``MAX_SENDER_CHARS`` (128,
   inside the database's 255), so a NUL or an overlong id never reaches the database. Ids that
-  start with ``WIDGET_PREFIX`` are issued by the socket channel only (channels/socketio_origins.py):
+  start with ``WIDGET_PREFIX`` are issued by the socket channel only (server/channels/socketio_origins.py):
   a REST client cannot name one, so REST and widget conversations cannot reach each other.
 - **Button payloads**: a message starting with "/" bypasses the NLU and sets an intent and
   entities directly (that is how buttons work). Only the payloads of the domain's buttons, the

@@ -1,4 +1,4 @@
-"""Rasa's REST channel, with the edge checks of :mod:`channels.edge`.
+"""Rasa's REST channel, with the edge checks of :mod:`server.channels.edge`.
 
 ``POST /webhooks/rest/webhook`` with ``{"sender": "<conversation id>", "message": "<text>"}``
 answers a JSON list of the assistant's replies, as Rasa's own channel does. What differs:
@@ -28,8 +28,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.edge import MAX_SENDER_CHARS, RateLimit, check_message, client_address, valid_sender
 from language import supported
+from server.channels.edge import MAX_SENDER_CHARS, RateLimit, check_message, client_address, valid_sender
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def _bad_request(reason: str) -> HTTPResponse:
 
 
 class CheckedRestInput(RestInput):
-    """``channels.rest.CheckedRestInput`` in credentials.yml; it keeps the name ``rest``, so the
+    """``server.channels.rest.CheckedRestInput`` in credentials.yml; it keeps the name ``rest``, so the
     URL stays ``/webhooks/rest/webhook``."""
 
     def __init__(self) -> None:
@@ -78,7 +78,7 @@ class CheckedRestInput(RestInput):
             try:
                 # Of what a client sends as metadata, only a page language it names is kept.
                 language = supported(page_language)
-                # Two questions in one message are answered in turn (channels/edge.py).
+                # Two questions in one message are answered in turn (server/channels/edge.py).
                 for part in checked.parts:
                     await on_new_message(
                         UserMessage(

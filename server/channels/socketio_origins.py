@@ -1,5 +1,5 @@
 """Rasa's socket.io channel, with an origin allow-list, server-issued conversations and the
-edge checks of :mod:`channels.edge`.
+edge checks of :mod:`server.channels.edge`.
 
 Rasa 3.6 builds its Socket.IO server with ``cors_allowed_origins=[]``, which turns the
 origin check off: any website could open a socket to the assistant from a visitor's
@@ -55,10 +55,9 @@ from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
 from apt_settings import settings
-from channels.edge import WIDGET_PREFIX, RateLimit, check_message, client_address
 from language.answers import ANSWER_ID, ANSWER_ID_PATTERN, belongs_to
-from storage import schema
-from storage.feedback import FeedbackLog
+from server.channels.edge import WIDGET_PREFIX, RateLimit, check_message, client_address
+from storage.feedback import FEEDBACK_VALUES, FeedbackLog
 
 logger = logging.getLogger(__name__)
 MAX_PACKET_BYTES = 64 * 1024
@@ -79,7 +78,7 @@ def checked_feedback(data: Any) -> Optional[Tuple[str, str]]:
     answer, value = data["answer"], data["value"]
     if not isinstance(answer, str) or not ANSWER_ID_PATTERN.fullmatch(answer):
         return None
-    if not isinstance(value, str) or value not in schema.FEEDBACK_VALUES:
+    if not isinstance(value, str) or value not in FEEDBACK_VALUES:
         return None
     return answer, value
 
@@ -240,7 +239,7 @@ class OriginCheckedSocketIOInput(SocketIOInput):
                 self.languages[sid] = language
             metadata = {"language": self.languages[sid]} if sid in self.languages else None
             output = AnswerSocketIOOutput(sio, self.bot_message_evt)
-            # Two questions in one message are answered in turn (channels/edge.py).
+            # Two questions in one message are answered in turn (server/channels/edge.py).
             for part in checked.parts:
                 await on_new_message(
                     UserMessage(part, output, conversation_id, input_channel=self.name(), metadata=metadata)

@@ -18,7 +18,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import ENTITIES, ENTITY_ATTRIBUTE_VALUE
 from rasa.shared.nlu.training_data.message import Message
 
-from components.stateless import StatelessComponent
+from server.components.stateless import StatelessComponent
 
 MAX_VALUE_CHARS = 100
 NAME_PUNCTUATION = set(".,'’()-&/ ")

@@ -1,7 +1,7 @@
 """An NLU step that tells Rasa which language the visitor writes in or asks for.
 
 It adds entities that fill two slots (``domain.yml``), which the response generator reads
-(:mod:`language.nlg`):
+(:mod:`server.nlg`):
 
 - ``language``: from an explicit request ("in French please", the language buttons' payloads
   carry it themselves), else from the message when the detector is sure of it

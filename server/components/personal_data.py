@@ -4,7 +4,7 @@ Found while building the staff log: "my son was tortured in detention, you can c
 +41 79 123 45 67" was classified ``out_of_scope`` (the digits outweigh the words), while the
 same sentence with ``[PHONE]`` was a disclosure. Visitors who disclose abuse are exactly the
 ones who leave a number, so the NLU sees the text with the placeholders of
-:mod:`storage.redaction` instead. Only the NLU's copy of the text changes: the message
+:mod:`privacy.redaction` instead. Only the NLU's copy of the text changes: the message
 Rasa keeps (and ``from_text`` slots such as the enquiry email) still has the original.
 """
 
@@ -17,8 +17,8 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.stateless import StatelessComponent
-from storage.redaction import redact
+from privacy.redaction import redact
+from server.components.stateless import StatelessComponent
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)

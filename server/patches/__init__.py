@@ -1,18 +1,17 @@
 """Adjustments to the Rasa server process, each replacing a private Rasa function, so
-:func:`install` checks the installed Rasa version first (:mod:`runtime.compat`). All but one
-change how fast Rasa does something, never what it answers (:mod:`runtime.fast_model_load`
-loads DIET for prediction without Rasa's training step, :mod:`runtime.fast_batches` and
-:mod:`runtime.fast_features` build its input faster); :mod:`runtime.quiet_server` stops
-the server from naming its version or echoing requests it cannot route,
-:mod:`runtime.action_fallback` answers honestly when the action server cannot, and
-:mod:`runtime.focus` reads the part of a message that asks when the whole gives no clear
-answer.
+:func:`install` checks the installed Rasa version first (:mod:`rasa_versions`). Most change
+how fast Rasa does something, never what it answers (:mod:`server.patches.fast_model_load`
+loads DIET for prediction without Rasa's training step, :mod:`server.patches.fast_batches`
+and :mod:`server.patches.fast_features` build its input faster);
+:mod:`server.patches.quiet_server` stops the server from naming its version or echoing
+requests it cannot route, :mod:`server.patches.action_fallback` answers honestly when the
+action server cannot, and :mod:`server.patches.focus` reads the part of a message that asks
+when the whole gives no clear answer.
 
-They are installed however Rasa is started: ``credentials.yml`` names the project's channels
-(``channels/``), whose package installs them when Rasa loads it, before Rasa builds its web
-app; ``scripts/rasa_server.py`` (what ``make run`` starts) imports the same package.
-Training installs only what changes its speed (:func:`install_for_training`, from
-``scripts/train.py`` and the retraining rounds).
+They are installed by the entry points only, never when a module is imported: the Rasa
+server's (``scripts/rasa_server.py``, what ``make run`` starts, for ``run``, ``shell`` and
+``test``), and, of them only what changes training's speed (:func:`install_for_training`),
+``scripts/train.py`` and the retraining rounds. ``tests/test_architecture.py`` keeps it so.
 """
 
 from __future__ import annotations
@@ -20,8 +19,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from runtime import log_redaction
-from runtime.compat import require_supported_versions
+from privacy import log_redaction
+from rasa_versions import require_supported_versions
 
 _installed = False
 
@@ -33,7 +32,7 @@ def install() -> None:
         return
     log_redaction.install()  # first, and whatever the version: it uses no Rasa internals
     require_supported_versions()
-    from runtime import (
+    from server.patches import (
         action_fallback,
         action_response_validation,
         event_types,
@@ -60,10 +59,10 @@ def install() -> None:
 
 def install_for_training() -> None:
     """What a training process needs (after the version check): DIET's batches built without
-    a Python loop per example (:mod:`runtime.fast_batches`), features combined and fingerprinted
-    without scipy's generic code (:mod:`runtime.fast_features`); the model is the same."""
+    a Python loop per example (:mod:`server.patches.fast_batches`), features combined and fingerprinted
+    without scipy's generic code (:mod:`server.patches.fast_features`); the model is the same."""
     require_supported_versions()
-    from runtime import fast_batches, fast_features
+    from server.patches import fast_batches, fast_features
 
     fast_batches.install()
     fast_features.install()
@@ -71,8 +70,8 @@ def install_for_training() -> None:
 
 def share_socket(ready_directory: Path) -> None:
     """Serve on the listening socket the supervisor passed as standard input, beside other
-    Rasa processes, marked ready in ``ready_directory`` (:mod:`runtime.shared_port`)."""
-    from runtime import one_request_per_connection, shared_port
+    Rasa processes, marked ready in ``ready_directory`` (:mod:`server.patches.shared_port`)."""
+    from server.patches import one_request_per_connection, shared_port
 
     install()
     one_request_per_connection.install()

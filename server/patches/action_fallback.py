@@ -33,7 +33,7 @@ _RASA_RUN = RemoteAction.run
 @cache
 def postal_address() -> str:
     """The APT's postal address, one line, from the knowledge base."""
-    from actions.knowledge import load_knowledge_base
+    from content.knowledge import load_knowledge_base
 
     organisation = load_knowledge_base().organisation
     return ", ".join([f"{organisation.name} ({organisation.short_name})", *organisation.address])

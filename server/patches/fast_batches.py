@@ -6,11 +6,11 @@ character n-gram counts, lexical and regex features: scipy matrices, one per exa
 ``RasaDataGenerator._scipy_matrix_to_values`` with a ``vstack`` of three small arrays per example:
 profiled on the full training (7,860 examples), that Python loop was 55 % of DIET's time, more
 than TensorFlow's own work. :func:`sparse_to_values` returns the same arrays, element for element
-and in the same order (``tests/test_fast_batches.py`` compares them), from one ``repeat`` and
+and in the same order (``tests/unit/server/test_fast_batches.py`` compares them), from one ``repeat`` and
 three ``concatenate`` calls: training computes exactly what it computed before, in less time.
 
 Installed by the training entry point (``scripts/train.py``), the retraining rounds and the Rasa
-server (:func:`runtime.install`), after the version check, since it replaces a private function.
+server (:func:`server.patches.install`), after the version check, since it replaces a private function.
 """
 
 from __future__ import annotations

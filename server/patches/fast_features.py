@@ -12,11 +12,12 @@ took about two thirds of the time between reading the data and DIET's first epoc
 - **Combining featurizers' outputs.** DIET joins each message's word, character, lexical and
   regex features with ``scipy.sparse.hstack``, whose generic block code costs about 400 µs per
   call (31 %). :func:`combine_sparse` joins two COO matrices directly, into the very matrix
-  ``hstack`` returns (same coordinates, values, types and format: ``tests/test_fast_features.py``),
-  in about a third of the time; other formats still go through ``hstack``.
+  ``hstack`` returns (same coordinates, values, types and format:
+  ``tests/unit/server/test_fast_features.py``), in about a third of the time; other formats
+  still go through ``hstack``.
 
-Installed with :mod:`runtime.fast_batches` by :func:`runtime.install_for_training` and
-:func:`runtime.install`, after the version check.
+Installed with :mod:`server.patches.fast_batches` by :func:`server.patches.install_for_training` and
+:func:`server.patches.install`, after the version check.
 """
 
 from __future__ import annotations

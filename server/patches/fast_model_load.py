@@ -20,7 +20,7 @@ a model with no example to warm up on, a checkpoint that is not in TensorFlow's 
 variable missing or of another shape. Fine-tuning (``rasa train --finetune``) needs the
 optimizer and the training graph, so it always takes Rasa's path, and so does any other
 TensorFlow model than DIET (TED, which config.yml does not use): the fast path was checked
-against Rasa's on DIET only (tests/test_fast_model_load.py compares every held-out message).
+against Rasa's on DIET only (tests/rasa/test_fast_model_load.py compares every held-out message).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ read (``focused_on``), for staff.
   :func:`language.detection.requested`, which also sets the language) is ``choose_language``
   whatever the model read, so that the answer says the language changed.
 - **Button payloads** (``/intent{...}``) are Rasa's, untouched, but for the page's language:
-  the NLU step that reads it from the message's metadata (components/language_detector.py)
+  the NLU step that reads it from the message's metadata (server/components/language_detector.py)
   has its entities replaced by the payload's, so it is added back here; otherwise a French
   page's greeting and buttons were answered in English.
 

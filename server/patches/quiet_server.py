@@ -3,9 +3,9 @@
 Rasa 3.6 answers ``GET /`` with "Hello from Rasa: 3.6.21" and ``GET /version`` with its
 versions, to anyone, and Sanic's default 404 repeats the requested path. On a public
 assistant that tells an attacker which published vulnerabilities to try. This wraps Rasa's
-``configure_app`` (like :mod:`runtime.one_request_per_connection`): ``/`` answers
+``configure_app`` (like :mod:`server.patches.one_request_per_connection`): ``/`` answers
 ``{"status": "ok"}``, ``/version`` is a 404, and unknown routes and methods answer a short
-JSON error. It also adds ``/health``, which says which parts are up (:mod:`runtime.health`).
+JSON error. It also adds ``/health``, which says which parts are up (:mod:`server.health`).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from runtime.health import add_health_route
-from runtime.quiet_errors import answer_quietly
+from server.health import add_health_route
+from server.quiet_errors import answer_quietly
 
 _RASA_CONFIGURE_APP = rasa.core.run.configure_app
 _wrapped: Any = _RASA_CONFIGURE_APP  # what was installed before this (another wrapper, or Rasa's)

@@ -18,7 +18,7 @@ Since every process holds the socket from its start, "listening" says nothing ab
 ready: each process marks itself ready with a file named by its pid in a directory the
 launcher chooses, once Sanic serves (after Rasa's ``before_server_start`` listener has loaded
 the model), and removes it when it stops. It loads at a low CPU priority, so as not to slow
-the processes answering meanwhile, and serves at its usual one (:mod:`runtime.loading_priority`).
+the processes answering meanwhile, and serves at its usual one (:mod:`server.patches.loading_priority`).
 
 Rasa calls ``app.run(host=..., port=..., workers=...)`` itself; :func:`install` makes that
 call serve on the inherited socket (``Sanic.run`` takes a ``sock``).
@@ -31,7 +31,7 @@ import socket
 from pathlib import Path
 from typing import Any, Optional
 
-from runtime.loading_priority import LoadingPriority
+from server.patches.loading_priority import LoadingPriority
 
 STANDARD_INPUT = 0
 _original_run: Optional[Any] = None  # Sanic.run, kept when installing (Sanic imported then only:

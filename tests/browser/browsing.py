@@ -18,7 +18,9 @@ from typing import Any, Dict, List
 
 from playwright.sync_api import Browser, BrowserContext, Page
 
-from tests.conftest import ROOT, SCREENSHOTS
+from apt_settings import ROOT
+
+SCREENSHOTS = ROOT / "build" / "test-output"
 
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 IMPACTS = ("critical", "serious", "moderate", "minor")

@@ -21,8 +21,10 @@ import requests
 from playwright.sync_api import Browser, Page, WebSocketRoute, expect
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.browsing import axe, context, shot
-from tests.conftest import ROOT, SCREENSHOTS, Stack, stored_events
+from apt_settings import ROOT
+from tests.browser.browsing import SCREENSHOTS, axe, context, shot
+from tests.support.databases import stored_events
+from tests.support.stacks import Stack
 
 REPLY_TIMEOUT = 20_000
 GREETING = "assistant of the Association"
@@ -443,7 +445,7 @@ def test_feedback_names_the_stored_answer_even_after_replies_that_are_not_stored
 def test_was_this_helpful_is_asked_under_answers_only(browser: Browser, stack: Stack) -> None:
     """Not under the greeting, an offer, a form's question, the second chance's "Did you mean
     one of these?" nor an edge reply; under an answer, once per reply."""
-    from tests.test_e2e_second_chance import UNCLEAR
+    from tests.e2e.test_e2e_second_chance import UNCLEAR
 
     page = with_long_messages(browser, stack)
     open_widget(page)

@@ -17,8 +17,8 @@ from typing import Any, Callable, Dict
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browsing import SIZES, axe, context, shot
-from tests.conftest import Stack
+from tests.browser.browsing import SIZES, axe, context, shot
+from tests.support.stacks import Stack
 
 REPLY_TIMEOUT = 20_000
 BOT = ".apt-chat-bot"

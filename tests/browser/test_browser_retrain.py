@@ -9,21 +9,22 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from werkzeug.serving import make_server
 
+from apt_settings import ROOT
 from review import create_app
 from storage.database import engine_for
 from storage.migrate import upgrade
-from tests.conftest import SCREENSHOTS, free_port
-from tests.test_browser import axe
-from tests.test_retrain import PASSWORD, TINY_FILES, add_correction, add_staff
+from tests.browser.browsing import SCREENSHOTS
+from tests.browser.test_browser import axe
+from tests.e2e.test_retrain import PASSWORD, TINY_FILES, add_correction, add_staff
+from tests.support.stacks import free_port
 
-AXE = Path(__file__).resolve().parent.parent / "web" / "node_modules" / "axe-core" / "axe.min.js"
+AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 
 
 @pytest.fixture(scope="module")

@@ -26,12 +26,19 @@ from review.accounts import create
 from storage.database import engine_for
 from storage.migrate import upgrade
 from storage.tracker_store import RedactingSQLTrackerStore
-from tests.browsing import AXE, SIZES, context, shot
-from tests.browsing import axe as axe_checked
-from tests.conftest import SCREENSHOTS, free_port
-from tests.test_inbox import BENIN, SAME_TEXT, VOLUNTEER, VOLUNTEER_AGAIN, seed_misses, seed_same_text
-from tests.test_review_app import guessed, seed
-from tests.test_tracker_store import DOMAIN, save
+from tests.browser.browsing import AXE, SCREENSHOTS, SIZES, context, shot
+from tests.browser.browsing import axe as axe_checked
+from tests.support.stacks import free_port
+from tests.unit.review.test_inbox import (
+    BENIN,
+    SAME_TEXT,
+    VOLUNTEER,
+    VOLUNTEER_AGAIN,
+    seed_misses,
+    seed_same_text,
+)
+from tests.unit.review.test_review_app import guessed, seed
+from tests.unit.storage.test_tracker_store import DOMAIN, save
 
 PASSWORD = "browser staff password"
 
@@ -126,7 +133,7 @@ def staff_page(workspace: str, browser: Browser) -> Iterator[Page]:
 
 
 def axe(page: Page, state: str) -> List[Dict[str, Any]]:
-    """axe-core on the page: no violation of any impact (tests/browsing.py)."""
+    """axe-core on the page: no violation of any impact (tests/browser/browsing.py)."""
     return axe_checked(page, state)
 
 
@@ -267,7 +274,7 @@ WIDE = {"viewport": {"width": 1366, "height": 768}}
 
 
 def signed_in(browser: Browser, workspace: str, size: str, **options: Any) -> Page:
-    """A new page at ``size`` (tests/browsing.py), signed in, with script errors collected."""
+    """A new page at ``size`` (tests/browser/browsing.py), signed in, with script errors collected."""
     page = context(browser, size, **options).new_page()
     page.errors = []  # type: ignore[attr-defined]
     page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))  # type: ignore[attr-defined]

@@ -1,6 +1,6 @@
 """When the action server is down, hung or failing, the visitor still gets an honest answer
 with the APT's postal address, within seconds, and the turn is stored
-(runtime/action_fallback.py)."""
+(server/patches/action_fallback.py)."""
 
 from __future__ import annotations
 
@@ -25,10 +25,10 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
 from apt_settings import ROOT
-from runtime import action_fallback
+from server.patches import action_fallback
 from storage import schema
 from storage.database import engine_for
-from tests.conftest import Stack
+from tests.support.stacks import Stack
 
 DOMAIN = Domain.load(str(ROOT / "domain.yml"))
 

@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
+from apt_settings import ROOT
 from benchmark.blind import latest_set
 from benchmark.blind.blindset import Turn, alternatives, load_set, parse_conversation, select
 from benchmark.blind.figures import figures
@@ -17,7 +18,7 @@ from benchmark.blind.labels import ACTIVITIES, NAMED, RESPONSES, key
 from benchmark.blind.names import Names
 from benchmark.blind.replies import PLACEHOLDER, Reply, Transcript, Wording
 from language.wording import WORDING, english_responses, load_translation
-from tests.conftest import Stack
+from tests.support.stacks import Stack
 
 
 @pytest.fixture(scope="module")
@@ -430,7 +431,7 @@ def test_the_benchmark_report_shows_the_blind_figures_beside_the_held_out_ones()
 # A handful of conversations of an earlier set (a newer set is only played to measure): a
 # greeting with a question in each language, a grammar turn, a language switch and a typed
 # funding conversation.
-SAMPLE_SET = Path(__file__).resolve().parent / "blind" / "2026-12-06-b"
+SAMPLE_SET = ROOT / "tests" / "blind" / "2026-12-06-b"
 SAMPLE = ["en-002", "fr-002", "es-002", "fr-007", "en-220", "en-012"]
 
 

@@ -4,7 +4,7 @@ the log once, in order (storage/tracker_store.py, storage/resilient_log.py, stor
 storage/waiting_turns.py, storage/spool.py).
 
 Outages are made with a TCP proxy between the store and the machine's PostgreSQL
-(tests/tcp_proxy.py): ``refuse`` (connections refused and reset) and ``hang`` (accepted,
+(tests/e2e/tcp_proxy.py): ``refuse`` (connections refused and reset) and ``hang`` (accepted,
 never answered). SQLite runs what needs no network: a write lock held by another process,
 a write given up during its commit, a flush interrupted between commit and delete, the spool
 of a process that died.
@@ -30,22 +30,21 @@ import sqlalchemy as sa
 from rasa.shared.core.events import ActionExecuted, BotUttered, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from apt_settings import settings
+from apt_settings import ROOT, settings
 from storage import spool
 from storage.database import engine_for
 from storage.migrate import upgrade
 from storage.outage import Attempt
 from storage.tracker_store import RedactingSQLTrackerStore, load_summary, redacted_batch
-from tests.conftest import (
+from tests.e2e.tcp_proxy import TcpProxy
+from tests.support.databases import (
     POSTGRES_SERVER,
-    ROOT,
-    _drop_postgres_database,
+    drop_postgres_database,
     postgres_database_or_skip,
-    running_stack,
     stored_events,
 )
-from tests.tcp_proxy import TcpProxy
-from tests.test_tracker_store import DOMAIN, user
+from tests.support.stacks import running_stack
+from tests.unit.storage.test_tracker_store import DOMAIN, user
 
 TIMEOUT = 1.0  # the database timeout of these tests (APT_DATABASE_TIMEOUT)
 MARGIN = 1.5  # what a turn may take beyond it (thread hand-over, the spool's fsync)
@@ -76,7 +75,7 @@ def postgres_database() -> Iterator[str]:
         upgrade(engine_for(url))
         yield url
     finally:
-        _drop_postgres_database(name)
+        drop_postgres_database(name)
 
 
 @pytest.fixture
@@ -348,9 +347,9 @@ def test_a_worker_stops_at_once_while_a_thread_waits_on_a_hanging_database(
     interpreter waits for a ThreadPoolExecutor's threads at exit)."""
     program = (
         "import asyncio, sys\n"
-        "from tests.test_database_outage import opening, turn\n"
+        "from tests.e2e.test_database_outage import opening, turn\n"
         "from storage.tracker_store import RedactingSQLTrackerStore\n"
-        "from tests.test_tracker_store import DOMAIN\n"
+        "from tests.unit.storage.test_tracker_store import DOMAIN\n"
         "store = RedactingSQLTrackerStore(domain=DOMAIN, url=sys.argv[1], spool_directory=sys.argv[2],\n"
         "                                 database_timeout=1)\n"
         "print('ready', flush=True)\n"
@@ -391,7 +390,7 @@ def test_health_says_which_parts_are_up_and_how_many_events_wait(
     spool_directory: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from runtime.health import health
+    from server.health import health
 
     url = through(postgres_url, proxy)
     monkeypatch.setenv("APT_DATABASE_URL", url)
@@ -678,7 +677,7 @@ def test_the_assistant_answers_through_an_outage_and_a_hang_and_logs_every_turn(
             logged = {who: said(log_of(direct, sender)) for who, sender in senders.items()}
             log = stack.log_path.read_text()
     finally:
-        _drop_postgres_database(name)
+        drop_postgres_database(name)
         settings.cache_clear()
     print(
         "\nturn seconds (max / mean):",

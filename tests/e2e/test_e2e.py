@@ -10,7 +10,7 @@ from typing import List
 
 import pytest
 
-from tests.conftest import Stack
+from tests.support.stacks import Stack
 
 FALLBACK = "Sorry, I'm not sure I understood."
 OUT_OF_SCOPE = "Sorry, I can't help with that"

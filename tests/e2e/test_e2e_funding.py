@@ -7,7 +7,7 @@ import uuid
 from typing import List
 
 from storage.enquiries import EnquiryStore
-from tests.conftest import Stack
+from tests.support.stacks import Stack
 
 
 def say(stack: Stack, sender: str, message: str) -> str:

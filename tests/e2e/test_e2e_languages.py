@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from language.wording import english_responses, responses_in
 from storage import schema
 from storage.database import engine_for
-from tests.conftest import Stack
+from tests.support.stacks import Stack
 
 FRENCH = responses_in("fr", english_responses())
 SPANISH = responses_in("es", english_responses())

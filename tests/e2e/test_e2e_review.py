@@ -13,7 +13,8 @@ import requests
 
 from review.accounts import create
 from storage.database import engine_for
-from tests.conftest import Stack, stored_events
+from tests.support.databases import stored_events
+from tests.support.stacks import Stack
 
 PASSWORD = "a long staff password"
 

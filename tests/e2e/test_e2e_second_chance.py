@@ -8,7 +8,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from language.offers import offer_labels
 from language.wording import english_responses
-from tests.conftest import Stack, stored_events
+from tests.support.databases import stored_events
+from tests.support.stacks import Stack
 
 ENGLISH = english_responses()
 OFFER_TEXT = ENGLISH["utter_offer_choices"][0]["text"]

@@ -23,7 +23,9 @@ from typing import Dict, Iterator, List, Tuple
 import pytest
 import requests
 
-from tests.conftest import ROOT, Stack, running_stack, stored_events
+from apt_settings import ROOT
+from tests.support.databases import stored_events
+from tests.support.stacks import Stack, running_stack
 
 CONVERSATIONS = 8
 STALLED_S = 10.0  # replies stuck behind a stopping process took up to 14.6 s (docs/deployment.md)
@@ -118,7 +120,7 @@ def test_a_new_model_goes_live_without_an_error_a_slow_reply_or_a_lost_turn(
     assert "2 Rasa processes now load apt.tar.gz" in swapped.stdout, swapped.stdout
     after = sorted(stack.rasa_pids())
     assert len(after) == 2 and not set(after) & set(before), (before, after)
-    # loaded at a low priority, serving at the stack's (runtime/loading_priority.py)
+    # loaded at a low priority, serving at the stack's (server/patches/loading_priority.py)
     assert {os.getpriority(os.PRIO_PROCESS, pid) for pid in after} == {os.getpriority(os.PRIO_PROCESS, 0)}
 
     assert not talk.errors, talk.errors[:10]

@@ -13,7 +13,7 @@ from typing import List
 import psutil
 import requests
 
-from tests.conftest import Stack
+from tests.support.stacks import Stack
 
 
 def rasa_processes(stack: Stack) -> List[psutil.Process]:
@@ -28,7 +28,7 @@ def rasa_processes(stack: Stack) -> List[psutil.Process]:
 
 def test_two_rasa_workers_serve_the_port(stack: Stack) -> None:
     """Two separate processes, each a program of the supervisor, each listening on the port
-    itself (runtime/shared_port.py), each holding the model."""
+    itself (server/patches/shared_port.py), each holding the model."""
     port = int(stack.url.rsplit(":", 1)[1])
     processes = rasa_processes(stack)
     assert len(processes) == 2, processes

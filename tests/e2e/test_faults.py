@@ -29,7 +29,7 @@ import sqlalchemy as sa
 
 from storage import schema
 from storage.database import engine_for
-from tests.conftest import Stack, running_stack
+from tests.support.stacks import Stack, running_stack
 
 FALLBACK = "can't look that up"
 FAQ_QUESTIONS = ["Why don't you denounce states?", "How is the APT funded?", "Do you help victims?"]

@@ -16,10 +16,10 @@ import socketio
 import sqlalchemy as sa
 
 from apt_settings import settings
-from channels.edge import MAX_MESSAGE_CHARS, is_offered
+from server.channels.edge import MAX_MESSAGE_CHARS, is_offered
 from storage import schema
 from storage.database import engine_for
-from tests.conftest import Stack
+from tests.support.stacks import Stack
 
 # Every test here needs a running stack (the `target` fixture picks it at run time).
 pytestmark = pytest.mark.slow

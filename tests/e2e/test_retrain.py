@@ -26,16 +26,17 @@ from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 
+from apt_settings import ROOT
 from benchmark.retrain import CORRECTIONS, copy_project
 from review import create_app
 from storage import schema
 from storage.database import engine_for
+from supervision import live
 from supervision.programs import Program
 from supervision.supervisor_conf import render
-from training import corrections, evaluate, live, status
+from training import corrections, evaluate, status
 from training.corrections import Correction
 
-ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery staple"
 
 

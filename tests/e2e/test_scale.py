@@ -28,7 +28,7 @@ import sqlalchemy as sa
 
 from storage import schema
 from storage.database import engine_for
-from tests.conftest import Stack, missing_service, running_scale_stack
+from tests.support.stacks import Stack, missing_service, running_scale_stack
 
 REPLICAS = 2
 SCRIPT = [

@@ -27,12 +27,12 @@ import socketio
 import sqlalchemy as sa
 
 from apt_settings import Settings, settings
-from channels.edge import edge_reply
 from language import LANGUAGES
+from server.channels.edge import edge_reply
 from storage import schema
 from storage.database import engine_for
-from tests.conftest import Stack, missing_service, running_scale_stack
-from tests.tcp_proxy import TcpProxy
+from tests.e2e.tcp_proxy import TcpProxy
+from tests.support.stacks import Stack, missing_service, running_scale_stack
 
 REPLICAS = 2
 VISITORS = 20

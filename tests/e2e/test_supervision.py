@@ -21,7 +21,9 @@ import requests
 from apt_settings import load
 from supervision import control, nginx_conf, supervisor_conf
 from supervision.programs import NGINX, LivenessCheck, Program, programs, replica_ports
-from tests.conftest import free_port, import_script, required_in_ci
+from tests.support.commands import import_script
+from tests.support.databases import required_in_ci
+from tests.support.stacks import free_port
 
 
 def parsed(text: str) -> configparser.RawConfigParser:
@@ -217,10 +219,10 @@ def test_a_program_that_keeps_crashing_is_given_up_and_reported(supervised: Dict
 
 
 def test_a_rasa_process_takes_the_listening_socket_it_is_given(tmp_path: Path) -> None:
-    """What the embedded profile's Rasa processes rely on (runtime/shared_port.py)."""
+    """What the embedded profile's Rasa processes rely on (server/patches/shared_port.py)."""
     import socket
 
-    from runtime.shared_port import inherited_socket, is_ready, ready_file
+    from server.patches.shared_port import inherited_socket, is_ready, ready_file
 
     listening = socket.create_server(("127.0.0.1", 0))
     taken = inherited_socket(os.dup(listening.fileno()))

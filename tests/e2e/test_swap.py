@@ -2,7 +2,7 @@
 supervisord and small servers that take the socket as the Rasa processes do: every request
 sent during a swap is answered, each successor is ready before its predecessor stops, and a
 successor that cannot start leaves the old process serving. (The same with the real stack and
-real Rasa: tests/test_e2e_swap.py.)"""
+real Rasa: tests/e2e/test_e2e_swap.py.)"""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ import requests
 
 from supervision import supervisor_conf, swap
 from supervision.programs import Program
-from tests.conftest import free_port, import_script
+from tests.support.commands import import_script
+from tests.support.stacks import free_port
 
-# Serves the socket on standard input, as a Rasa process does (runtime/shared_port.py): marks
+# Serves the socket on standard input, as a Rasa process does (server/patches/shared_port.py): marks
 # itself ready once serving, answers each request after 50 ms with its pid, and on SIGTERM
 # stops accepting and finishes the request it has. Refuses to start while BROKEN exists.
 SERVER = r"""

@@ -1,4 +1,4 @@
-"""Prediction-only loading of DIET (runtime/fast_model_load.py) answers exactly as Rasa's own
+"""Prediction-only loading of DIET (server/patches/fast_model_load.py) answers exactly as Rasa's own
 load: one trained model, loaded both ways in this process, on every held-out message of the
 three languages; and what the fast path cannot load, Rasa's path loads, with a warning."""
 
@@ -12,9 +12,9 @@ from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
 
-from runtime import fast_model_load
+from apt_settings import ROOT
+from server.patches import fast_model_load
 
-ROOT = Path(__file__).resolve().parent.parent
 HELD_OUT = [ROOT / "tests" / name for name in ("test_nlu.yml", "test_nlu_fr.yml", "test_nlu_es.yml")]
 TOLERANCE = 1e-5
 

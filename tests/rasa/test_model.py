@@ -14,7 +14,8 @@ from typing import Any, Dict, Set
 import pytest
 import yaml
 
-from tests.conftest import BIN, RESULTS, ROOT, run
+from apt_settings import ROOT
+from tests.support.commands import BIN, RESULTS, run
 
 # The suite fails when the held-out NLU test set scores below this (weighted intent F1).
 NLU_F1_THRESHOLD = 0.95
@@ -75,9 +76,7 @@ def responses_sent_outside_stories() -> Set[str]:
     domain = yaml.safe_load((ROOT / "domain.yml").read_text())
     asked = {f"utter_ask_{slot}" for form in domain["forms"].values() for slot in form["required_slots"]}
     code = "".join(
-        path.read_text()
-        for folder in ("actions", "channels", "runtime")
-        for path in (ROOT / folder).glob("*.py")
+        path.read_text() for folder in ("actions", "server") for path in (ROOT / folder).rglob("*.py")
     )
     return asked | set(re.findall(r'(?:response=|edge_reply\(|_RESPONSE = )"(utter_\w+)"', code))
 
@@ -118,14 +117,9 @@ def test_every_intent_has_training_and_test_examples_in_each_language(language: 
     }
 
 
-# Rasa's command line with DIET loaded for prediction only, as the Rasa servers load it
-# (runtime/fast_model_load.py): the same predictions without Rasa's training step at load.
-RASA_LOADING_AS_THE_SERVERS_DO = [
-    str(BIN / "python"),
-    "-c",
-    "import sys; from runtime import fast_model_load; fast_model_load.install(); "
-    "from rasa.__main__ import main; sys.argv = ['rasa', *sys.argv[1:]]; main()",
-]
+# Rasa's command line through the server's entry point, with its patches: DIET loaded for
+# prediction only, as the Rasa servers load it (server/patches/fast_model_load.py).
+RASA_LOADING_AS_THE_SERVERS_DO = [str(BIN / "python"), "scripts/rasa_server.py"]
 
 
 def test_test_stories_predict_every_action(trained_model: Path) -> None:

@@ -3,7 +3,7 @@
  *
  * Built into web/vendor/webchat.js by scripts/build_widget.py, which puts socket.io-client's
  * own bundle before this file (as `io`, kept out of the page's globals) and the APT's postal
- * address from knowledge/apt.yml (`POSTAL_ADDRESS`). The page starts it with
+ * address from content/knowledge/apt.yml (`POSTAL_ADDRESS`). The page starts it with
  * `window.AptChat.start({socketUrl: ...})` (web/widget.js).
  *
  * No text from the visitor or the assistant is ever parsed as HTML: messages are built

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
@@ -24,14 +23,13 @@ from actions.country_questions import (
     ActionPlaceOrDefault,
     ActionPlaceOrOutOfScope,
 )
-from actions.knowledge import KnowledgeBase, parse_knowledge_base
 from actions.second_chance import ActionOfferChoices
+from apt_settings import ROOT
+from content.knowledge import KnowledgeBase, parse_knowledge_base
 from language.focus import FOCUSED_ON
 from language.wording import english_responses, responses_in
-from tests.conftest import entity, make_tracker
-from tests.test_wording import response_texts, texts
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.trackers import entity, make_tracker
+from tests.unit.actions.test_wording import response_texts, texts
 
 
 def run(action: Action, dispatcher: CollectingDispatcher, **tracker: Any) -> List[Dict[str, Any]]:
@@ -366,7 +364,7 @@ def test_actions_build_with_no_arguments() -> None:
 
 def texts_in(language: str, dispatcher: CollectingDispatcher) -> List[str]:
     """What the visitor reads in ``language``: the response in that language, filled in as
-    the Rasa server's response generator (language/nlg.py) does."""
+    the Rasa server's response generator (server/nlg.py) does."""
     generator = TemplatedNaturalLanguageGenerator(responses_in(language, english_responses()))
     read = []
     for message in dispatcher.messages:
@@ -528,7 +526,7 @@ def test_a_yes_or_an_out_of_scope_reading_that_is_only_a_place_gets_the_places_a
 
 
 def test_a_correction_naming_only_a_place_gets_the_places_answer(dispatcher: CollectingDispatcher) -> None:
-    """ "...what I meant was Kampala": the part read (runtime/focus.py) is only a place."""
+    """ "...what I meant was Kampala": the part read (server/patches/focus.py) is only a place."""
     said = "oh sorry, my mistake, what I meant was Kampala"
     tracker = make_tracker(text=said, intent="nlu_fallback")
     tracker.latest_message[FOCUSED_ON] = "Kampala"

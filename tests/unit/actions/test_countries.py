@@ -7,7 +7,7 @@ from typing import List
 import pytest
 
 from actions.countries import Area, PlaceResolver
-from actions.knowledge import KnowledgeBase, Region, Subregion
+from content.knowledge import KnowledgeBase, Region, Subregion
 
 # (what the visitor wrote, ISO3 it must resolve to). Each row once as an NLU entity and once
 # inside a sentence with no entity, as happens when the model misses the entity.

@@ -22,13 +22,14 @@ from actions.funding import (
     ValidateFundingForm,
     consent_time,
 )
-from actions.knowledge import KnowledgeBase
 from actions.partnership import LIKELY, NOT_A_FIT, PARTIAL, Assessment, assess, explain, recognise
+from apt_settings import ROOT
+from content.knowledge import KnowledgeBase
 from storage import schema
 from storage.database import engine_for
 from storage.enquiries import Enquiry, EnquiryStore, export_csv
-from tests.conftest import make_tracker
-from tests.test_wording import texts
+from tests.support.trackers import make_tracker
+from tests.unit.actions.test_wording import texts
 
 CONSENT_AT = "2026-12-01T10:00:00+00:00"
 
@@ -181,7 +182,7 @@ def test_unknown_or_several_countries_are_asked_again(
 def test_button_options_exist_in_the_knowledge_base(knowledge: KnowledgeBase) -> None:
     import yaml
 
-    domain = yaml.safe_load((Path(__file__).resolve().parent.parent / "domain.yml").read_text())
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text())
     payloads = [
         b["payload"]
         for name in ("utter_ask_organisation_type", "utter_ask_work_area")
@@ -438,7 +439,7 @@ def test_funding_answers_are_only_taken_from_the_funding_question_or_the_form() 
     the conversation must not overwrite the validated answers."""
     import yaml
 
-    slots = yaml.safe_load((Path(__file__).resolve().parent.parent / "domain.yml").read_text())["slots"]
+    slots = yaml.safe_load((ROOT / "domain.yml").read_text())["slots"]
     for name in ("organisation_type", "organisation_country", "work_area"):
         for mapping in slots[name]["mappings"]:
             in_form = any(c.get("active_loop") == "funding_form" for c in mapping.get("conditions", []))

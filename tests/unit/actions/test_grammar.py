@@ -15,8 +15,8 @@ from typing import Dict, List, Set
 import country_converter
 import pytest
 
-from actions.knowledge_languages import country_name, knowledge_in
-from actions.m49 import M49, m49
+from content.knowledge_languages import country_name, knowledge_in
+from content.m49 import M49, m49
 from language.grammar import GrammarError, parse_grammar, place_forms, place_grammar
 
 logging.getLogger("country_converter").setLevel(logging.ERROR)

@@ -12,13 +12,13 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.knowledge import KnowledgeBase
 from actions.people import ActionAnswerPerson, named_contact
 from actions.second_chance import OFFERED, ActionNoneOfThese, ActionOfferChoices, likely_intents
 from apt_settings import ROOT
-from channels.edge import as_offered
+from content.knowledge import KnowledgeBase
 from language import LANGUAGES
 from language.offers import NONE_OF_THESE, choice_payload, is_choice_payload, offer_labels
+from server.channels.edge import as_offered
 
 RANKING = [
     {"name": "nlu_fallback", "confidence": 0.6},
@@ -248,8 +248,8 @@ def test_an_unrelated_person_is_not_answered_with_the_contacts(knowledge: Knowle
     ],
 )
 def test_a_person_is_found_by_their_role_in_three_languages(question: str, name: str | None) -> None:
-    from actions.knowledge import load_knowledge_base
     from actions.people import person_asked
+    from content.knowledge import load_knowledge_base
 
     found = person_asked(question, load_knowledge_base())
     assert (found.name if found else None) == name

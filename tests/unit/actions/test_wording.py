@@ -19,8 +19,8 @@ from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import CARRIED_CODES
+from apt_settings import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 ACTIONS = sorted((ROOT / "actions").glob("*.py"))
 PLACEHOLDER = re.compile(r"{([^\n{}]+?)}")  # what Rasa's interpolator replaces
 # The keyword arguments of CollectingDispatcher.utter_message; anything else is a variable.
@@ -172,7 +172,7 @@ def _is_literal(node: ast.AST) -> bool:
 
 
 def test_every_response_an_action_sends_is_a_literal_name_in_the_domain() -> None:
-    """Literal names only: Rasa's validator and tests/test_model.py find them in the code."""
+    """Literal names only: Rasa's validator and tests/rasa/test_model.py find them in the code."""
     responses = set(domain()["responses"])
     names = []
     for filename, call in _response_calls():

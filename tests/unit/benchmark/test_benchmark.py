@@ -10,7 +10,8 @@ from typing import Any, Dict
 import pytest
 import yaml
 
-from benchmark import conversations, quality, report, targets
+from apt_settings import ROOT
+from benchmark import conversations, quality, report, tables, targets
 from benchmark.load import Sample, percentile, summarise
 from benchmark.memory import parent_of
 from benchmark.training import append_nlu_example
@@ -295,7 +296,7 @@ def test_out_of_scope_outcome_without_fallback_classifier() -> None:
 
 
 def test_fallback_threshold_is_read_from_the_project_config() -> None:
-    config = yaml.safe_load((Path(__file__).resolve().parent.parent / "config.yml").read_text())
+    config = yaml.safe_load((ROOT / "config.yml").read_text())
     threshold = quality.fallback_threshold(config)
     assert threshold is not None and 0 < threshold < 1
     assert quality.fallback_threshold({"pipeline": [{"name": "DIETClassifier"}]}) is None
@@ -353,7 +354,7 @@ def test_unknown_intent_is_an_error() -> None:
 def test_the_changed_intent_exists_in_the_project_data() -> None:
     from benchmark.training import ADDED_EXAMPLE, CHANGED_INTENT, nlu_file_of
 
-    nlu = nlu_file_of(CHANGED_INTENT, Path(__file__).resolve().parent.parent / "data" / "nlu").read_text()
+    nlu = nlu_file_of(CHANGED_INTENT, ROOT / "data" / "nlu").read_text()
     assert ADDED_EXAMPLE in append_nlu_example(nlu, CHANGED_INTENT, ADDED_EXAMPLE)
 
 
@@ -427,11 +428,11 @@ def test_markdown_of_a_partial_run_leaves_out_what_was_not_measured() -> None:
 
 
 def test_markdown_escapes_pipes_in_cells() -> None:
-    assert report.table(["a"], [["x | y"]])[2] == "| x \\| y |"
+    assert tables.table(["a"], [["x | y"]])[2] == "| x \\| y |"
 
 
 def test_tuning_file_is_a_list(tmp_path: Path) -> None:
-    shipped = Path(__file__).resolve().parent.parent / "benchmark" / "tuning.yml"
+    shipped = ROOT / "benchmark" / "tuning.yml"
     assert isinstance(report.load_tuning(shipped), list)
     broken = tmp_path / "tuning.yml"
     broken.write_text("change: not a list\n")

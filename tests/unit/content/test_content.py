@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from apt_settings import ROOT
 from content import domain
 
-ROOT = Path(__file__).resolve().parent.parent
-CODE_FOLDERS = ("actions", "benchmark", "channels", "components", "content", "language", "review", "runtime",
-                "scripts", "storage", "supervision", "training", "website")  # fmt: skip
+CODE_FOLDERS = sorted({p.parent.name for p in ROOT.glob("*/__init__.py")} - {"tests"}) + ["scripts"]
 
 
 def test_the_projects_domain_has_its_responses_and_intents() -> None:

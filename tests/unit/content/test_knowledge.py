@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from actions.countries import PlaceResolver
-from actions.knowledge import KnowledgeBase, KnowledgeBaseError, read_knowledge_base
-from actions.m49 import M49, M49Error, m49, read_m49
 from apt_settings import settings
+from content.knowledge import KnowledgeBase, KnowledgeBaseError, read_knowledge_base
+from content.m49 import M49, M49Error, m49, read_m49
 
 RAW = yaml.safe_load(settings().knowledge_base.read_text(encoding="utf-8"))
 
@@ -85,7 +85,7 @@ def test_malformed_iso_code_is_rejected(tmp_path: Path) -> None:
 
 
 def test_unknown_iso_code_is_rejected_by_the_loader(tmp_path: Path) -> None:
-    """The loader checks the codes itself, so `python -m actions.knowledge` rejects what the
+    """The loader checks the codes itself, so `python -m content.knowledge` rejects what the
     action server would reject."""
     message = broken(tmp_path, lambda d: d["regions"][3]["subregions"][1]["countries"][0].update(iso3="XYZ"))
     assert "apt.yml" in message
@@ -122,7 +122,7 @@ def test_non_mapping_file_is_rejected(tmp_path: Path) -> None:
 def test_unknown_m49_code_is_rejected(tmp_path: Path) -> None:
     message = broken(tmp_path, lambda d: d["regions"][0]["subregions"][1].update(m49="999"))
     assert "regions[0] (Africa) > subregions[1] (Eastern Africa), field 'm49'" in message
-    assert "'999' is not a region of knowledge/m49.yml" in message
+    assert "'999' is not a region of content/knowledge/m49.yml" in message
 
 
 def test_a_subregion_outside_its_regions_code_is_rejected(tmp_path: Path) -> None:
@@ -139,7 +139,7 @@ def test_other_names_of_a_listed_country_belong_in_its_aliases(tmp_path: Path) -
 def test_a_region_group_names_known_m49_codes(tmp_path: Path) -> None:
     message = broken(tmp_path, lambda d: d["region_groups"][0]["m49"].append("998"))
     assert "region_groups[0] (MENA region (Middle East and North Africa)) > m49[2]" in message
-    assert "'998' is not a region of knowledge/m49.yml" in message
+    assert "'998' is not a region of content/knowledge/m49.yml" in message
 
 
 def test_the_m49_table_names_only_codes_the_cldr_knows() -> None:

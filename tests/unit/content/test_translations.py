@@ -3,7 +3,7 @@
 ``wording/<lang>.yml`` holds every response of ``domain.yml``: the same names, the same number
 of variations in the same order, the same keys, the same button payloads (only titles are
 translated), the same ``{variables}`` and the same addresses (URLs, emails, link targets).
-``knowledge/apt.<lang>.yml`` translates every text of ``knowledge/apt.yml`` a visitor reads
+``knowledge/apt.<lang>.yml`` translates every text of ``content/knowledge/apt.yml`` a visitor reads
 (``KB_TEXTS`` below), and nothing else, in the same structure, so that it can be deep-merged
 over the English. Each check returns every problem it finds, naming the file and the place, so
 that one run lists all that is missing or different.
@@ -18,12 +18,12 @@ from typing import Any, Dict, List
 import pytest
 import yaml
 
-from actions.knowledge import parse_knowledge_base
-from actions.knowledge_languages import KB_TEXTS, ByPosition, Spec, Text, merged
+from apt_settings import ROOT
+from content.knowledge import parse_knowledge_base
+from content.knowledge_languages import KB_TEXTS, ByPosition, Spec, Text, merged
 
-ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = ROOT / "domain.yml"
-KNOWLEDGE = ROOT / "knowledge" / "apt.yml"
+KNOWLEDGE = ROOT / "content" / "knowledge" / "apt.yml"
 LANGUAGES = ("fr", "es")
 
 PLACEHOLDER = re.compile(r"{([^\n{}]+?)}")  # what Rasa's interpolator fills in
@@ -73,7 +73,7 @@ def wording_path(language: str, root: Path = ROOT) -> Path:
 
 
 def overlay_path(language: str, root: Path = ROOT) -> Path:
-    return root / "knowledge" / f"apt.{language}.yml"
+    return root / "content" / "knowledge" / f"apt.{language}.yml"
 
 
 def _placeholders(text: str) -> set:
@@ -271,7 +271,7 @@ def _compare_kb(
 def overlay_problems(language: str, knowledge_path: Path = KNOWLEDGE, root: Path = ROOT) -> List[str]:
     """Every visitor-facing text of apt.yml the overlay lacks, and every key it should not have."""
     path = overlay_path(language, root)
-    name = f"knowledge/apt.{language}.yml"
+    name = f"content/knowledge/apt.{language}.yml"
     if not path.exists():
         return [f"{name}: missing file"]
     english = load(knowledge_path)
@@ -310,7 +310,7 @@ def test_knowledge_overlay_merged_over_the_english_is_a_valid_knowledge_base(lan
 def _copy_project(tmp_path: Path) -> Path:
     for relative in [
         "domain.yml",
-        "knowledge/apt.yml",
+        "content/knowledge/apt.yml",
         "wording/en.yml",
         *(f"wording/{lang}.yml" for lang in LANGUAGES),
     ]:
@@ -318,7 +318,9 @@ def _copy_project(tmp_path: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes((ROOT / relative).read_bytes())
     for language in LANGUAGES:
-        (tmp_path / "knowledge" / f"apt.{language}.yml").write_bytes(overlay_path(language).read_bytes())
+        (tmp_path / "content" / "knowledge" / f"apt.{language}.yml").write_bytes(
+            overlay_path(language).read_bytes()
+        )
     return tmp_path
 
 
@@ -376,7 +378,7 @@ def test_a_response_given_twice_fails_to_load(tmp_path: Path) -> None:
 
 def test_a_knowledge_text_without_translation_or_a_stray_field_fails(tmp_path: Path) -> None:
     root = _copy_project(tmp_path)
-    english = load(root / "knowledge" / "apt.yml")
+    english = load(root / "content" / "knowledge" / "apt.yml")
     contact = english["contacts"][0]
     partner = english["partners"][1]["id"]
     region = english["regions"][0]
@@ -395,10 +397,10 @@ def test_a_knowledge_text_without_translation_or_a_stray_field_fails(tmp_path: P
         data["partnership"]["work_areas"][0]["aliases"] = ["monitoring"]
         data["activities"].append({"id": "lobbying", "title": "Lobbying", "text": "..."})
 
-    _edit_yaml(root / "knowledge" / "apt.yml", add_objective)
+    _edit_yaml(root / "content" / "knowledge" / "apt.yml", add_objective)
     _edit_yaml(overlay_path("fr", root), overlay)
-    problems = overlay_problems("fr", root / "knowledge" / "apt.yml", root)
-    name = "knowledge/apt.fr.yml"
+    problems = overlay_problems("fr", root / "content" / "knowledge" / "apt.yml", root)
+    name = "content/knowledge/apt.fr.yml"
     expected = {
         f"{name} > organisation > address: not a visitor-facing text; leave it out of the overlay",
         f"{name} > organisation > motto: no such key in apt.yml",

@@ -1,6 +1,6 @@
 """Where the question is in a message (language/focus.py), whether a message reads as a
 disclosure (language/disclosure.py), and which reading of a message the Rasa server keeps
-(runtime/focus.py), given the readings the model gives its parts."""
+(server/patches/focus.py), given the readings the model gives its parts."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from language.disclosure import reads_as_disclosure
 from language.focus import after_correction, after_greeting, is_question_like, sentences
-from runtime.focus import FOCUSED_ON, refocused
+from server.patches.focus import FOCUSED_ON, refocused
 
 
 @pytest.mark.parametrize(

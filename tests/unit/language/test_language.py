@@ -1,5 +1,5 @@
 """The conversation's language: detection, explicit requests, the page's language, and the
-response generator answering in that language (language/, components/language_detector.py)."""
+response generator answering in that language (language/, server/components/language_detector.py)."""
 
 from __future__ import annotations
 
@@ -22,11 +22,11 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from apt_settings import ROOT
-from components.language_detector import LanguageDetector, example_language
 from language import conversation_language, supported
 from language.detection import Vocabulary, detect, requested
-from language.nlg import LocalisedNaturalLanguageGenerator
 from language.wording import WordingError, differences, english_responses, responses_in
+from server.components.language_detector import LanguageDetector, example_language
+from server.nlg import LocalisedNaturalLanguageGenerator
 
 LANGUAGE_SLOTS = {
     name: {"type": "categorical", "values": ["en", "fr", "es"], "influence_conversation": False,

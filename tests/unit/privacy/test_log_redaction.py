@@ -1,4 +1,4 @@
-"""Logs: visitors' text is cut and redacted in every log record (runtime/log_redaction.py),
+"""Logs: visitors' text is cut and redacted in every log record (privacy/log_redaction.py),
 and sending a response logs no template error (domain.yml)."""
 
 from __future__ import annotations
@@ -12,18 +12,17 @@ import logging
 import re
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 import pytest
 import structlog
 import yaml
 
-from runtime import log_redaction
-from runtime.log_redaction import MAX_MESSAGE, MAX_RUN, RedactingFilter
-from tests.conftest import Stack
+from apt_settings import ROOT
+from privacy import log_redaction
+from privacy.log_redaction import MAX_MESSAGE, MAX_RUN, RedactingFilter
+from tests.support.stacks import Stack
 
-ROOT = Path(__file__).resolve().parent.parent
 EMAIL = "jane.doe@example.org"
 PHONE = "+41 79 123 45 67"
 # Longest message a cut leaves: the kept characters and the note saying how many were cut.
@@ -169,7 +168,7 @@ def test_arguments_that_do_not_fit_and_non_string_messages_do_not_break_logging(
     lines = stream.getvalue().splitlines()
     assert [line.split(" - ", 1)[1] for line in lines] == [
         "%d messages (log arguments that do not fit the message: ('not a number',))",
-        "{'contact': [EMAIL]', 'n': 1}",  # the quote goes with the address: storage.redaction's pattern
+        "{'contact': [EMAIL]', 'n': 1}",  # the quote goes with the address: privacy.redaction's pattern
         "no arguments, a literal %s stays",
         "b'bytes' and None",
         "[EMAIL]",
@@ -214,7 +213,7 @@ def installed_in_a_new_process(code: str) -> List[str]:
 def test_the_action_server_installs_it_with_the_actions_package_without_rasa() -> None:
     """rasa-sdk imports the ``actions`` package when its server starts."""
     assert installed_in_a_new_process(
-        "import sys; import actions; from runtime import log_redaction; "
+        "import sys; import actions; from privacy import log_redaction; "
         "print(log_redaction.installed(), any(m.split('.')[0] == 'rasa' for m in sys.modules))"
     ) == ["True", "False"]
 
@@ -227,7 +226,7 @@ def test_warnings_and_stray_output_are_redacted_like_log_records() -> None:
             sys.executable,
             "-c",
             "import logging, sys, warnings; import actions\n"
-            "from runtime.log_redaction import redact_standard_streams; redact_standard_streams()\n"
+            "from privacy.log_redaction import redact_standard_streams; redact_standard_streams()\n"
             "logging.basicConfig(level=logging.WARNING)\n"
             f'warnings.warn(\'Failed to parse /inform{{"contact_email": "{EMAIL}"}}\', UserWarning)\n'
             f"print('stray {EMAIL}', '{PHONE}')\n"
@@ -265,8 +264,8 @@ def test_the_servers_redact_what_they_print(server: str) -> None:
 @pytest.mark.slow  # a fresh Python process that imports Rasa
 def test_the_rasa_server_installs_it_with_the_runtime_adjustments() -> None:
     assert installed_in_a_new_process(
-        "import runtime; from runtime import log_redaction; "
-        "runtime.install(); print(log_redaction.installed())"
+        "from server import patches; from privacy import log_redaction; "
+        "patches.install(); print(log_redaction.installed())"
     ) == ["True"]
 
 
@@ -275,7 +274,7 @@ def test_the_rasa_server_installs_it_with_the_runtime_adjustments() -> None:
 
 def kwargs_sent_by_actions() -> Dict[str, List[Set[str]]]:
     """For each response an action sends by name, the variables each call passes with it;
-    also the Rasa server's own (runtime/: ``nlg.generate(NAMED_RESPONSE, ..., variable=...)``)."""
+    also the Rasa server's own (server/patches/: ``nlg.generate(NAMED_RESPONSE, ..., variable=...)``)."""
     sent: Dict[str, List[Set[str]]] = {}
     for path in sorted((ROOT / "actions").glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
@@ -284,7 +283,7 @@ def kwargs_sent_by_actions() -> Dict[str, List[Set[str]]]:
                 name = keywords.pop("response", None)
                 if isinstance(name, ast.Constant) and isinstance(name.value, str):
                     sent.setdefault(name.value, []).append(set(keywords))
-    for path in sorted((ROOT / "runtime").glob("*.py")):
+    for path in sorted((ROOT / "server").rglob("*.py")):
         tree = ast.parse(path.read_text())
         constants = {
             target.id: node.value.value
@@ -390,8 +389,8 @@ def test_the_form_buttons_send_their_intent_and_entity(name: str) -> None:
 
 def test_the_edge_accepts_the_buttons_payloads_as_rasa_sends_them() -> None:
     """The chat channels let through, as payloads, only those of the domain's buttons
-    (channels/edge.py): as Rasa sends them, with single braces."""
-    edge = pytest.importorskip("channels.edge")
+    (server/channels/edge.py): as Rasa sends them, with single braces."""
+    edge = pytest.importorskip("server.channels.edge")
     with_buttons = [name for name, variations in domain().responses.items() if variations[0].get("buttons")]
     assert "utter_ask_work_area" in with_buttons
     for name in with_buttons:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from storage.redaction import redact
+from privacy.redaction import redact
 from storage.tracker_store import redact_event, requested_slot_before
 
 
@@ -115,7 +115,7 @@ def test_nlu_sees_placeholders_but_buttons_and_plain_text_are_untouched() -> Non
     from rasa.shared.nlu.constants import TEXT
     from rasa.shared.nlu.training_data.message import Message
 
-    from components.personal_data import PersonalDataMasker
+    from server.components.personal_data import PersonalDataMasker
 
     messages = [
         Message({TEXT: "my son was tortured, call me on +41 79 123 45 67"}),

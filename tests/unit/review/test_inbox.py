@@ -21,8 +21,17 @@ from review import create_app, misses
 from storage import migrate, schema
 from storage.database import engine_for
 from storage.tracker_store import RedactingSQLTrackerStore
-from tests.test_review_app import alice_hash, csrf_token, decide, guessed, listed, login, page, undo_latest
-from tests.test_tracker_store import DOMAIN, save
+from tests.unit.review.test_review_app import (
+    alice_hash,
+    csrf_token,
+    decide,
+    guessed,
+    listed,
+    login,
+    page,
+    undo_latest,
+)
+from tests.unit.storage.test_tracker_store import DOMAIN, save
 
 MINUTE = 60
 VOLUNTEER = "How do I volunteer with you?"

@@ -21,8 +21,8 @@ from storage import schema
 from storage.database import engine_for
 from storage.summary import funding_step_of, summarise
 from storage.tracker_store import RedactingSQLTrackerStore
-from tests.test_review_app import ROOT, alice_hash, guessed, login, page
-from tests.test_tracker_store import DOMAIN, save
+from tests.unit.review.test_review_app import ROOT, alice_hash, guessed, login, page
+from tests.unit.storage.test_tracker_store import DOMAIN, save
 
 FUNDING = "can you fund our project"
 
@@ -219,7 +219,7 @@ def test_enquiries_show_the_funding_form_s_labels_not_codes(staff: FlaskClient, 
 
 
 def test_every_code_of_the_funding_form_has_a_label() -> None:
-    from actions.knowledge import load_knowledge_base
+    from content.knowledge import load_knowledge_base
 
     partnership = load_knowledge_base().partnership
     domain = ROOT / "domain.yml"

@@ -1,7 +1,8 @@
 """The staff review workspace, through Flask's test client on a real database (SQLite and
 PostgreSQL): login, roles and their protections, the list and its filters, transcripts, review
 marks, tags, saved filters, corrections exported as Rasa training data, enquiries, insights,
-exports. The inbox is tested in tests/test_inbox.py, insights' figures in tests/test_insights.py."""
+exports. The inbox is tested in tests/unit/review/test_inbox.py, insights' figures in
+tests/unit/review/test_insights.py."""
 
 from __future__ import annotations
 
@@ -25,16 +26,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
 
+from apt_settings import ROOT
 from review import create_app, db
 from review.accounts import AccountError, create, set_role
 from storage import schema
 from storage.database import engine_for
 from storage.tracker_store import RedactingSQLTrackerStore
-from tests.conftest import run_module
-from tests.test_migrations import SHORT_TIMEOUT, cut_off, postgres_with_short_timeout
-from tests.test_tracker_store import DOMAIN, save, user
+from tests.support.commands import run_module
+from tests.unit.storage.test_migrations import SHORT_TIMEOUT, cut_off, postgres_with_short_timeout
+from tests.unit.storage.test_tracker_store import DOMAIN, save, user
 
-ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery staple"
 DAY = 86400
 

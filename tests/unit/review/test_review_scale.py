@@ -16,8 +16,9 @@ from flask.testing import FlaskClient
 from review import create_app, queries
 from review.accounts import create
 from storage import schema
+from storage.conversations import Cursor, _page_query
 from storage.database import engine_for
-from tests.test_review_app import PASSWORD, listed, login, total
+from tests.unit.review.test_review_app import PASSWORD, listed, login, total
 
 CONVERSATIONS = 100_000
 INTENTS = ["greet", "ask_funding", "ask_country_engagement", "disclose_abuse", "out_of_scope"]
@@ -62,8 +63,8 @@ def client(big_database: str) -> Iterator[FlaskClient]:
     yield client
 
 
-def plan(url: str, filters: queries.Filters, after: queries.Cursor | None = None) -> str:
-    query = queries._page_query(filters, 0.6, after, 51)
+def plan(url: str, filters: queries.Filters, after: Cursor | None = None) -> str:
+    query = _page_query(filters, 0.6, after, 51)
     engine = engine_for(url)
     compiled = query.compile(engine, compile_kwargs={"literal_binds": True})
     with engine.connect() as connection:
@@ -73,7 +74,7 @@ def plan(url: str, filters: queries.Filters, after: queries.Cursor | None = None
 def test_first_and_deep_pages(client: FlaskClient) -> None:
     first = client.get("/conversations/").get_data(as_text=True)
     assert total(first) == CONVERSATIONS and listed(first)[0] == "visitor-099999" and len(listed(first)) == 50
-    cursor = queries.Cursor(time.time() - 90_000 * 60, "")
+    cursor = Cursor(time.time() - 90_000 * 60, "")
     deep = client.get(f"/conversations/?after={cursor.token()}").get_data(as_text=True)
     assert len(listed(deep)) == 50 and int(listed(deep)[0].split("-")[1]) < 10_000
     older = re.search(r'rel="next" href="([^"]+)"', deep).group(1).replace("&amp;", "&")
@@ -98,7 +99,7 @@ def test_filtered_pages(client: FlaskClient) -> None:
 def test_the_list_is_read_in_index_order_not_sorted_in_memory(
     big_database: str, filters: queries.Filters
 ) -> None:
-    for after in (None, queries.Cursor(time.time() - 50_000 * 60, "visitor-050000")):
+    for after in (None, Cursor(time.time() - 50_000 * 60, "visitor-050000")):
         explained = plan(big_database, filters, after)
         assert "ix_conversation_summaries_recent" in explained, explained
         assert "TEMP B-TREE" not in explained, explained

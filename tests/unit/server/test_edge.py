@@ -1,5 +1,5 @@
 """The edge checks every chat channel applies before a message reaches Rasa
-(channels/edge.py), the widget's conversation tokens, and what the stores accept."""
+(server/channels/edge.py), the widget's conversation tokens, and what the stores accept."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from channels import edge
-from channels.socketio_origins import conversation_of, issue_token
+from server.channels import edge
+from server.channels.socketio_origins import conversation_of, issue_token
 from storage.enquiries import Enquiry, EnquiryStore, InvalidEnquiry, validated
 
 KEY = b"k" * 32
@@ -220,7 +220,7 @@ def test_the_sqlite_file_is_private_and_a_forgotten_conversation_leaves_no_trace
     ["Kenya", "Côte d'Ivoire", "Congo (Kinshasa)", "Bosnia & Herzegovina", "ngo", "النيجر", "Timor-Leste"],
 )
 def test_names_pass_the_entity_guard(value: str) -> None:
-    from components.entity_guard import plausible_value
+    from server.components.entity_guard import plausible_value
 
     assert plausible_value(value)
 
@@ -232,7 +232,7 @@ def test_names_pass_the_entity_guard(value: str) -> None:
 def test_markup_and_junk_fail_the_entity_guard(value: object) -> None:
     from rasa.shared.nlu.training_data.message import Message
 
-    from components.entity_guard import EntityValueGuard, plausible_value
+    from server.components.entity_guard import EntityValueGuard, plausible_value
 
     assert not plausible_value(value)
     message = Message(data={"text": "x", "entities": [{"entity": "country", "value": value}]})

@@ -1,4 +1,5 @@
-"""DIET's sparse batches built the fast way are Rasa's, element for element (runtime/fast_batches.py)."""
+"""DIET's sparse batches built the fast way are Rasa's, element for element
+(server/patches/fast_batches.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import scipy.sparse
 from rasa.utils.tensorflow.data_generator import RasaDataGenerator
 from rasa.utils.tensorflow.feature_array import FeatureArray
 
-from runtime import fast_batches
+from server.patches import fast_batches
 
 
 def batch(shapes: List[int], features: int, density: float, fmt: str, seed: int) -> FeatureArray:

@@ -1,4 +1,4 @@
-"""Training's features combined and fingerprinted the fast way (runtime/fast_features.py):
+"""Training's features combined and fingerprinted the fast way (server/patches/fast_features.py):
 combined into exactly scipy's matrix, fingerprinted as stably as Rasa's."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse
 from rasa.shared.nlu.training_data.features import Features
 
-from runtime import fast_features
+from server.patches import fast_features
 
 
 def coo(

@@ -1,4 +1,4 @@
-"""The Rasa server's speed-ups (runtime/, endpoints.yml, the SQLite settings) change how fast
+"""The Rasa server's speed-ups (server/patches/, endpoints.yml, the SQLite settings) change how fast
 it works, never what it accepts or answers."""
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event, UserUttered, deserialise_events
 from rasa.shared.utils.common import all_subclasses
 
-from runtime import action_response_validation, event_types
+from apt_settings import ROOT
+from server.patches import action_response_validation, event_types
 from storage.database import engine_for
-
-ROOT = Path(__file__).resolve().parent.parent
 
 VALID: Dict[str, Any] = {
     "events": [
@@ -172,48 +171,69 @@ def test_stored_events_read_back_the_same(event_table: None) -> None:
 
 
 def test_patches_refuse_another_rasa_release_naming_both_versions() -> None:
-    from runtime.compat import UnsupportedVersion, installed, require_supported_versions
+    from rasa_versions import UnsupportedVersion, installed, require_supported_versions
 
     require_supported_versions()  # the pinned release passes
     with pytest.raises(UnsupportedVersion) as error:
         require_supported_versions({"rasa": "9.9.9", "rasa-sdk": installed("rasa-sdk")})
     message = str(error.value)
     assert "rasa 9.9.9" in message and f"rasa {installed('rasa')}" in message
-    assert "runtime/compat.py" in message
+    assert "rasa_versions.py" in message
 
 
 def test_the_written_for_versions_are_the_pinned_ones() -> None:
-    from runtime.compat import WRITTEN_FOR
+    from rasa_versions import WRITTEN_FOR
 
     pinned = (ROOT / "requirements.txt").read_text()
     for package, version in WRITTEN_FOR.items():
         assert f"{package}=={version}" in pinned.replace("rasa[spacy]", "rasa")
 
 
-@pytest.mark.slow  # a fresh Python process that imports Rasa
-def test_loading_the_projects_channels_installs_the_patches() -> None:
-    """credentials.yml names the project's channels, so `rasa run` or `rasa shell` started
-    without the launcher get the patches too, before Rasa builds its app."""
-    script = (
-        "from rasa.core.run import create_http_input_channels\n"
-        "from rasa.core.actions.action import RemoteAction\n"
-        "create_http_input_channels(None, 'credentials.yml')\n"
-        "import runtime\n"
-        "from runtime import action_response_validation as patch, fast_model_load\n"
-        "print(runtime.installed(), RemoteAction._validate_action_result is patch.validate_action_result,\n"
-        "      fast_model_load.installed())\n"
-    )
+PATCHES_STATE = (
+    "from rasa.core.actions.action import RemoteAction\n"
+    "from server import patches\n"
+    "from server.patches import action_response_validation as patch, fast_model_load\n"
+    "print(patches.installed(), RemoteAction._validate_action_result is patch.validate_action_result,\n"
+    "      fast_model_load.installed())\n"
+)
+
+
+def _last_line(script: str) -> str:
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
-    assert result.stdout.strip().splitlines()[-1] == "True True True", result.stderr[-2000:]
+    return (result.stdout.strip().splitlines() or [result.stderr[-2000:]])[-1]
+
+
+@pytest.mark.slow  # a fresh Python process that imports Rasa
+def test_loading_the_projects_channels_installs_nothing() -> None:
+    """The patches come from the server's entry point only, never as a side effect of an import."""
+    script = (
+        "from rasa.core.run import create_http_input_channels\n"
+        "create_http_input_channels(None, 'credentials.yml')\n" + PATCHES_STATE
+    )
+    assert _last_line(script) == "False False False"
+
+
+@pytest.mark.slow  # a fresh Python process that imports Rasa
+def test_the_entry_point_installs_the_patches_for_any_rasa_command() -> None:
+    """``scripts/rasa_server.py test ...`` (the test stories, ``make shell``) runs patched."""
+    script = (
+        "import runpy, sys\n"
+        "sys.argv = ['rasa_server.py', 'test', '--help']\n"
+        "try:\n"
+        "    runpy.run_path('scripts/rasa_server.py', run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n" + PATCHES_STATE
+    )
+    assert _last_line(script) == "True True True"
 
 
 def test_the_tracker_store_refuses_another_rasa_release(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib
 
+    import rasa_versions as compat
     import storage.tracker_store
-    from runtime import compat
 
     monkeypatch.setitem(compat.WRITTEN_FOR, "rasa", "9.9.9")
     with pytest.raises(compat.UnsupportedVersion):
@@ -224,7 +244,7 @@ def test_the_tracker_store_refuses_another_rasa_release(monkeypatch: pytest.Monk
 
 LOADING_PROBE = """
 import json, os, threading
-from runtime.loading_priority import LoadingPriority, _threads
+from server.patches.loading_priority import LoadingPriority, _threads
 
 def nices():
     return sorted({os.getpriority(os.PRIO_PROCESS, t) for t in _threads()})
@@ -243,7 +263,7 @@ stop.set()
 
 def test_a_process_loads_at_low_priority_and_serves_at_its_own() -> None:
     """Every thread, including those started while loading, niced while loading and back
-    after (runtime/loading_priority.py); in its own process, since nice cannot be undone
+    after (server/patches/loading_priority.py); in its own process, since nice cannot be undone
     without the right to raise a priority."""
     probe = subprocess.run(
         [sys.executable, "-c", LOADING_PROBE], cwd=ROOT, capture_output=True, text=True, timeout=60

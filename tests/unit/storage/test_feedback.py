@@ -1,6 +1,6 @@
 """Feedback on answers ("Was this helpful?"): which messages are answers and the id each
-carries (language/answers.py, language/nlg.py), how the widget's socket sends the id and
-checks it comes back from the same conversation (channels/socketio_origins.py), and how the
+carries (language/answers.py, server/nlg.py), how the widget's socket sends the id and
+checks it comes back from the same conversation (server/channels/socketio_origins.py), and how the
 feedback is kept (storage/feedback.py): in the ``feedback`` table, or, while the database
 hangs or is locked, in the spool, acknowledged at once and written when it answers again;
 the migration that moved feedback from places to answer ids, up and down, on SQLite and
@@ -25,26 +25,25 @@ from alembic import command
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from apt_settings import settings
-from channels import socketio_origins
-from channels.socketio_origins import AnswerSocketIOOutput, checked_feedback, language_of
+from apt_settings import ROOT, settings
 from language.answers import ANSWER_ID, belongs_to, is_answer, new_answer_id
-from language.nlg import LocalisedNaturalLanguageGenerator
+from server.channels import socketio_origins
+from server.channels.socketio_origins import AnswerSocketIOOutput, checked_feedback, language_of
+from server.nlg import LocalisedNaturalLanguageGenerator
 from storage import migrate, retention, schema
 from storage.database import engine_for
 from storage.feedback import FeedbackLog, click, spool_directory, waiting
 from storage.migrate import upgrade
 from storage.tracker_store import RedactingSQLTrackerStore
-from tests.conftest import (
+from tests.e2e.tcp_proxy import TcpProxy
+from tests.support.databases import (
     POSTGRES_SERVER,
-    ROOT,
-    Stack,
-    _drop_postgres_database,
+    drop_postgres_database,
     postgres_database_or_skip,
     stored_events,
 )
-from tests.tcp_proxy import TcpProxy
-from tests.test_tracker_store import DOMAIN, save, user
+from tests.support.stacks import Stack
+from tests.unit.storage.test_tracker_store import DOMAIN, save, user
 
 KEY = b"k" * 32
 TIMEOUT = 1.0  # the database timeout of the outage tests
@@ -410,7 +409,7 @@ def postgres_url() -> Iterator[str]:
         upgrade(engine_for(url))
         yield url
     finally:
-        _drop_postgres_database(name)
+        drop_postgres_database(name)
 
 
 async def clicks_during_an_outage(
@@ -559,7 +558,7 @@ def test_the_feedback_spool_is_apart_from_the_turns_spool(tmp_path: Path) -> Non
 
 def test_over_a_real_socket_feedback_names_an_answer_of_its_own_conversation(stack: Stack) -> None:
     """The stored answer's id comes with the answer, and only its own conversation may use it."""
-    from tests.test_hostile_input import Visitor
+    from tests.e2e.test_hostile_input import Visitor
 
     async def scenario() -> Dict[str, Any]:
         alice, mallory = Visitor(stack), Visitor(stack)

@@ -15,9 +15,8 @@ from rasa.core.lock_store import LockError, LockStore
 from rasa.core.utils import number_of_sanic_workers
 from rasa.utils.endpoints import EndpointConfig, read_endpoint_config
 
+from apt_settings import ROOT
 from storage.lock_store import FileLockStore, stripe_of
-
-ROOT = Path(__file__).resolve().parent.parent
 
 HOLD_IN_ANOTHER_PROCESS = """
 import asyncio, sys, time

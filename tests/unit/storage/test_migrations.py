@@ -19,7 +19,8 @@ from alembic.runtime.migration import MigrationContext
 from apt_settings import settings
 from storage import migrate, retention, schema
 from storage.database import engine_for, lift_statement_timeout
-from tests.conftest import _drop_postgres_database, postgres_database_or_skip, run_module
+from tests.support.commands import run_module
+from tests.support.databases import drop_postgres_database, postgres_database_or_skip
 
 SHORT_TIMEOUT = 1.0  # APT_DATABASE_TIMEOUT in the statement timeout tests
 HELD_SECONDS = 3.0  # how long a job there waits for another transaction's lock: beyond the timeout
@@ -116,7 +117,7 @@ def postgres_with_short_timeout(monkeypatch: pytest.MonkeyPatch) -> Iterator[str
             migrate.upgrade(engine_for(url))
             yield url
         finally:
-            _drop_postgres_database(name)
+            drop_postgres_database(name)
     finally:
         monkeypatch.undo()
         settings.cache_clear()

@@ -31,10 +31,9 @@ from rasa.utils.endpoints import EndpointConfig, read_endpoint_config
 
 from apt_settings import settings
 from storage.redis_lock_store import KEY_PREFIX, AtomicRedisLockStore, redis_state, shown
-from tests.conftest import required_in_ci
-from tests.tcp_proxy import TcpProxy
+from tests.e2e.tcp_proxy import TcpProxy
+from tests.support.databases import required_in_ci
 
-ROOT = Path(__file__).resolve().parent.parent
 # Every printable ASCII character, as a conversation id may hold, 128 of them.
 ODD_ID = "".join(chr(code) for code in range(32, 127)).ljust(128, "~")
 

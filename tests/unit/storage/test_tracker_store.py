@@ -23,13 +23,14 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from apt_settings import ROOT
 from storage import migrate, retention, schema
 from storage.database import engine_for
 from storage.enquiries import Enquiry, EnquiryStore
 from storage.tracker_store import RedactingSQLTrackerStore, load_summary
-from tests.conftest import run_module, stored_events
+from tests.support.commands import run_module
+from tests.support.databases import stored_events
 
-ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = Domain.load(str(ROOT / "domain.yml"))
 
 

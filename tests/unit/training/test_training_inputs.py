@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from apt_settings import ROOT
 from training import inputs
-
-ROOT = Path(__file__).resolve().parent.parent
 
 CONFIG = """\
 recipe: default.v1

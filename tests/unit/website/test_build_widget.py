@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, import_script
+from apt_settings import ROOT
+from tests.support.commands import import_script
 
 build_widget = import_script("build_widget")
 

@@ -19,8 +19,9 @@ from werkzeug.test import Client
 
 import apt_settings
 import website
+from apt_settings import ROOT
 from supervision.programs import programs
-from tests.conftest import ROOT, free_port
+from tests.support.stacks import free_port
 
 RASA_URL = "https://chat.example.org"
 SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy")
