@@ -13,9 +13,9 @@ WIDGET      := web/vendor/webchat.js
 CHARTS      := review/node_modules/chart.js/dist/chart.umd.js
 CHROMIUM    := /usr/bin/chromium
 NGINX       := /usr/sbin/nginx
-PY_CODE     := apt_settings.py rasa_versions.py actions benchmark content language privacy review scripts server storage supervision tests training website
+PY_CODE     := apt_settings.py rasa_versions.py actions benchmark content language privacy review scripts server storage supervision tests training web/__init__.py
 # Type-checked with mypy (make lint): the code that runs in the servers.
-TYPED_CODE  := apt_settings.py rasa_versions.py actions content language privacy storage review server supervision training website
+TYPED_CODE  := apt_settings.py rasa_versions.py actions content language privacy storage review server supervision training web/__init__.py
 
 # No network for telemetry here, and TensorFlow's start-up chatter hides the real output.
 export RASA_TELEMETRY_ENABLED := false

@@ -97,7 +97,7 @@ ROLES: List[Tuple[str, str]] = [
     ("scripts/action_server.py", "actions"),
     ("rasa_sdk", "actions"),
     ("review:create_app", "review"),
-    ("website:create_app", "web"),
+    ("web:create_app", "web"),
     ("nginx", "nginx"),
     ("supervisord", "supervision"),
     ("httpok", "supervision"),

@@ -198,12 +198,12 @@ def programs(conf: Settings, run_directory: Path) -> List[Program]:
             ready_url=review,
             liveness=LivenessCheck(review, timeout=10, every=60),
         ),
-        # Only the page's own files; --ident= sends no Server header (website/__init__.py).
+        # Only the page's own files; --ident= sends no Server header (web/__init__.py).
         Program(
             name="demo_page",
             label="demo page server",
             command=[PYTHON, "-m", "waitress", "--host", conf.host, "--port", str(conf.web_port),
-                     "--ident=", "--call", "website:create_app"],
+                     "--ident=", "--call", "web:create_app"],
             ready_url=f"http://{_reachable(conf.host)}:{conf.web_port}/",
             quiet=True,
         ),

@@ -518,7 +518,7 @@ def test_roles_are_found_below_the_supervisor() -> None:
         21: ".venv/bin/python scripts/rasa_server.py --model models/apt.tar.gz --port 20001",
         22: ".venv/bin/python scripts/action_server.py --port 5055",
         23: ".venv/bin/python -m waitress --port 8081 --call review:create_app",
-        24: ".venv/bin/python -m waitress --port 8080 --call website:create_app",
+        24: ".venv/bin/python -m waitress --port 8080 --call web:create_app",
         25: "nginx: master process /usr/sbin/nginx -p var/run/5005 -c var/run/5005/nginx.conf",
         26: "nginx: worker process",
         27: ".venv/bin/python .venv/bin/httpok -p rasa_0 -t 30 -c 200 http://127.0.0.1:20000/",

@@ -1,4 +1,4 @@
-"""The demo page server (website/): a few named files, strict headers, nothing else.
+"""The demo page server (web/__init__.py): a few named files, strict headers, nothing else.
 
 The WSGI app is called directly through Werkzeug's test client; one test starts the server
 with the command line `make run` uses, to see the headers waitress itself adds. No browser,
@@ -18,7 +18,7 @@ import requests
 from werkzeug.test import Client
 
 import apt_settings
-import website
+import web
 from apt_settings import ROOT
 from supervision.programs import programs
 from tests.support.stacks import free_port
@@ -48,7 +48,7 @@ NOT_SERVED = [
 
 @pytest.fixture
 def client() -> Client:
-    return Client(website.create_app(rasa_url=RASA_URL))
+    return Client(web.create_app(rasa_url=RASA_URL))
 
 
 def test_the_page_and_its_files_are_served_with_their_types(client: Client) -> None:
@@ -112,7 +112,7 @@ def test_anything_else_is_a_plain_404_that_does_not_repeat_the_path(client: Clie
 def test_raw_paths_as_a_server_may_pass_them_are_not_resolved(path_info: str) -> None:
     """PATH_INFO exactly as given (decoded, dot segments kept), without a client in between."""
     statuses = []
-    body = website.create_app(rasa_url=RASA_URL)(
+    body = web.create_app(rasa_url=RASA_URL)(
         {"REQUEST_METHOD": "GET", "PATH_INFO": path_info}, lambda status, headers: statuses.append(status)
     )
     expected = "200 OK" if path_info == "" else "404 Not Found"  # "" is the root, as "/"
@@ -142,7 +142,7 @@ def test_the_content_security_policy_allows_no_inline_script_and_only_the_rasa_s
     for directive in ("frame-ancestors", "base-uri", "form-action", "object-src"):
         assert policy[directive] == "'none'"
     assert "unsafe-eval" not in str(policy) and "unsafe-inline" not in str(policy)
-    insecure = Client(website.create_app(rasa_url="http://127.0.0.1:5005"))
+    insecure = Client(web.create_app(rasa_url="http://127.0.0.1:5005"))
     assert (
         "connect-src 'self' http://127.0.0.1:5005 ws://127.0.0.1:5005;"
         in insecure.get("/").headers["Content-Security-Policy"]
@@ -159,14 +159,14 @@ def test_other_methods_are_refused_and_head_has_no_body(client: Client) -> None:
 
 def test_a_missing_bundle_is_a_404_and_a_page_without_the_attribute_stops_start_up(tmp_path: Path) -> None:
     (tmp_path / "index.html").write_text('<script src="widget.js" data-socket-url=""></script>')
-    client = Client(website.create_app(rasa_url=RASA_URL, web_dir=tmp_path))
+    client = Client(web.create_app(rasa_url=RASA_URL, web_dir=tmp_path))
     assert client.get("/vendor/webchat.js").status_code == 404
     assert client.get("/vendor/webchat.css").status_code == 404
     (tmp_path / "index.html").write_text('<script src="widget.js"></script>')
-    with pytest.raises(website.PageChanged):
-        website.create_app(rasa_url=RASA_URL, web_dir=tmp_path)
+    with pytest.raises(web.PageChanged):
+        web.create_app(rasa_url=RASA_URL, web_dir=tmp_path)
     with pytest.raises(ValueError):
-        website.create_app(rasa_url='http://x" onload="alert(1)', web_dir=tmp_path)
+        web.create_app(rasa_url='http://x" onload="alert(1)', web_dir=tmp_path)
 
 
 def test_the_widget_never_reads_the_page_address() -> None:

@@ -1,6 +1,6 @@
 """The demo page's web server: a few named files of ``web/``, and nothing else.
 
-A WSGI app served by waitress (``python -m waitress --ident= --call website:create_app``;
+A WSGI app served by waitress (``python -m waitress --ident= --call web:create_app``;
 ``--ident=`` stops waitress from naming itself in a ``Server`` header). It answers only the
 paths in :data:`FILES`; every other path (``/node_modules/...``, ``/package.json``, a folder,
 ``/../``) is the same plain 404, which does not repeat the path. No request path ever
@@ -22,7 +22,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 from apt_settings import PUBLIC_URL, settings
 
-WEB = Path(__file__).resolve().parent.parent / "web"
+WEB = Path(__file__).resolve().parent
 
 # Request path -> (file under web/, media type). Nothing else is served.
 FILES: Dict[str, Tuple[str, str]] = {
