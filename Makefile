@@ -96,11 +96,17 @@ status:  ## the stack's processes and their states (while make run or make run-s
 shell: train  ## talk to the assistant in the terminal
 	$(PY) scripts/serve.py --shell
 
+# In two parts: the tests that need no model, server or browser on both cores (pytest-xdist),
+# then the others one at a time (they share the session's model and its running stack, and
+# several measure timing). Each part prints its 15 slowest tests.
+UNIT_TESTS := -m "not slow and not postgres" -n 2
+
 test: lint $(CHROMIUM) $(NGINX)  ## run the whole test suite (lint, unit, data validation, stories, NLU, end-to-end)
-	$(PY) -m pytest --durations=40
+	$(PY) -m pytest $(UNIT_TESTS) --durations=15
+	$(PY) -m pytest -m "slow or postgres" --durations=15
 
 unit: install  ## the fast loop: tests that need no trained model, no servers and no browser
-	$(PY) -m pytest -m "not slow and not postgres" -q
+	$(PY) -m pytest $(UNIT_TESTS) -q
 
 lint: install  ## ruff and mypy on the Python code
 	$(VENV)/bin/ruff check $(PY_CODE)

@@ -27,13 +27,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from apt_settings import ROOT
-from benchmark.retrain import CORRECTIONS, copy_project
+from benchmark.retrain import CORRECTIONS
 from review import create_app
 from storage import schema
 from storage.database import engine_for
 from supervision import live
 from supervision.programs import Program
 from supervision.supervisor_conf import render
+from tests.support.small_project import small_project
 from training import corrections, evaluate, status
 from training.corrections import Correction
 
@@ -517,6 +518,8 @@ def intents_of(model: Path, texts: List[str]) -> List[str]:
     """What the model makes of each text, asked in a Python process of its own (real Rasa)."""
     script = (
         "import asyncio, json, sys\n"
+        "from server import patches\n"
+        "patches.install()  # DIET loaded as the Rasa servers load it\n"
         "from rasa.core.agent import Agent\n"
         "agent = Agent.load(sys.argv[1])\n"
         "print(json.dumps([asyncio.run(agent.parse_message(t))['intent']['name'] for t in sys.argv[2:]]))\n"
@@ -542,7 +545,7 @@ class Rounds:
 @pytest.fixture(scope="module")
 def rounds(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Rounds:
     base = tmp_path_factory.mktemp("retrain")
-    project = copy_project(base / "project", trained_model)
+    project = small_project(base / "project", trained_model)
     url = f"sqlite:///{base / 'apt.db'}"
     from storage.migrate import upgrade
 
