@@ -21,9 +21,10 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import KnowledgeAction
 from actions.countries import CountryMatch, PlaceResolver
-from actions.partnership import NOT_A_FIT, Option, assess, explain, recognise
+from actions.partnership import NOT_A_FIT, assess, explain
 from content.knowledge import KnowledgeBase, OrganisationType, WorkArea
 from language.focus import is_question_like
+from language.options import Option, recognise
 from storage.enquiries import MAX_NAME_LENGTH, Enquiry, InvalidEnquiry, is_plain_name, store_for
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ CONSENT_QUESTION = "utter_ask_enquiry_consent"
 ABANDONED = "abandoned"
 EMAIL_PATTERN = re.compile(r"\S+@\S+")
 FUNDING_ANSWERS = ("organisation_type", "organisation_country", "work_area")
+
 # Readings of a message that say something other than an answer: stop, or a disclosure.
 NOT_AN_ANSWER = ("stop", "disclose_abuse")
 # The entity of the "Change ..." buttons shown before the consent question.
@@ -50,6 +52,13 @@ def _first_text(value: Any) -> str:
     if isinstance(value, list):
         value = value[-1] if value else ""
     return value if isinstance(value, str) else ""
+
+
+def _answer_text(tracker: Tracker) -> str:
+    """The latest message's whole text, unless it is a button payload: an entity the model
+    found in it may be a part that names no option alone ("comisarías")."""
+    text = tracker.latest_message.get("text") or ""
+    return "" if text.startswith("/") else text
 
 
 def stated_countries(tracker: Tracker) -> List[str]:
@@ -103,13 +112,8 @@ class ValidateFundingForm(KnowledgeAction, FormValidationAction):
     def validate_organisation_type(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        option = recognise(self.knowledge.partnership.organisation_types, _first_text(value))
-        if option is None and corrects_the_country(tracker):
-            return {"organisation_type": None}  # the message was a correction: ask again
-        if option is None:
-            dispatcher.utter_message(response="utter_unrecognised_organisation_type")
-            return {"organisation_type": None}
-        return {"organisation_type": option.id}
+        options = self.knowledge.partnership.organisation_types
+        return _option_or_ask_again("organisation_type", options, value, dispatcher, tracker)
 
     def validate_organisation_country(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -121,6 +125,8 @@ class ValidateFundingForm(KnowledgeAction, FormValidationAction):
             text = _first_text(value)
             matches = self.places.countries(text, [text])
         if len(matches) != 1:
+            if not _asked(tracker, "organisation_country"):
+                return {"organisation_country": _before_this_message(tracker, "organisation_country")}
             dispatcher.utter_message(response="utter_unrecognised_country")
             return {"organisation_country": None}
         return {"organisation_country": matches[0].iso3}
@@ -128,13 +134,46 @@ class ValidateFundingForm(KnowledgeAction, FormValidationAction):
     def validate_work_area(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        option = recognise(self.knowledge.partnership.work_areas, _first_text(value))
-        if option is None and corrects_the_country(tracker):
-            return {"work_area": None}  # the message was a correction: ask again
-        if option is None:
-            dispatcher.utter_message(response="utter_unrecognised_work_area")
-            return {"work_area": None}
-        return {"work_area": option.id}
+        options = self.knowledge.partnership.work_areas
+        return _option_or_ask_again("work_area", options, value, dispatcher, tracker)
+
+
+def _before_this_message(tracker: Tracker, slot: str) -> Any:
+    """The slot's value before the latest message: a validator's tracker already holds the
+    values extracted from it, valid or not."""
+    events = list(tracker.events)
+    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=len(events))
+    for event in reversed(events[:last_user]):
+        if event.get("event") == "slot" and event.get("name") == slot:
+            return event.get("value")
+    return None
+
+
+def _asked(tracker: Tracker, slot: str) -> bool:
+    return tracker.get_slot("requested_slot") == slot
+
+
+def _option_or_ask_again(
+    slot: str, options: Sequence[Option], value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+) -> Dict[str, Any]:
+    """The option the value names, or, for the question asked, the option the whole message
+    names (the model's entity may be a part of the answer that names none alone). Nothing
+    recognised: the question asked says so and is asked again (unless the message corrected
+    the country); a value for another question is dropped without a word, keeping an answer
+    given before ("our office is in Lagos" must not undo "we are an association")."""
+    asked = _asked(tracker, slot)
+    option = recognise(options, _first_text(value))
+    if option is None and asked:
+        option = recognise(options, _answer_text(tracker))
+    if option is not None:
+        return {slot: option.id}
+    if not asked:
+        return {slot: _before_this_message(tracker, slot)}  # an answer given before stays
+    if not corrects_the_country(tracker) and slot == "organisation_type":
+        dispatcher.utter_message(response="utter_unrecognised_organisation_type")
+    elif not corrects_the_country(tracker):
+        dispatcher.utter_message(response="utter_unrecognised_work_area")
+    return {slot: None}
 
 
 class ActionAssessPartnershipFit(KnowledgeAction):

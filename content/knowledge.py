@@ -195,11 +195,18 @@ class RegionGroup(_Strict):
         return _known_m49(value)
 
 
+# An answer typed in a visitor's own words ("we monitor police cells") names an option when it
+# has, for every group of ``keywords``, a word that starts with one of the group's stems
+# (compared without case or accents): language/options.py.
+Keywords = List[List[NonEmpty]]
+
+
 class OrganisationType(_Strict):
     id: NonEmpty
     label: NonEmpty
     partner: bool
     aliases: List[NonEmpty]
+    keywords: Keywords = []
 
 
 class WorkArea(_Strict):
@@ -208,6 +215,7 @@ class WorkArea(_Strict):
     matches: Optional[NonEmpty] = None
     excluded: bool = False
     aliases: List[NonEmpty]
+    keywords: Keywords = []
 
 
 class Partnership(_Strict):

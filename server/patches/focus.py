@@ -24,6 +24,9 @@ read (``focused_on``), for staff.
 - **A request for a language** ("do you speak Spanish?", "en français svp": read by
   :func:`language.detection.requested`, which also sets the language) is ``choose_language``
   whatever the model read, so that the answer says the language changed.
+- **An answer to the funding check's question** ("una ONG", "we monitor police cells", "en
+  Perú" while the check asks for the country): read as that answer (``inform``) whatever the
+  model made of it alone (:mod:`language.form_answers`), before anything above.
 - **Button payloads** (``/intent{...}``) are Rasa's, untouched, but for the page's language:
   the NLU step that reads it from the message's metadata (server/components/language_detector.py)
   has its entities replaced by the payload's, so it is added back here; otherwise a French
@@ -40,11 +43,13 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.processor import MessageProcessor
+from rasa.shared.core.events import BotUttered, UserUttered
 
 from language import PAGE_LANGUAGE_SLOT, supported
 from language.detection import requested
 from language.disclosure import reads_as_disclosure
 from language.focus import FOCUSED_ON, after_correction, after_greeting, sentences
+from language.form_answers import as_answer
 
 FALLBACK = "nlu_fallback"
 DISCLOSURE = "disclose_abuse"
@@ -175,11 +180,32 @@ async def parse_message(
     if text.startswith("/"):
         return _with_page_language(whole, message.metadata)
 
+    answer = as_answer(text, whole, _question_asked(tracker))
+    if answer is not None:
+        return answer
+
     async def parse(part: str) -> Dict[str, Any]:
         sub = UserMessage(part, sender_id=message.sender_id, metadata=message.metadata)
         return await _RASA_PARSE(self, sub, tracker, only_output_properties)
 
     return await refocused(text, whole, parse)
+
+
+def _question_asked(tracker: Any) -> Optional[str]:
+    """The slot an active form asks for, else the response of the assistant's last question
+    if the visitor has not answered it yet: from the conversation before this message."""
+    if tracker is None:
+        return None
+    if getattr(tracker, "active_loop_name", None):
+        asked = tracker.get_slot("requested_slot")
+        return asked if isinstance(asked, str) else None
+    for event in reversed(list(getattr(tracker, "events", None) or [])):
+        if isinstance(event, UserUttered):
+            return None
+        if isinstance(event, BotUttered):
+            response = (event.metadata or {}).get("utter_action")
+            return response if isinstance(response, str) else None
+    return None
 
 
 def install() -> None:

@@ -6,6 +6,8 @@ import sqlite3
 import uuid
 from typing import List
 
+import pytest
+
 from storage.enquiries import EnquiryStore
 from tests.support.stacks import Stack
 
@@ -81,3 +83,36 @@ def test_question_in_the_middle_is_answered_then_the_form_resumes(stack: Stack) 
     reply = say(stack, sender, "what is the OPCAT?")
     assert "first global system of detention monitoring" in reply
     assert "kind of organisation" in reply
+
+
+TYPED_CHECKS = {
+    "en": (
+        ["can you fund us?", "sure", "we're a law clinic at a university", "Nepal",
+         "we push for changes to the criminal code", "yes", "Kathmandu Law Clinic", "ram@example.org"],
+        ("academic", "NPL", "legal_reform"),
+    ),
+    "fr": (
+        ["Est-ce que vous financez des associations ?", "oui", "un petit collectif de bénévoles",
+         "au Sénégal", "nous formons des gardiens de prison", "oui", "Collectif Teranga", "awa@example.org"],
+        ("ngo", "SEN", "training"),
+    ),
+    "es": (
+        ["¿Ustedes dan subvenciones a organizaciones?", "sí", "somos una pequeña organización comunitaria",
+         "en Perú", "vigilamos las comisarías y las cárceles", "sí", "Red Andina", "ana@example.org"],
+        ("ngo", "PER", "detention_monitoring"),
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("language", sorted(TYPED_CHECKS))
+def test_the_whole_check_typed_in_own_words_ends_in_the_right_enquiry(stack: Stack, language: str) -> None:
+    """No button pressed: every answer typed as visitors write them, in each language. Each is
+    read as the answer to the question asked (language/form_answers.py), whatever the model
+    makes of it alone ("en Perú" reads as a question about Peru)."""
+    sender = f"funding-typed-{language}-{uuid.uuid4().hex}"
+    messages, expected = TYPED_CHECKS[language]
+    for message in messages:
+        stack.send(sender, message)
+    [enquiry] = EnquiryStore(stack.database_url).for_conversation(sender)
+    assert (enquiry.organisation_type, enquiry.country_iso3, enquiry.work_area) == expected
+    assert enquiry.consent is True

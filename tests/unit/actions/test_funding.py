@@ -22,9 +22,10 @@ from actions.funding import (
     ValidateFundingForm,
     consent_time,
 )
-from actions.partnership import LIKELY, NOT_A_FIT, PARTIAL, Assessment, assess, explain, recognise
+from actions.partnership import LIKELY, NOT_A_FIT, PARTIAL, Assessment, assess, explain
 from apt_settings import ROOT
 from content.knowledge import KnowledgeBase
+from language.options import recognise
 from storage import schema
 from storage.database import engine_for
 from storage.enquiries import Enquiry, EnquiryStore, export_csv
@@ -73,17 +74,67 @@ def test_organisation_type_is_recognised(
 def test_unreadable_organisation_type_is_asked_again(
     form: ValidateFundingForm, dispatcher: CollectingDispatcher, answer: Any
 ) -> None:
-    assert form.validate_organisation_type(answer, dispatcher, make_tracker(), {}) == {
-        "organisation_type": None
-    }
+    asked = make_tracker(slots={"requested_slot": "organisation_type"})
+    assert form.validate_organisation_type(answer, dispatcher, asked, {}) == {"organisation_type": None}
     assert texts(dispatcher) == ["Sorry, I didn't recognise that kind of organisation."]
 
 
 def test_unreadable_work_area_is_asked_again(
     form: ValidateFundingForm, dispatcher: CollectingDispatcher
 ) -> None:
-    assert form.validate_work_area("banana", dispatcher, make_tracker(), {}) == {"work_area": None}
+    asked = make_tracker(slots={"requested_slot": "work_area"})
+    assert form.validate_work_area("banana", dispatcher, asked, {}) == {"work_area": None}
     assert texts(dispatcher) == ["Sorry, I didn't recognise that kind of work."]
+
+
+def test_an_unreadable_value_for_a_question_not_asked_is_dropped_without_a_word(
+    form: ValidateFundingForm, dispatcher: CollectingDispatcher
+) -> None:
+    """The model found a "work area" in an answer about the organisation ("a network of mothers
+    of detainees"): nothing is said about it; the work is asked in its turn."""
+    asked = make_tracker(
+        text="a network of mothers of detainees", slots={"requested_slot": "organisation_type"}
+    )
+    assert form.validate_work_area("detainees", dispatcher, asked, {}) == {"work_area": None}
+    assert form.validate_organisation_country("mothers", dispatcher, asked, {}) == {
+        "organisation_country": None
+    }
+    assert dispatcher.messages == []
+
+
+def test_an_answer_given_before_stays_when_a_later_message_holds_an_unreadable_one(
+    form: ValidateFundingForm, dispatcher: CollectingDispatcher
+) -> None:
+    """The validator's tracker already holds the new candidates ("office" of "our office is
+    in Lagos"): the value before the message is kept, not the candidate."""
+    events = [
+        {"event": "slot", "name": "organisation_type", "value": "ngo"},
+        {"event": "slot", "name": "work_area", "value": "training"},
+        {"event": "user", "text": "our office is in Lagos"},
+        {"event": "slot", "name": "organisation_type", "value": "office"},
+        {"event": "slot", "name": "work_area", "value": "office"},
+    ]
+    slots = {"requested_slot": "organisation_country", "organisation_type": "office", "work_area": "office"}
+    message = {
+        "text": "our office is in Lagos",
+        "intent": {"name": "inform", "confidence": 1.0},
+        "entities": [],
+    }
+    asked = Tracker("test-sender", slots, message, events, False, None, {}, "action_listen")
+    assert form.validate_organisation_type("office", dispatcher, asked, {}) == {"organisation_type": "ngo"}
+    assert form.validate_work_area("office", dispatcher, asked, {}) == {"work_area": "training"}
+    assert dispatcher.messages == []
+
+
+def test_the_whole_answer_is_read_when_the_models_part_names_no_option(
+    form: ValidateFundingForm, dispatcher: CollectingDispatcher
+) -> None:
+    asked = make_tracker(
+        text="vigilamos las comisarías y las cárceles", slots={"requested_slot": "work_area"}
+    )
+    assert form.validate_work_area("comisarías", dispatcher, asked, {}) == {
+        "work_area": "detention_monitoring"
+    }
 
 
 @pytest.mark.parametrize(
@@ -172,9 +223,8 @@ def test_country_is_normalised_to_its_code(
 def test_unknown_or_several_countries_are_asked_again(
     form: ValidateFundingForm, dispatcher: CollectingDispatcher, answer: str
 ) -> None:
-    assert form.validate_organisation_country(answer, dispatcher, make_tracker(), {}) == {
-        "organisation_country": None
-    }
+    asked = make_tracker(slots={"requested_slot": "organisation_country"})
+    assert form.validate_organisation_country(answer, dispatcher, asked, {}) == {"organisation_country": None}
     [text] = texts(dispatcher)
     assert "<" not in text and "didn't recognise one country" in text
 

@@ -285,3 +285,21 @@ def test_a_request_for_a_language_is_read_as_one_whatever_the_model_read(text: s
         ]
         == "ask_country_engagement"
     )
+
+
+def test_the_question_asked_is_the_forms_slot_else_the_last_unanswered_bot_question() -> None:
+    from rasa.shared.core.events import ActiveLoop, BotUttered, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from server.patches.focus import _question_asked
+
+    consent = BotUttered(
+        "Would you like me to pass this enquiry on?", metadata={"utter_action": "utter_ask_enquiry_consent"}
+    )
+    tracker = DialogueStateTracker.from_events("s", [UserUttered("yes"), consent])
+    assert _question_asked(tracker) == "utter_ask_enquiry_consent"
+    tracker.update(UserUttered("no"))
+    assert _question_asked(tracker) is None, "answered already"
+    tracker.update_with_events([ActiveLoop("funding_form"), SlotSet("requested_slot", "work_area")], None)
+    assert _question_asked(tracker) == "work_area"
+    assert _question_asked(None) is None

@@ -1,0 +1,197 @@
+"""Answers to the funding check typed in a visitor's own words: which option they name
+(language/options.py), and when a message is read as the answer to the question the form asked
+rather than as what the model made of it alone (language/form_answers.py)."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+import pytest
+
+from content.knowledge import KnowledgeBase
+from language.form_answers import ANSWER_TO, INFORM, as_answer
+from language.options import recognise
+
+
+@pytest.mark.parametrize(
+    ("text", "work"),
+    [
+        # en
+        ("we monitor police cells", "detention_monitoring"),
+        ("Mostly we go and inspect jails up north", "detention_monitoring"),
+        ("we teach prison guards about their duties", "training"),
+        ("workshops for judges and prosecutors", "training"),
+        ("we lobby to amend the criminal code", "legal_reform"),
+        ("we give counselling to torture survivors", "victim_assistance"),
+        ("monitoring the implementation of the optional protocol", "npm_opcat"),
+        # fr
+        ("nous visitons les commissariats et les maisons d'arrêt", "detention_monitoring"),
+        ("on forme les gardiens de prison", "training"),
+        ("plaidoyer pour modifier la loi sur la garde à vue", "legal_reform"),
+        ("accompagnement psychologique des victimes", "victim_assistance"),
+        # es
+        ("vigilamos las condiciones en las cárceles", "detention_monitoring"),
+        ("capacitamos a policías y custodios", "training"),
+        ("hacemos incidencia para reformar la ley penal", "legal_reform"),
+        ("apoyo a sobrevivientes de tortura", "victim_assistance"),
+    ],
+)
+def test_a_kind_of_work_is_named_in_own_words(knowledge: KnowledgeBase, text: str, work: str) -> None:
+    option = recognise(knowledge.partnership.work_areas, text)
+    assert option is not None and option.id == work
+
+
+@pytest.mark.parametrize(
+    ("text", "organisation"),
+    [
+        ("ONG", "ngo"),
+        ("une association", "ngo"),
+        ("las ONGs", "ngo"),
+        ("a small community group", "ngo"),
+        ("somos una organización comunitaria", "ngo"),
+        ("un collectif d'avocats", "ngo"),
+        ("una institución académica", "academic"),
+        ("je suis chercheuse à l'université", "academic"),
+        ("law clinic", "academic"),
+        ("el Ministerio de Justicia", "state_body"),
+        ("la defensoría del pueblo", "nhri"),
+        ("I'm an independent consultant", "other"),
+    ],
+)
+def test_a_kind_of_organisation_is_named_in_own_words(
+    knowledge: KnowledgeBase, text: str, organisation: str
+) -> None:
+    option = recognise(knowledge.partnership.organisation_types, text)
+    assert option is not None and option.id == organisation
+
+
+@pytest.mark.parametrize("text", ["ongoing", "nothing really", "what?", "we are ongoing talks"])
+def test_words_that_only_start_like_a_short_keyword_name_nothing(knowledge: KnowledgeBase, text: str) -> None:
+    assert recognise(knowledge.partnership.organisation_types, text) is None
+
+
+def test_one_group_of_keywords_alone_is_not_enough(knowledge: KnowledgeBase) -> None:
+    """ "monitor" without a place of detention, "prison" without a verb of visiting."""
+    assert recognise(knowledge.partnership.work_areas, "we monitor the elections") is None
+    assert recognise(knowledge.partnership.work_areas, "prisons") is None
+
+
+def parsed(intent: str, entities: Optional[List[Dict[str, Any]]] = None) -> Dict[str, Any]:
+    return {
+        "text": "",
+        "intent": {"name": intent, "confidence": 0.55},
+        "intent_ranking": [{"name": intent, "confidence": 0.55}],
+        "entities": [{"entity": "language", "value": "es", "start": 0, "end": 0}, *(entities or [])],
+    }
+
+
+def entity(answer: Dict[str, Any], name: str) -> Any:
+    return next((e["value"] for e in answer["entities"] if e["entity"] == name), None)
+
+
+@pytest.mark.parametrize(
+    ("text", "model_read", "asked", "value"),
+    [
+        ("una ONG", "nlu_fallback", "organisation_type", "ngo"),
+        ("no somos ONG, somos una fundación", "deny", "organisation_type", "ngo"),
+        ("Une fac de droit", "out_of_scope", "organisation_type", "academic"),
+        ("we monitor police cells", "ask_activities", "work_area", "detention_monitoring"),
+        ("formamos policías", "ask_activities", "work_area", "training"),
+    ],
+)
+def test_a_typed_option_is_read_as_the_answer_to_the_question_asked(
+    text: str, model_read: str, asked: str, value: str
+) -> None:
+    answer = as_answer(text, parsed(model_read), asked)
+    assert answer is not None
+    assert answer["intent"]["name"] == INFORM and answer["intent_ranking"][0]["name"] == INFORM
+    assert entity(answer, asked) == value
+    assert entity(answer, "language") == "es", "the language entities stay"
+    assert answer[ANSWER_TO] == asked
+
+
+def test_the_option_replaces_a_part_the_model_took_for_the_answer() -> None:
+    part = {"entity": "work_area", "value": "comisarías", "start": 10, "end": 20}
+    answer = as_answer("vigilamos las comisarías y las cárceles", parsed("inform", [part]), "work_area")
+    assert answer is not None and entity(answer, "work_area") == "detention_monitoring"
+    assert [e["entity"] for e in answer["entities"]].count("work_area") == 1
+
+
+def test_an_answer_the_model_is_unsure_of_goes_to_the_form_which_asks_again() -> None:
+    """Not the second chance's unrelated questions: the form says it did not recognise the
+    answer and shows the options."""
+    answer = as_answer(
+        "mostly retired schoolteachers, to be honest", parsed("nlu_fallback"), "organisation_type"
+    )
+    assert answer is not None and answer["intent"]["name"] == INFORM
+    assert entity(answer, "organisation_type") is None
+    assert (
+        as_answer("mostly retired schoolteachers, to be honest", parsed("ask_partners"), "organisation_type")
+        is None
+    )
+
+
+def test_a_country_answer_is_read_as_one_even_when_the_model_heard_a_question() -> None:
+    country = {"entity": "country", "value": "Perú", "start": 3, "end": 7}
+    answer = as_answer("en Perú", parsed("ask_country_engagement", [country]), "organisation_country")
+    assert answer is not None and answer["intent"]["name"] == INFORM
+    assert entity(answer, "country") == "Perú"
+    # A short answer the model found no country in goes to the action server, which reads it
+    # (close spellings, other names) or asks again.
+    assert as_answer("Burkina", parsed("nlu_fallback"), "organisation_country") is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "model_read", "asked"),
+    [
+        ("what is the OPCAT?", "ask_opcat", "organisation_type"),  # a question: answered, asked again
+        ("¿trabajan en Perú?", "ask_country_engagement", "organisation_country"),
+        ("stop", "stop", "organisation_type"),
+        ("non merci", "deny", "work_area"),
+        ("gracias", "thank", "organisation_country"),
+        ("la police a frappé mon frère en garde à vue", "disclose_abuse", "work_area"),
+        (
+            "I'd rather tell you about the weather in my town this week",
+            "out_of_scope",
+            "organisation_country",
+        ),
+        ("una ONG", "nlu_fallback", None),  # no form asks anything
+        ("una ONG", "nlu_fallback", "organisation_name"),  # any text answers the name
+        ("no, I'd rather not say", "deny", "organisation_name"),
+        ("stop", "stop", "organisation_name"),
+        ('/inform{"organisation_type": "ngo"}', "inform", "organisation_type"),
+        ("nothing we do fits those", "inform", "work_area"),
+    ],
+)
+def test_everything_else_keeps_the_models_reading(text: str, model_read: str, asked: Optional[str]) -> None:
+    assert as_answer(text, parsed(model_read), asked) is None
+
+
+def test_a_country_named_in_a_question_answers_the_country_question() -> None:
+    country = {"entity": "country", "value": "Perú", "start": 1, "end": 5}
+    answer = as_answer("¿Perú cuenta?", parsed("ask_country_engagement", [country]), "organisation_country")
+    assert answer is not None and answer["intent"]["name"] == INFORM
+    # A question about something else is answered, and the country asked again.
+    assert as_answer("¿qué es el OPCAT?", parsed("ask_opcat"), "organisation_country") is None
+
+
+def test_a_country_named_after_the_assessment_changes_the_country() -> None:
+    """The consent question invites "tell me (for example 'we are based in Togo')"."""
+    togo = {"entity": "country", "value": "Togo", "start": 19, "end": 23}
+    asked = "utter_ask_enquiry_consent"
+    answer = as_answer("actually we work in Togo", parsed("ask_country_engagement", [togo]), asked)
+    assert answer is not None and answer["intent"]["name"] == INFORM and entity(answer, "country") == "Togo"
+    assert as_answer("yes", parsed("affirm"), asked) is None
+    assert as_answer("what is your budget?", parsed("ask_budget"), asked) is None
+
+
+@pytest.mark.parametrize("name", ["No Más Tortura", "Stop Torture Now", "Non à la Torture Sénégal"])
+def test_an_organisation_name_the_model_reads_as_a_no_is_still_a_name(name: str) -> None:
+    answer = as_answer(name, parsed("deny"), "organisation_name")
+    assert answer is not None and answer["intent"]["name"] == INFORM
+
+
+def test_an_email_address_is_never_read_as_a_no() -> None:
+    answer = as_answer("no-reply@example.org", parsed("deny"), "contact_email")
+    assert answer is not None and answer["intent"]["name"] == INFORM
+    assert as_answer("no", parsed("deny"), "contact_email") is None
