@@ -9,8 +9,9 @@ The NLU model gives one intent per message. Visitors write:
   context dilutes the question and the model is unsure of everything.
 
 These pure functions find the parts worth reading on their own: the text after a leading
-greeting, and the sentences of a long message (with their offsets in the message, so that
-entities found in a part can be placed in the whole). ``server/patches/focus.py`` parses those parts
+greeting or a follow-up's opening ("and ...?", "et ... ?", "¿y ...?"), and the sentences of a
+long message (with their offsets in the message, so that entities found in a part can be
+placed in the whole). ``server/patches/focus.py`` parses those parts
 when the whole message gave a greeting or no clear answer, and keeps the part that gives a
 clear one.
 """
@@ -65,6 +66,16 @@ _CORRECTION = re.compile(
     [\s,;:.!-]*""",
     re.IGNORECASE | re.VERBOSE,
 )
+# A follow-up's opening: what follows is asked like the question before ("and your budget?",
+# "what about in Asia?", "et au Bénin ?", "¿y en Bolivia?", "y qué hay de los socios").
+_CONNECTIVE = re.compile(
+    r"""^\W*
+    (?:and(?:\s+(?:what|how)\s+about)?|also|what\s+about|how\s+about|what\s+of
+      |et\s+qu'en\s+est-il\s+(?:de|du|des)|et(?:\s+(?:pour|sur|concernant|quid\s+de))?|quid\s+de|aussi
+      |y(?:\s+qu[eé](?:\s+hay)?\s+de)?|qu[eé]\s+(?:tal|hay\s+de)|tambi[eé]n)
+    \b[\s,;:.!-]*""",
+    re.IGNORECASE | re.VERBOSE,
+)
 FEWEST_WORDS = 2
 MOST_SENTENCES = 6
 # The key of a message's parse data naming the part of it that was read (server/patches/focus.py).
@@ -91,6 +102,18 @@ def after_correction(text: str) -> Optional[Tuple[int, str]]:
     """``(offset, rest)`` when ``text`` starts by correcting what came before ("no, I meant
     Togo") and goes on with what was meant (one word is enough: a place); None otherwise."""
     match = _CORRECTION.match(text)
+    if match is None or match.end() == 0:
+        return None
+    rest = text[match.end() :].strip()
+    if _words(rest) < 1:
+        return None
+    return text.index(rest, match.end()), rest
+
+
+def after_connective(text: str) -> Optional[Tuple[int, str]]:
+    """``(offset, rest)`` when ``text`` opens like a follow-up ("and your budget?", "¿y en
+    Bolivia?") and goes on with at least one word; None otherwise."""
+    match = _CONNECTIVE.match(text)
     if match is None or match.end() == 0:
         return None
     rest = text[match.end() :].strip()

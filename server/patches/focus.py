@@ -18,6 +18,9 @@ read (``focused_on``), for staff.
   ``disclose_abuse`` wins over everything, and a message the model is unsure of as a whole
   and in every part, or reads as out of scope, gets ``disclose_abuse`` all the same.
   Questions *about* torture do not read as disclosures and are left alone.
+- **A follow-up** ("and your budget?", "et au Bénin ?", "¿y qué hay de los socios?"): read as
+  unsure, the text after its opening is read alone; a question about a place there is a
+  ``follow_up``, answered like the place question before.
 - **A correction** ("no, I meant Togo", "sorry, I meant your partners", "non, je voulais dire
   le Togo", "perdón, me refería a los socios"): the text after it is read alone, whatever the
   whole read as (often a "no"); the actions find a place in it as in a message of its own.
@@ -48,7 +51,7 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from language import PAGE_LANGUAGE_SLOT, supported
 from language.detection import requested
 from language.disclosure import reads_as_disclosure
-from language.focus import FOCUSED_ON, after_correction, after_greeting, sentences
+from language.focus import FOCUSED_ON, after_connective, after_correction, after_greeting, sentences
 from language.form_answers import as_answer
 
 FALLBACK = "nlu_fallback"
@@ -74,6 +77,10 @@ WEAK = {"help", "inform", "bot_challenge", "choose_language"}
 # Entities the language detector adds from the whole message and its metadata: kept as they are.
 LANGUAGE_ENTITIES = {"language", PAGE_LANGUAGE_SLOT}
 CHOOSE_LANGUAGE = "choose_language"
+FOLLOW_UP = "follow_up"
+# Questions about a place: after a follow-up's opening ("and in Peru?") they are follow-ups,
+# answered like the place question before (actions/country_questions.py).
+PLACE_QUESTIONS = {"ask_country_engagement", "list_countries_in_region", "count_countries"}
 
 Parse = Callable[[str], Awaitable[Dict[str, Any]]]
 _RASA_PARSE = MessageProcessor.parse_message
@@ -143,6 +150,16 @@ async def refocused(text: str, whole: Dict[str, Any], parse: Parse) -> Dict[str,
             offset, part = rest
             parsed = await parse(part)
             if _intent(parsed) not in (GREET, FALLBACK):
+                whole = _read_as(whole, parsed, offset, part)
+                intent = _intent(whole)
+    if intent == FALLBACK:
+        rest = after_connective(text)
+        if rest is not None:  # "and your budget?": asked like a question of its own
+            offset, part = rest
+            parsed = await parse(part)
+            if _intent(parsed) not in (GREET, FALLBACK):
+                if _intent(parsed) in PLACE_QUESTIONS:  # answered like the place question before
+                    parsed = {**parsed, "intent": {**(parsed.get("intent") or {}), "name": FOLLOW_UP}}
                 whole = _read_as(whole, parsed, offset, part)
                 intent = _intent(whole)
     if intent == FALLBACK or disclosure:

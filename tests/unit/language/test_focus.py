@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import pytest
 
 from language.disclosure import reads_as_disclosure
-from language.focus import after_correction, after_greeting, is_question_like, sentences
+from language.focus import after_connective, after_correction, after_greeting, is_question_like, sentences
 from server.patches.focus import FOCUSED_ON, refocused
 
 
@@ -303,3 +303,44 @@ def test_the_question_asked_is_the_forms_slot_else_the_last_unanswered_bot_quest
     tracker.update_with_events([ActiveLoop("funding_form"), SlotSet("requested_slot", "work_area")], None)
     assert _question_asked(tracker) == "work_area"
     assert _question_asked(None) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "rest"),
+    [
+        ("and your budget?", "your budget?"),
+        ("What about in Asia?", "in Asia?"),
+        ("et au Bénin ?", "au Bénin ?"),
+        ("Et qu'en est-il des partenaires ?", "partenaires ?"),
+        ("¿y en Bolivia?", "en Bolivia?"),
+        ("y qué hay de los socios", "los socios"),
+    ],
+)
+def test_the_text_after_a_follow_ups_opening_is_found(text: str, rest: str) -> None:
+    found = after_connective(text)
+    assert found is not None and found[1] == rest and text[found[0] :] == rest
+
+
+@pytest.mark.parametrize("text", ["and", "Andorra?", "yes", "ethics", "¿y?", "et"])
+def test_a_word_that_only_starts_like_an_opening_is_none(text: str) -> None:
+    assert after_connective(text) is None
+
+
+def test_an_unclear_follow_up_is_read_as_what_follows_its_opening() -> None:
+    kept, parsed = keep(
+        "and your budget?", reading("nlu_fallback", 0.6), {"your budget?": reading("ask_budget", 0.9)}
+    )
+    assert parsed == ["your budget?"] and kept["intent"]["name"] == "ask_budget"
+    # A place question after the opening is a follow-up: answered like the place question before.
+    peru = {"entity": "country", "value": "Perú", "start": 3, "end": 7}
+    kept, _ = keep(
+        "¿y en Perú?",
+        reading("nlu_fallback", 0.6),
+        {"en Perú?": reading("ask_country_engagement", 0.8, [peru])},
+    )
+    assert kept["intent"]["name"] == "follow_up"
+    [country] = [e for e in kept["entities"] if e["entity"] == "country"]
+    assert "¿y en Perú?"[country["start"] : country["end"]] == "Perú"
+    # A clear whole reading is left alone.
+    kept, parsed = keep("and thanks!", reading("thank", 0.95), {})
+    assert parsed == [] and kept["intent"]["name"] == "thank"
