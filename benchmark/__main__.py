@@ -108,6 +108,11 @@ def memory_of(stack: RunningStack) -> Dict[str, Optional[float]]:
     }
 
 
+def rasa_processes_of(stack: RunningStack) -> List[float]:
+    """RSS of each Rasa process, MiB (the target is per process)."""
+    return [mib(rss_of(pid) or 0) or 0.0 for pid in stack.processes().get("rasa", [])]
+
+
 def summary(level: LevelResult) -> str:
     return (
         f"p50 {level.p50_ms:.0f} ms, p95 {level.p95_ms:.0f} ms, p99 {level.p99_ms:.0f} ms, "
@@ -160,6 +165,7 @@ def run_load(args: argparse.Namespace) -> Dict[str, Any]:
                 results[name]["levels"].append(level.to_dict())
         for name, stack in stacks.items():
             results[name]["memory_mib"]["after_load"] = memory_of(stack)
+            results[name]["memory_mib"]["rasa_processes_after_load"] = rasa_processes_of(stack)
             say(f"{name}: memory after the load {results[name]['memory_mib']['after_load']}")
         say("stopping both stacks")
     return {

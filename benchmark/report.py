@@ -40,7 +40,7 @@ def _targets(result: Dict[str, Any]) -> List[str]:
         rows.append(
             [
                 target["what"],
-                f"{OP_TEXT[target['op']]} {target['target']}",
+                f"{OP_TEXT[target['op']]} {target.get('bound', target.get('target'))}",
                 fmt(target["measured"], digits),
                 met,
             ]
