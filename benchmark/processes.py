@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 BIN = Path(sys.executable).parent
 _RUNNING: Dict[int, subprocess.Popen] = {}
@@ -91,10 +91,15 @@ class CommandFailed(RuntimeError):
 
 
 def run_timed(
-    args: List[str], cwd: Path, log: Path, timeout: float = 3600.0, env: Optional[Dict[str, str]] = None
+    args: List[str],
+    cwd: Path,
+    log: Path,
+    timeout: float = 3600.0,
+    env: Optional[Dict[str, str]] = None,
+    succeeded: Tuple[int, ...] = (0,),
 ) -> float:
     """Run a command to completion; returns its wall-clock seconds. Raises CommandFailed
-    with the end of its log when it fails or overruns."""
+    with the end of its log when it overruns or exits with a status not in ``succeeded``."""
     started = time.monotonic()
     process = spawn(args, cwd, log, env)
     try:
@@ -104,7 +109,7 @@ def run_timed(
     finally:
         stop(process)
     seconds = time.monotonic() - started
-    if returncode != 0:
+    if returncode not in succeeded:
         raise CommandFailed(f"{' '.join(args)} exited with {returncode}; end of {log}:\n{tail(log)}")
     return seconds
 

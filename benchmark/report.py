@@ -35,7 +35,11 @@ def load_tuning(path: Path) -> List[Dict[str, Any]]:
 def _targets(result: Dict[str, Any]) -> List[str]:
     rows = []
     for target in result.get("targets", []):
-        digits = 0 if target["id"] == "errors" else (3 if "ratio" in target["id"] else 3)
+        digits = (
+            0
+            if target["id"] == "errors"
+            else (3 if target["id"].startswith(("p95", "throughput", "intent")) else 1)
+        )
         met = {True: "**yes**", False: "**NO**", None: "not measured"}[target["met"]]
         rows.append(
             [

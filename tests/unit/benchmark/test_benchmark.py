@@ -831,3 +831,16 @@ def test_the_rate_limit_reply_counts_as_an_error() -> None:
     assert reply_error([{"text": "hello"}, {"image": "x.png"}]) is None
     assert reply_error([]) == "empty reply"
     assert reply_error({"text": "hi"}) == "empty reply"
+
+
+def test_a_command_is_timed_when_its_exit_status_is_one_that_counts_as_done(tmp_path: Path) -> None:
+    """A retraining round whose model the gate keeps out (exit status 4) is still a round, and
+    its time a measurement; any other status is a failure."""
+    import sys
+
+    from benchmark.processes import CommandFailed, run_timed
+
+    kept = [sys.executable, "-c", "import sys; sys.exit(4)"]
+    assert run_timed(kept, tmp_path, tmp_path / "kept.log", succeeded=(0, 4)) >= 0
+    with pytest.raises(CommandFailed, match="exited with 4"):
+        run_timed(kept, tmp_path, tmp_path / "kept.log")
