@@ -86,40 +86,34 @@ def _words(text: str) -> int:
     return len(re.findall(r"\w+", text))
 
 
-def after_greeting(text: str) -> Optional[Tuple[int, str]]:
-    """``(offset, rest)`` when ``text`` starts with a greeting and goes on with at least
-    ``FEWEST_WORDS`` words; None otherwise (a greeting alone is a greeting)."""
-    match = _GREETING.match(text)
+def _rest_after(opening: re.Pattern[str], text: str, fewest_words: int) -> Optional[Tuple[int, str]]:
+    """``(offset, rest)`` when ``text`` starts with ``opening`` and goes on with at least
+    ``fewest_words`` words; None otherwise."""
+    match = opening.match(text)
     if match is None or match.end() == 0:
         return None
     rest = text[match.end() :].strip()
-    if _words(rest) < FEWEST_WORDS:
+    if _words(rest) < fewest_words:
         return None
     return text.index(rest, match.end()), rest
+
+
+def after_greeting(text: str) -> Optional[Tuple[int, str]]:
+    """The text after a leading greeting, of at least ``FEWEST_WORDS`` words (a greeting
+    alone is a greeting)."""
+    return _rest_after(_GREETING, text, FEWEST_WORDS)
 
 
 def after_correction(text: str) -> Optional[Tuple[int, str]]:
-    """``(offset, rest)`` when ``text`` starts by correcting what came before ("no, I meant
-    Togo") and goes on with what was meant (one word is enough: a place); None otherwise."""
-    match = _CORRECTION.match(text)
-    if match is None or match.end() == 0:
-        return None
-    rest = text[match.end() :].strip()
-    if _words(rest) < 1:
-        return None
-    return text.index(rest, match.end()), rest
+    """What was meant after a correction of what came before ("no, I meant Togo"): one word
+    is enough (a place)."""
+    return _rest_after(_CORRECTION, text, 1)
 
 
 def after_connective(text: str) -> Optional[Tuple[int, str]]:
-    """``(offset, rest)`` when ``text`` opens like a follow-up ("and your budget?", "¿y en
-    Bolivia?") and goes on with at least one word; None otherwise."""
-    match = _CONNECTIVE.match(text)
-    if match is None or match.end() == 0:
-        return None
-    rest = text[match.end() :].strip()
-    if _words(rest) < 1:
-        return None
-    return text.index(rest, match.end()), rest
+    """What follows a follow-up's opening ("and your budget?", "¿y en Bolivia?"): one word is
+    enough."""
+    return _rest_after(_CONNECTIVE, text, 1)
 
 
 def sentences(text: str, clauses: bool = False) -> List[Tuple[int, str]]:
