@@ -130,14 +130,14 @@ def as_answer(text: str, parsed: Dict[str, Any], asked: Optional[str]) -> Option
     """``parsed`` read as the answer to the question ``asked`` (a form's requested slot), or
     None to keep the model's reading (see the module's docstring)."""
     text = (text or "").strip()
-    if not asked or not text or text.startswith("/"):
-        return None
+    if not asked or not text or text.startswith("/") or reads_as_disclosure(text):
+        return None  # a disclosure gets the careful answer, whatever was asked
     if asked == NAME_QUESTION:
         capitals = sum(1 for word in text.split()[1:] if word[:1].isupper())
         return _as_inform(parsed, asked, _entities(parsed)) if capitals >= NAME_CAPITALS else None
     if asked == EMAIL_QUESTION:
         return _as_inform(parsed, asked, _entities(parsed)) if EMAIL_SHAPE.search(text) else None
-    if asked not in (*OPTION_QUESTIONS, COUNTRY_QUESTION, CONSENT_QUESTION) or reads_as_disclosure(text):
+    if asked not in (*OPTION_QUESTIONS, COUNTRY_QUESTION, CONSENT_QUESTION):
         return None
     about_a_named_place = _names_a_country(parsed) and _intent(parsed) in PLACE_READINGS
     if asked == CONSENT_QUESTION:

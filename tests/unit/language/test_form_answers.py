@@ -159,6 +159,7 @@ def test_a_country_answer_is_read_as_one_even_when_the_model_heard_a_question() 
         ("una ONG", "nlu_fallback", "organisation_name"),  # any text answers the name
         ("no, I'd rather not say", "deny", "organisation_name"),
         ("stop", "stop", "organisation_name"),
+        ("Mi Hermano Fue Golpeado En La Comisaría", "disclose_abuse", "organisation_name"),
         ('/inform{"organisation_type": "ngo"}', "inform", "organisation_type"),
         ("nothing we do fits those", "inform", "work_area"),
     ],
