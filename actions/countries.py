@@ -355,9 +355,9 @@ class PlaceResolver:
         shared = self._shared_word(folded)
         if shared:
             return shared
-        phrases = self._phrases(folded, self._country_matcher)
-        if phrases:
-            return [self._names[phrases[0]]]
+        spans = self._name_spans(folded)  # "guinea ecuatorial" is not "guinea"
+        if spans:
+            return [spans[0][1]]
         code = self._by_regex(folded)
         if code:
             return [code]
@@ -380,6 +380,25 @@ class PlaceResolver:
             for span in self._phrase_spans(folded, self._translated_matcher)
         ]
 
+    def _name_spans(self, folded: str) -> List[Tuple[Span, str]]:
+        """Each English country name in ``folded`` with its code, where a longer French or
+        Spanish name (the CLDR's) covers it replaced by that name: "Guinea Ecuatorial" is not
+        "Guinea". French and Spanish names are otherwise a second tier (``_translated_spans``):
+        Spanish "Congo" must not take "democratic republic of congo" from the other Congo."""
+        english = self._phrase_spans(folded, self._country_matcher)
+        longer = [
+            span
+            for span in self._phrase_spans(folded, self._translated_matcher)
+            if any(span.start <= e.start and e.end <= span.end and len(span) > len(e) for e in english)
+        ]
+        spans = [(s, self._translated[s.text.lower()]) for s in longer]
+        spans += [
+            (e, self._names[e.text.lower()])
+            for e in english
+            if not any(s.start < e.end and e.start < s.end for s in longer)
+        ]
+        return sorted(spans, key=lambda item: item[0].start)
+
     def _scan_text(self, text: str) -> List[str]:
         """Countries a whole message names by a known name or a library expression.
 
@@ -387,9 +406,9 @@ class PlaceResolver:
         "Viet Nam" is not also read as "Nam(ibia)", nor "Guinea-Bissau" as "Guinea".
         """
         folded = _fold(text[:MAX_SCANNED_CHARS])
-        spans = self._phrase_spans(folded, self._country_matcher)
-        codes = [self._names[span.text.lower()] for span in spans]
-        covered = {token.i for span in spans for token in span}
+        spans = self._name_spans(folded)
+        codes = [code for _, code in spans]
+        covered = {token.i for span, _ in spans for token in span}
         rest = " ".join(t.text for t in self._nlp.make_doc(folded) if t.i not in covered)
         whole = self._by_regex(rest)
         if whole:
@@ -399,6 +418,16 @@ class PlaceResolver:
             code = None if shared else self._by_regex(candidate)
             codes += shared or ([code] if code else [])
         return codes or self._translated_spans(folded)
+
+    def _part_of_a_longer_name(self, mention: str, text: str) -> bool:
+        """Whether the model's ``mention`` is only part of a longer country name the text
+        has: the model tagged "Guinea" in "Guinea Ecuatorial" or "Guinea-Bissau"."""
+        folded = _strip_article(_fold(mention))
+        return bool(folded) and any(
+            span.text.lower() != folded and re.search(rf"(?<!\w){re.escape(folded)}(?!\w)", span.text.lower())
+            for span in self._phrase_spans(_fold(text[:MAX_SCANNED_CHARS]), self._country_matcher)
+            + self._phrase_spans(_fold(text[:MAX_SCANNED_CHARS]), self._translated_matcher)
+        )
 
     def _candidates(self, folded: str) -> List[str]:
         """Words and word pairs that could be a country name, stop words left out."""
@@ -455,7 +484,11 @@ class PlaceResolver:
         """Countries named in a message: the NLU's country entities and known names in the
         text; then the countries of the cities it names; a misspelt name in the text only when
         nothing else was found."""
-        mentions = [m for m in mentions if _strip_article(_fold(m)) not in self._places]
+        mentions = [
+            m
+            for m in mentions
+            if _strip_article(_fold(m)) not in self._places and not self._part_of_a_longer_name(m, text or "")
+        ]
         codes = [code for mention in mentions for code in self._resolve_mention(mention)]
         codes += self._scan_text(text or "")
         if not codes:

@@ -112,8 +112,11 @@ class ValidateFundingForm(KnowledgeAction, FormValidationAction):
     def validate_organisation_type(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        options = self.knowledge.partnership.organisation_types
-        return _option_or_ask_again("organisation_type", options, value, dispatcher, tracker)
+        partnership = self.knowledge.partnership
+        other = ("work_area", partnership.work_areas)
+        return _option_or_ask_again(
+            "organisation_type", partnership.organisation_types, value, dispatcher, tracker, other
+        )
 
     def validate_organisation_country(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -134,8 +137,9 @@ class ValidateFundingForm(KnowledgeAction, FormValidationAction):
     def validate_work_area(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        options = self.knowledge.partnership.work_areas
-        return _option_or_ask_again("work_area", options, value, dispatcher, tracker)
+        partnership = self.knowledge.partnership
+        other = ("organisation_type", partnership.organisation_types)
+        return _option_or_ask_again("work_area", partnership.work_areas, value, dispatcher, tracker, other)
 
 
 def _before_this_message(tracker: Tracker, slot: str) -> Any:
@@ -154,13 +158,20 @@ def _asked(tracker: Tracker, slot: str) -> bool:
 
 
 def _option_or_ask_again(
-    slot: str, options: Sequence[Option], value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+    slot: str,
+    options: Sequence[Option],
+    value: Any,
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    other: Optional[Tuple[str, Sequence[Option]]] = None,
 ) -> Dict[str, Any]:
     """The option the value names, or, for the question asked, the option the whole message
     names (the model's entity may be a part of the answer that names none alone). Nothing
     recognised: the question asked says so and is asked again (unless the message corrected
     the country); a value for another question is dropped without a word, keeping an answer
-    given before ("our office is in Lagos" must not undo "we are an association")."""
+    given before ("our office is in Lagos" must not undo "we are an association"). A message
+    that answers the ``other`` question instead ("we are an NGO" when the kind of work is
+    asked) changes that answer, and the question asked is asked again without a complaint."""
     asked = _asked(tracker, slot)
     option = recognise(options, _first_text(value))
     if option is None and asked:
@@ -169,6 +180,9 @@ def _option_or_ask_again(
         return {slot: option.id}
     if not asked:
         return {slot: _before_this_message(tracker, slot)}  # an answer given before stays
+    answered = recognise(other[1], _answer_text(tracker)) if other is not None else None
+    if other is not None and answered is not None:
+        return {slot: None, other[0]: answered.id}
     if not corrects_the_country(tracker) and slot == "organisation_type":
         dispatcher.utter_message(response="utter_unrecognised_organisation_type")
     elif not corrects_the_country(tracker):

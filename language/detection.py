@@ -46,7 +46,8 @@ _NAMES = {
     "es": r"spanish|espagnol|espa[nñ]ol|castellano",
 }
 _ASKS = re.compile(
-    r"\b(?:in|en|parlez|parles|speak|hablas|habla|hablan|respond|answer|reply|write|talk|"
+    r"\b(?:in|en|parlez|parles|speak|hablas|habla|hablan|respond|answer|reply|write|talk|switch|change|"
+    r"passez|passer|parler|cambia|cambie|cambiar|hablar|hablen|"
     r"répondez|repondez|responde|responda|please|svp|por favor|s'il vous pla[iî]t)\b",
     re.IGNORECASE,
 )
@@ -145,17 +146,66 @@ def detect(
     return best if values[best] >= needed else None
 
 
-def requested(text: str) -> Optional[str]:
-    """The language a short message asks for ("in French please", "¿hablas español?",
-    "English"), or None. A long message that names a language is a question, not a request."""
-    if text.startswith("/") or len(re.findall(r"\w+", text)) > 6:
-        return None
-    named = [
+# A request's clause ends at punctuation or at "and" ("in Spanish please: what is the OPCAT?",
+# "can you switch to French and tell me about your partners?").
+_CLAUSE = re.compile(r"(?:(?!\b(?:and|et|y|then|puis|luego)\b)[^,:;.!?¡¿\n])+", re.IGNORECASE)
+REQUEST_WORDS = 6  # a request is short: a longer message that names a language asks about it
+
+
+def _named(text: str) -> List[str]:
+    return [
         code
         for code, pattern in _NAMES.items()
         if re.search(rf"\b(?:{pattern})(?![-\w])", text, re.IGNORECASE)  # not "French-speaking"
     ]
+
+
+def _asks_for(text: str) -> Optional[str]:
+    """The language a short text asks for, on its own."""
+    if len(re.findall(r"\w+", text)) > REQUEST_WORDS:
+        return None
+    named = _named(text)
     if len(named) != 1:
         return None
     alone = re.fullmatch(rf"\W*(?:{_NAMES[named[0]]})\W*", text, re.IGNORECASE)
     return named[0] if alone or _ASKS.search(text) else None
+
+
+def request_span(text: str) -> Optional[Tuple[str, int, int]]:
+    """(language, start, end) of the part of ``text`` that asks for a language: the whole of
+    a short message ("in French please", "¿hablas español?", "English"), or one short clause
+    of a longer one ("in Spanish please: what is the OPCAT?"). None when no part asks, or the
+    message names more than one language."""
+    if text.startswith("/") or len(_named(text)) != 1:
+        return None
+    for clause in _CLAUSE.finditer(text):
+        language = _asks_for(clause.group())
+        if language:
+            return language, clause.start(), clause.end()
+    whole = _asks_for(text)
+    return (whole, 0, len(text)) if whole else None
+
+
+def requested(text: str) -> Optional[str]:
+    """The language a message asks for (see :func:`request_span`), or None. A long message
+    that names a language in passing is a question, not a request."""
+    span = request_span(text)
+    return span[0] if span else None
+
+
+def besides_request(text: str) -> Optional[Tuple[int, str]]:
+    """(offset, text) of what a message says besides asking for a language, when that is a
+    question of its own ("answer in French: who funds you?" -> "who funds you?"): the longer
+    side of the request's clause. None for a message that only asks for a language."""
+    span = request_span(text)
+    if span is None:
+        return None
+    _, start, end = span
+    before, after = text[:start], text[end:]
+    side, offset = (after, end) if len(after.strip()) >= len(before.strip()) else (before, 0)
+    stripped = re.sub(r"^[\s,:;.!-]*(?:(?:and|et|y|then|puis|luego)\b[\s,]*)?", "", side, flags=re.IGNORECASE)
+    offset += len(side) - len(stripped)
+    stripped = stripped.rstrip(" ,:;-\n")
+    if len(re.findall(r"\w+", stripped)) < 2:
+        return None
+    return offset, stripped

@@ -116,3 +116,13 @@ def test_the_whole_check_typed_in_own_words_ends_in_the_right_enquiry(stack: Sta
     [enquiry] = EnquiryStore(stack.database_url).for_conversation(sender)
     assert (enquiry.organisation_type, enquiry.country_iso3, enquiry.work_area) == expected
     assert enquiry.consent is True
+
+
+def test_a_name_or_an_address_in_another_language_keeps_the_conversations_language(stack: Stack) -> None:
+    """An organisation's name is no request for a language: an English conversation stays
+    English after "Association Lumière pour les Droits" (before, Lingua read it as French)."""
+    sender = f"funding-name-{uuid.uuid4().hex}"
+    for message in ["Can you fund our project?", "yes", "an NGO", "Togo", "prison monitoring", "yes"]:
+        stack.send(sender, message)
+    assert "Which email address" in say(stack, sender, "Association Lumière pour les Droits de l'Homme")
+    assert "has been recorded" in say(stack, sender, "contact@lumiere-droits.org")

@@ -76,6 +76,24 @@ def test_an_explicit_switch_holds_for_short_and_mixed_messages(stack: Stack) -> 
     assert back.startswith("I will answer in English")
 
 
+def test_a_request_for_a_language_with_a_question_answers_the_question_in_that_language(stack: Stack) -> None:
+    """Both at once: the language is switched and the question answered, not only the switch."""
+    spanish = say(stack, new_sender(), "in Spanish please: what is the OPCAT?")
+    assert opening(SPANISH, "utter_opcat", 4) in " ".join(spanish.split())
+    sender = new_sender()
+    french = say(stack, sender, "Can you switch to French and tell me about your partners?")
+    assert opening(FRENCH, "utter_partners", 4) in " ".join(french.split())
+    # The switch holds for what says nothing of a language.
+    assert opening(FRENCH, "utter_opcat", 4) in " ".join(say(stack, sender, "OPCAT?").split())
+
+
+def test_a_country_whose_name_holds_another_is_not_taken_for_it(stack: Stack) -> None:
+    """ "Guinea Ecuatorial" is not Guinea, whatever span the model tags."""
+    spanish = say(stack, new_sender(), "¿Trabajan en Guinea Ecuatorial?")
+    assert "no incluye Guinea Ecuatorial entre" in spanish and "incluye Guinea entre" not in spanish
+    assert "Guinea-Bisáu" in say(stack, new_sender(), "¿Trabajan en Guinea-Bisáu?")
+
+
 def test_the_conversation_language_is_stored_for_staff(stack: Stack) -> None:
     sender = new_sender()
     say(stack, sender, "¿Trabajan en México?")

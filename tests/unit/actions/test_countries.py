@@ -97,6 +97,47 @@ def test_text_that_is_no_country_matches_nothing(places: PlaceResolver, written:
     assert places.countries(written, [written]) == []
 
 
+# A country whose name holds another's, in the three languages; the model often tags only the
+# shorter name ("Guinea"), which must not win over the whole one the visitor wrote.
+NAMES_HOLDING_ANOTHER = [
+    ("¿Trabajan en Guinea Ecuatorial?", "Guinea", "GNQ"),
+    ("vous travaillez en Guinée équatoriale ?", "Guinée", "GNQ"),
+    ("do you work in Equatorial Guinea", "Guinea", "GNQ"),
+    ("perdón, quería decir Guinea-Bisáu", "Guinea", "GNB"),
+    ("et en Guinée-Bissau ?", "Guinée", "GNB"),
+    ("Guinea Bissau", "Guinea", "GNB"),
+    ("Papua New Guinea?", "Guinea", "PNG"),
+    ("¿y en Papúa Nueva Guinea?", "Guinea", "PNG"),
+    ("any projects in South Sudan", "Sudan", "SSD"),
+    ("¿trabajan en Sudán del Sur?", "Sudán", "SSD"),
+]
+
+
+@pytest.mark.parametrize(("text", "tagged", "iso3"), NAMES_HOLDING_ANOTHER)
+def test_the_whole_name_wins_over_a_name_inside_it(
+    places: PlaceResolver, text: str, tagged: str, iso3: str
+) -> None:
+    assert [m.iso3 for m in places.countries(text, [tagged])] == [iso3]
+    assert [m.iso3 for m in places.countries(text)] == [iso3]
+
+
+@pytest.mark.parametrize(
+    ("text", "tagged", "iso3"),
+    [
+        ("¿Trabajan en Guinea Ecuatorial?", ["Guinea Ecuatorial"], "GNQ"),  # the whole name tagged
+        ("vous travaillez en Guinée équatoriale ?", ["Guinée équatoriale"], "GNQ"),
+        ("¿Trabajan en Guinea-Bisáu?", ["Guinea", "Bisáu"], "GNB"),  # tagged in two halves
+    ],
+)
+def test_a_tagged_name_is_read_whole(places: PlaceResolver, text: str, tagged: List[str], iso3: str) -> None:
+    assert [m.iso3 for m in places.countries(text, tagged)] == [iso3]
+
+
+def test_a_shorter_name_elsewhere_in_the_message_is_kept(places: PlaceResolver) -> None:
+    codes = [m.iso3 for m in places.countries("Guinea or Equatorial Guinea?", ["Guinea"])]
+    assert codes == ["GIN", "GNQ"]
+
+
 def test_bare_congo_names_both_congos(places: PlaceResolver) -> None:
     assert {m.iso3 for m in places.countries("do you work in congo?", ["Congo"])} == {"COD", "COG"}
     assert {m.iso3 for m in places.countries("do you work in congo?")} == {"COD", "COG"}

@@ -126,6 +126,29 @@ def test_an_answer_given_before_stays_when_a_later_message_holds_an_unreadable_o
     assert dispatcher.messages == []
 
 
+@pytest.mark.parametrize(
+    ("asked", "text", "changed"),
+    [
+        ("work_area", "on est une ONG", {"organisation_type": "ngo"}),
+        ("work_area", "we are actually a university", {"organisation_type": "academic"}),
+        ("organisation_type", "nos dedicamos a la reforma del código penal", {"work_area": "legal_reform"}),
+    ],
+)
+def test_an_answer_to_the_other_question_changes_it_and_the_question_is_asked_again(
+    form: ValidateFundingForm,
+    dispatcher: CollectingDispatcher,
+    asked: str,
+    text: str,
+    changed: Dict[str, str],
+) -> None:
+    """The visitor answers what they think was asked: taken as that answer, and the question
+    asked comes again, without "I didn't recognise"."""
+    tracker = make_tracker(text=text, slots={"requested_slot": asked})
+    validate = form.validate_work_area if asked == "work_area" else form.validate_organisation_type
+    assert validate(text, dispatcher, tracker, {}) == {asked: None, **changed}
+    assert texts(dispatcher) == []
+
+
 def test_the_whole_answer_is_read_when_the_models_part_names_no_option(
     form: ValidateFundingForm, dispatcher: CollectingDispatcher
 ) -> None:

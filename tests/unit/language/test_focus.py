@@ -344,3 +344,53 @@ def test_an_unclear_follow_up_is_read_as_what_follows_its_opening() -> None:
     # A clear whole reading is left alone.
     kept, parsed = keep("and thanks!", reading("thank", 0.95), {})
     assert parsed == [] and kept["intent"]["name"] == "thank"
+
+
+def unsure(*ranking: Tuple[str, float]) -> Dict[str, Any]:
+    """An unsure whole reading (the fallback classifier's) over the model's ``ranking``."""
+    return {
+        "text": "",
+        "intent": {"name": "nlu_fallback", "confidence": 0.6},
+        "intent_ranking": [
+            {"name": "nlu_fallback", "confidence": 0.6},
+            *({"name": name, "confidence": confidence} for name, confidence in ranking),
+        ],
+        "entities": [],
+    }
+
+
+def test_an_unsure_reading_with_one_question_clearly_ahead_is_answered() -> None:
+    kept, _ = keep("who bankrolls your outfit", unsure(("ask_budget", 0.52), ("ask_partners", 0.18)), {})
+    assert kept["intent"] == {"name": "ask_budget", "confidence": 0.52}
+
+
+@pytest.mark.parametrize(
+    "ranking",
+    [
+        [("ask_budget", 0.45), ("ask_funding", 0.30)],  # two readings compete: the second chance
+        [("ask_budget", 0.30), ("ask_funding", 0.05)],  # too weak to answer on
+        [("out_of_scope", 0.55), ("ask_contacts", 0.1)],  # no question the assistant answers
+        [("stop", 0.55), ("deny", 0.1)],  # never end a form on a guess
+        [("follow_up", 0.55), ("ask_budget", 0.1)],  # depends on what came before
+    ],
+)
+def test_a_reading_without_a_clear_lead_to_a_question_stays_unsure(ranking: List[Tuple[str, float]]) -> None:
+    kept, _ = keep("whatever this is", unsure(*ranking), {})
+    assert kept["intent"]["name"] == "nlu_fallback"
+
+
+def test_a_lead_never_overrides_a_disclosure() -> None:
+    kept, _ = keep(
+        "the police beat my son, who funds you", unsure(("ask_budget", 0.5), ("ask_funding", 0.1)), {}
+    )
+    assert kept["intent"]["name"] == "disclose_abuse"
+
+
+def test_a_request_for_a_language_with_a_question_answers_the_question() -> None:
+    text = "in Spanish please: what is the OPCAT?"
+    kept, parsed = keep(text, reading("choose_language", 0.7), {"what is the OPCAT?": reading("ask_opcat")})
+    assert parsed == ["what is the OPCAT?"] and kept["intent"]["name"] == "ask_opcat"
+    assert kept[FOCUSED_ON] == "what is the OPCAT?"
+    # What is besides the request is no question: the request is answered.
+    kept, _ = keep("en español, gracias amigo", reading("thank", 0.7), {"gracias amigo": reading("thank")})
+    assert kept["intent"]["name"] == "choose_language"

@@ -23,7 +23,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from apt_settings import ROOT
 from language import conversation_language, supported
-from language.detection import Vocabulary, detect, requested
+from language.detection import Vocabulary, besides_request, detect, requested
 from language.wording import WordingError, differences, english_responses, responses_in
 from server.components.language_detector import LanguageDetector, example_language
 from server.nlg import LocalisedNaturalLanguageGenerator
@@ -73,10 +73,35 @@ def test_a_message_switches_the_language_only_when_surely_detected(
         ("Do you work in French-speaking countries?", None),  # a question, not a request
         ("what is the french for OPCAT and do you have a spanish version", None),
         ("in French or Spanish?", None),  # two languages: not a choice
+        # A request in one clause of a longer message, with a question besides.
+        ("in Spanish please: what is the OPCAT?", "es"),
+        ("répondez en français svp, où êtes-vous ?", "fr"),
+        ("Can you switch to French and tell me about your partners?", "fr"),
+        ("en español, ¿quién financia a la APT?", "es"),
+        ("Is the manual about detention monitoring published in English anywhere?", None),
     ],
 )
 def test_an_explicit_request_names_one_language(text: str, expected: Optional[str]) -> None:
     assert requested(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "rest"),
+    [
+        ("in Spanish please: what is the OPCAT?", "what is the OPCAT?"),
+        ("answer in French: who funds you?", "who funds you?"),
+        ("Can you switch to French and tell me about your partners?", "tell me about your partners?"),
+        ("¿Dónde trabajan? En español por favor", "¿Dónde trabajan?"),
+        ("in French please", None),  # only the request
+        ("en español, gracias", None),  # nothing that asks
+        ("do you work in Peru?", None),  # no request at all
+    ],
+)
+def test_a_question_besides_a_request_is_found(text: str, rest: Optional[str]) -> None:
+    found = besides_request(text)
+    assert (found[1] if found else None) == rest
+    if found:
+        assert text[found[0] :].startswith(found[1])
 
 
 def test_codes_and_the_conversation_language() -> None:
