@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from functools import partial
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from email_validator import EmailNotValidError, validate_email
 from rasa_sdk import FormValidationAction, Tracker
@@ -113,7 +114,7 @@ class ValidateFundingForm(KnowledgeAction, FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
         partnership = self.knowledge.partnership
-        other = ("work_area", partnership.work_areas)
+        other = ("work_area", partial(_id_of, partnership.work_areas))
         return _option_or_ask_again(
             "organisation_type", partnership.organisation_types, value, dispatcher, tracker, other
         )
@@ -138,7 +139,7 @@ class ValidateFundingForm(KnowledgeAction, FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
         partnership = self.knowledge.partnership
-        other = ("organisation_type", partnership.organisation_types)
+        other = ("organisation_type", partial(_id_of, partnership.organisation_types))
         return _option_or_ask_again("work_area", partnership.work_areas, value, dispatcher, tracker, other)
 
 
@@ -157,13 +158,18 @@ def _asked(tracker: Tracker, slot: str) -> bool:
     return tracker.get_slot("requested_slot") == slot
 
 
+def _id_of(options: Sequence[Option], text: str) -> Optional[str]:
+    option = recognise(options, text)
+    return option.id if option is not None else None
+
+
 def _option_or_ask_again(
     slot: str,
     options: Sequence[Option],
     value: Any,
     dispatcher: CollectingDispatcher,
     tracker: Tracker,
-    other: Optional[Tuple[str, Sequence[Option]]] = None,
+    other: Optional[Tuple[str, Callable[[str], Optional[str]]]] = None,
 ) -> Dict[str, Any]:
     """The option the value names, or, for the question asked, the option the whole message
     names (the model's entity may be a part of the answer that names none alone). Nothing
@@ -180,9 +186,9 @@ def _option_or_ask_again(
         return {slot: option.id}
     if not asked:
         return {slot: _before_this_message(tracker, slot)}  # an answer given before stays
-    answered = recognise(other[1], _answer_text(tracker)) if other is not None else None
+    answered = other[1](_answer_text(tracker)) if other is not None else None
     if other is not None and answered is not None:
-        return {slot: None, other[0]: answered.id}
+        return {slot: None, other[0]: answered}
     if not corrects_the_country(tracker) and slot == "organisation_type":
         dispatcher.utter_message(response="utter_unrecognised_organisation_type")
     elif not corrects_the_country(tracker):
