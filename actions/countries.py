@@ -69,18 +69,28 @@ MAX_SHARED_WORD_COUNTRIES = 3
 @dataclass(frozen=True)
 class Area:
     """A region the profile does not use as a heading: one of the UN's ("the Caribbean",
-    "Sub-Saharan Africa", by its M49 code) or a group of the knowledge base ("MENA", by its
-    id). It is answered with the profile's sub-regions inside it, if any."""
+    "Sub-Saharan Africa", by its M49 code) or a group of the knowledge base ("MENA", "the
+    Sahel", by its id). It is answered with the profile's sub-regions inside it, if any, and
+    for a group made of countries, with only those countries of each sub-region."""
 
     key: str
     sub_regions: FrozenSet[str]  # the M49 codes of the sub-regions it covers
     name: str  # in English, for the conversation's slot
+    countries: Optional[FrozenSet[str]] = None  # ISO3 codes, for a group made of countries
 
     def subregions_in(self, knowledge: KnowledgeBase) -> List[Subregion]:
-        """The profile's sub-regions inside this area, in the profile's order."""
-        return [
+        """The profile's sub-regions inside this area, in the profile's order; for a group
+        made of countries, each with only the group's countries, and only where it has one."""
+        inside = [
             sub for region in knowledge.regions for sub in region.subregions if sub.m49 in self.sub_regions
         ]
+        if self.countries is None:
+            return inside
+        kept = [
+            sub.copy(update={"countries": [c for c in sub.countries if c.iso3 in self.countries]})
+            for sub in inside
+        ]
+        return [sub for sub in kept if sub.countries]
 
 
 Where = Union[Region, Subregion, Area]
@@ -251,8 +261,17 @@ class PlaceResolver:
             for name in names:
                 places.setdefault(_fold(name), where)
         for number, group in enumerate(knowledge.region_groups):
-            covered = frozenset(leaf for code in group.m49 for leaf in table.sub_regions(code))
-            area = Area(group.id, covered, group.name)
+            if group.countries:  # the profile's sub-regions that hold one of its countries
+                covered = frozenset(
+                    sub.m49
+                    for region in knowledge.regions
+                    for sub in region.subregions
+                    if any(c.iso3 in group.countries for c in sub.countries)
+                )
+                area = Area(group.id, covered, group.name, frozenset(group.countries))
+            else:
+                covered = frozenset(leaf for code in group.m49 for leaf in table.sub_regions(code))
+                area = Area(group.id, covered, group.name)
             names = [t.region_groups[number].name for t in [knowledge, *translations]]
             for name in [*names, *group.aliases]:
                 places.setdefault(_fold(name), area)

@@ -182,17 +182,27 @@ class OtherNames(_Strict):
 
 
 class RegionGroup(_Strict):
-    """A region no standard names ("MENA"), as the M49 regions it covers: answered with the
-    profile's sub-regions inside them."""
+    """A region no standard names: as the M49 regions it covers ("MENA"), answered with the
+    profile's sub-regions inside them, or as the countries that make it up ("the Sahel",
+    "the Balkans"), answered with the profile's countries among them. One or the other."""
 
     id: NonEmpty
     name: NonEmpty
-    m49: List[M49Code]
+    m49: List[M49Code] = []
+    countries: List[Iso3] = []
     aliases: List[NonEmpty] = []
 
     @validator("m49", each_item=True)
     def _m49_known(cls, value: str) -> str:
         return _known_m49(value)
+
+    _iso3_known = validator("countries", each_item=True, allow_reuse=True)(_known_iso3)
+
+    @validator("countries", always=True)
+    def _m49_or_countries(cls, countries: List[str], values: Dict[str, Any]) -> List[str]:
+        if bool(countries) == bool(values.get("m49")):
+            raise ValueError("give either the M49 regions (m49) or the countries (countries), not both")
+        return countries
 
 
 # An answer typed in a visitor's own words ("we monitor police cells") names an option when it

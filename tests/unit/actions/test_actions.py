@@ -462,6 +462,13 @@ def test_a_region_without_listed_countries_is_answered_honestly(
         ("es", "¿Dónde trabajan en la región MENA?",
          "El perfil de la APT enumera 15 países en la región MENA (Oriente Medio y Norte de África):",
          ["África del Norte", "Asia Occidental"]),
+        ("en", "Which countries in the Sahel?", "The APT's profile lists 5 countries in the Sahel:",
+         ["Central Africa", "Western Africa"]),
+        ("fr", "Quels pays dans les Balkans ?", "Le profil de l'APT recense 6 pays dans les Balkans\u00a0:",
+         ["Europe du Sud"]),
+        ("es", "¿En qué países del Cono Sur trabajan?",
+         "El perfil de la APT enumera 4 países en el Cono Sur:",
+         ["América del Sur"]),
     ],
 )  # fmt: skip
 def test_a_composite_region_lists_its_countries_by_the_profiles_subregions(
@@ -479,6 +486,9 @@ def test_a_composite_region_lists_its_countries_by_the_profiles_subregions(
         ("en", "how many countries in Sub-Saharan Africa?",
          "The APT's profile lists 25 countries in Sub-Saharan Africa."),
         ("fr", "Combien de pays aux Amériques ?", "Le profil de l'APT recense 13 pays aux Amériques."),
+        ("fr", "Combien de pays au Maghreb ?", "Le profil de l'APT recense 3 pays au Maghreb."),
+        ("en", "how many countries in the Gulf states?",
+         "The APT's profile lists 1 country in the Gulf states."),
         ("es", "¿Cuántos países en el Caribe?",
          "El perfil de la APT no enumera ningún país en el Caribe. Agrupa sus países en África, Europa, Asia "
          "y las Américas."),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List
+from typing import Dict, List
 
 import pytest
 
@@ -357,6 +357,32 @@ def test_other_regions_are_areas_with_the_profiles_subregions_inside(
     found = places.place(text)
     assert isinstance(found, Area) and found.key == key
     assert [sub.name for sub in found.subregions_in(knowledge)] == listed
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "listed"),
+    [
+        ("do you work in the Sahel?", "sahel", {"Central Africa": ["TCD"], "Western Africa": ["GMB", "SEN", "MRT", "NER"]}),
+        ("vous êtes présents au Maghreb ?", "maghreb", {"Northern Africa": ["MAR", "DZA"], "Western Africa": ["MRT"]}),
+        ("¿y en el Cuerno de África?", "horn_of_africa", {"Eastern Africa": ["ETH", "ERI"]}),
+        ("anything in the Caucasus", "south_caucasus", {"Western Asia": ["ARM", "GEO", "AZE"]}),
+        ("¿trabajan en el Cono Sur?", "southern_cone", {"South America": ["ARG", "CHL", "PRY", "URY"]}),
+        ("et dans les pays andins ?", "andean", {"South America": ["COL", "ECU", "PER"]}),
+        ("are you in Scandinavia", "scandinavia", {"Northern Europe": ["DNK"]}),
+    ],
+)  # fmt: skip
+def test_a_region_made_of_countries_lists_only_the_profiles_countries_in_it(
+    places: PlaceResolver, knowledge: KnowledgeBase, text: str, key: str, listed: Dict[str, List[str]]
+) -> None:
+    found = places.place(text)
+    assert isinstance(found, Area) and found.key == key
+    subregions = found.subregions_in(knowledge)
+    assert {sub.name: [c.iso3 for c in sub.countries] for sub in subregions} == listed
+    # The profile itself is untouched: its sub-regions keep all their countries.
+    assert all(len(sub.countries) > 0 for region in knowledge.regions for sub in region.subregions)
+    assert len(
+        next(s for r in knowledge.regions for s in r.subregions if s.name == subregions[0].name).countries
+    ) >= len(subregions[0].countries)
 
 
 # -- adjectives of nationality -----------------------------------------------------------------

@@ -116,7 +116,7 @@ LISTED = [
 ALLOWED = {
     "en": {"the ": ("in the ",), "": ("in ",)},
     "fr": {"le ": ("au ",), "la ": ("en ", "à la ", "dans la "), "l'": ("en ", "à l'", "dans l'"),
-           "les ": ("aux ",), "": ("à ", "en ", "dans ")},
+           "les ": ("aux ", "dans les "), "": ("à ", "en ", "dans ")},
     "es": {"el ": ("en el ",), "la ": ("en la ",), "los ": ("en los ",), "las ": ("en las ",), "": ("en ",)},
 }  # fmt: skip
 

@@ -142,6 +142,13 @@ def test_a_region_group_names_known_m49_codes(tmp_path: Path) -> None:
     assert "'998' is not a region of content/knowledge/m49.yml" in message
 
 
+def test_a_region_group_is_made_of_m49_regions_or_of_known_countries_not_both(tmp_path: Path) -> None:
+    message = broken(tmp_path, lambda d: d["region_groups"][0].update(countries=["KEN"]))
+    assert "either the M49 regions (m49) or the countries (countries), not both" in message
+    message = broken(tmp_path, lambda d: d["region_groups"][1]["countries"].append("XXX"))
+    assert "'XXX' is not an ISO 3166 alpha-3 code" in message
+
+
 def test_the_m49_table_names_only_codes_the_cldr_knows() -> None:
     with pytest.raises(M49Error, match="region 002: '777' is not an M49 code the CLDR names"):
         M49({"002": ["015", "777"]})
