@@ -362,8 +362,10 @@ def test_other_regions_are_areas_with_the_profiles_subregions_inside(
 @pytest.mark.parametrize(
     ("text", "key", "listed"),
     [
-        ("do you work in the Sahel?", "sahel", {"Central Africa": ["TCD"], "Western Africa": ["GMB", "SEN", "MRT", "NER"]}),
-        ("vous êtes présents au Maghreb ?", "maghreb", {"Northern Africa": ["MAR", "DZA"], "Western Africa": ["MRT"]}),
+        ("do you work in the Sahel?", "sahel",
+         {"Central Africa": ["TCD"], "Western Africa": ["GMB", "SEN", "MRT", "NER"]}),
+        ("vous êtes présents au Maghreb ?", "maghreb",
+         {"Northern Africa": ["MAR", "DZA"], "Western Africa": ["MRT"]}),
         ("¿y en el Cuerno de África?", "horn_of_africa", {"Eastern Africa": ["ETH", "ERI"]}),
         ("anything in the Caucasus", "south_caucasus", {"Western Asia": ["ARM", "GEO", "AZE"]}),
         ("¿trabajan en el Cono Sur?", "southern_cone", {"South America": ["ARG", "CHL", "PRY", "URY"]}),
