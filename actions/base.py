@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import abc
-from typing import Any, List, Optional
+import re
+from typing import Any, List, Optional, Tuple
 
 from rasa_sdk import Action, Tracker
 
@@ -55,3 +56,26 @@ def entity_values(tracker: Tracker, entity: str) -> List[str]:
         e.get("value") for e in tracker.latest_message.get("entities") or [] if e.get("entity") == entity
     ]
     return [str(v) for v in values if v]
+
+
+# "not Benin", "pas au Bénin", "no en Bolivia", "instead of Benin": a country named only to be
+# corrected ("we are based in Togo, not Benin", "not Kenya, Uganda").
+NEGATED = re.compile(
+    r"\b(?:not|pas|non|no|ni|instead\s+of|rather\s+than|au\s+lieu\s+du?|en\s+(?:lugar|vez)\s+de)"
+    r"\s+(?:(?:in|from|en|au|aux|du|de|des|à|a|the|le|la|les|el|los|las|d')\s*){0,2}$",
+    re.IGNORECASE,
+)
+
+
+def country_mentions(tracker: Tracker) -> Tuple[List[str], List[str]]:
+    """The country names the latest message states, and those it names only to negate."""
+    text = tracker.latest_message.get("text") or ""
+    stated: List[str] = []
+    negated: List[str] = []
+    for entity in tracker.latest_message.get("entities") or []:
+        value = entity.get("value")
+        if entity.get("entity") != "country" or not value:
+            continue
+        before = text[: int(entity.get("start") or 0)]
+        (negated if NEGATED.search(before) else stated).append(str(value))
+    return stated, negated

@@ -520,14 +520,20 @@ class PlaceResolver:
     # -- regions ------------------------------------------------------------------------
 
     def place(self, text: str, mentions: Sequence[str] = ()) -> Optional[Where]:
-        """The region, sub-region or other area a message names (the longest name), if any."""
+        """The region, sub-region or other area a message names (the longest name), if any.
+        The model's mention first, unless it is only part of a longer name in the text: it
+        often tags "Asia" in "Central Asia"."""
+        in_text = self._phrases(_strip_article(_fold((text or "")[:MAX_SCANNED_CHARS])), self._place_matcher)
+        longest = max(in_text, key=len) if in_text else None
         for candidate in [*mentions, text or ""]:
             folded = _strip_article(_fold(candidate[:MAX_SCANNED_CHARS]))
-            if folded in self._places:
-                return self._places[folded]
-            names = self._phrases(folded, self._place_matcher)
-            if names:
-                return self._places[max(names, key=len)]
+            names = [folded] if folded in self._places else self._phrases(folded, self._place_matcher)
+            if not names:
+                continue
+            name = max(names, key=len)
+            if longest and longest != name and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", longest):
+                name = longest
+            return self._places[name]
         return None
 
 

@@ -15,7 +15,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers
-from actions.base import KnowledgeAction, entity_values, latest_text
+from actions.base import KnowledgeAction, country_mentions, entity_values, latest_text
 from actions.countries import Area, CountryMatch, Where
 from language.focus import FOCUSED_ON
 
@@ -45,7 +45,15 @@ class PlaceAction(KnowledgeAction):
     """Shared answering logic; concrete actions choose which question they answer."""
 
     def _countries(self, tracker: Tracker) -> List[CountryMatch]:
-        return self.places.countries(latest_text(tracker), entity_values(tracker, "country"))
+        """The countries the latest message asks about: not those it names only to negate
+        ("not Kenya, Uganda"), unless nothing else is left."""
+        matches = self.places.countries(latest_text(tracker), entity_values(tracker, "country"))
+        _, negated = country_mentions(tracker)
+        if negated:
+            dropped = {match.iso3 for match in self.places.countries("", negated)}
+            kept = [match for match in matches if match.iso3 not in dropped]
+            return kept or matches
+        return matches
 
     def _countries_unless_place(self, tracker: Tracker) -> List[CountryMatch]:
         """Countries named, unless the message names a region and no country entity."""

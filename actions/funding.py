@@ -20,7 +20,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import KnowledgeAction
+from actions.base import KnowledgeAction, country_mentions
 from actions.countries import CountryMatch, PlaceResolver
 from actions.partnership import NOT_A_FIT, assess, explain
 from content.knowledge import KnowledgeBase, OrganisationType, WorkArea
@@ -39,13 +39,6 @@ FUNDING_ANSWERS = ("organisation_type", "organisation_country", "work_area")
 NOT_AN_ANSWER = ("stop", "disclose_abuse")
 # The entity of the "Change ..." buttons shown before the consent question.
 ANSWER_TO_CHANGE = "answer_to_change"
-# "not Benin", "pas au Bénin", "no en Bolivia", "instead of Benin": a country named only to be
-# corrected ("sorry, actually we are based in Togo, not Benin").
-NEGATED = re.compile(
-    r"\b(?:not|pas|non|no|ni|instead\s+of|rather\s+than|au\s+lieu\s+du?|en\s+(?:lugar|vez)\s+de)"
-    r"\s+(?:(?:in|from|en|au|aux|du|de|des|à|a|the|le|la|les|el|los|las|d')\s*){0,2}$",
-    re.IGNORECASE,
-)
 
 
 def _first_text(value: Any) -> str:
@@ -64,13 +57,7 @@ def _answer_text(tracker: Tracker) -> str:
 
 def stated_countries(tracker: Tracker) -> List[str]:
     """The country names the latest message states, leaving out those it negates."""
-    text = tracker.latest_message.get("text") or ""
-    mentions = [e for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "country"]
-    return [
-        str(e.get("value"))
-        for e in mentions
-        if e.get("value") and not NEGATED.search(text[: int(e.get("start") or 0)])
-    ]
+    return country_mentions(tracker)[0]
 
 
 def typed_option(tracker: Tracker, slot: str, options: Sequence[Option]) -> Dict[str, Any]:

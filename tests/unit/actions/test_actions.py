@@ -566,3 +566,35 @@ def test_a_yes_is_acknowledged_and_out_of_scope_declined(dispatcher: CollectingD
     dispatcher.messages.clear()
     run(ActionPlaceOrDefault(), dispatcher, text=text, intent="inform")
     assert responses(dispatcher) == ["utter_default"]
+
+
+# -- a country named only to be corrected -------------------------------------------------------
+
+
+def country_at(text: str, value: str) -> Dict[str, Any]:
+    """The model's country entity for ``value``, where it is in ``text``."""
+    start = text.index(value)
+    return {"entity": "country", "value": value, "start": start, "end": start + len(value)}
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "negated", "meant", "expected"),
+    [
+        ("en", "not Kenya, Uganda", "Kenya", "Uganda", "Yes, Uganda is among"),
+        ("fr", "pas le Mali, le Niger", "Mali", "Niger", "Oui, le profil de l'APT cite le Niger"),
+        ("es", "no en Bolivia sino en Perú", "Bolivia", "Perú", "Sí, el perfil de la APT incluye Perú"),
+    ],
+)
+def test_a_country_named_only_to_be_negated_is_not_answered(
+    language: str, text: str, negated: str, meant: str, expected: str
+) -> None:
+    entities = [country_at(text, negated), country_at(text, meant)]
+    answers = ask(ActionAnswerCountryEngagement(), language, text, entities=entities)
+    assert len(answers) == 1 and answers[0].startswith(expected)
+
+
+def test_a_negated_country_alone_is_still_answered() -> None:
+    answers = ask(
+        ActionAnswerCountryEngagement(), "en", "not Kenya?", entities=[country_at("not Kenya?", "Kenya")]
+    )
+    assert answers[0].startswith("Yes, Kenya is among")

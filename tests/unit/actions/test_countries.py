@@ -382,6 +382,22 @@ def test_a_region_made_of_countries_lists_only_the_profiles_countries_in_it(
     assert {sub.name: [c.iso3 for c in sub.countries] for sub in subregions} == listed
 
 
+@pytest.mark.parametrize(
+    ("text", "tagged", "name"),
+    [
+        ("I mean Central Asia only", ["Asia"], "Central Asia"),
+        ("¿y en Asia Central?", ["Asia"], "Central Asia"),
+        ("the Horn of Africa", ["Africa"], "the Horn of Africa"),
+        ("which countries in Asia", ["Asia"], "Asia"),
+    ],
+)
+def test_a_tagged_region_inside_a_longer_name_is_read_whole(
+    places: PlaceResolver, text: str, tagged: List[str], name: str
+) -> None:
+    found = places.place(text, tagged)
+    assert found is not None and found.name == name
+
+
 def test_a_region_made_of_countries_leaves_the_profile_as_it_is(
     places: PlaceResolver, knowledge: KnowledgeBase
 ) -> None:
