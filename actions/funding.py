@@ -37,6 +37,8 @@ FUNDING_ANSWERS = ("organisation_type", "organisation_country", "work_area")
 
 # Readings of a message that say something other than an answer: stop, or a disclosure.
 NOT_AN_ANSWER = ("stop", "disclose_abuse")
+# The offer of the check, after the funding question's answer ("Shall we?").
+OFFER_RESPONSE = "utter_offer_partnership_check"
 # The entity of the "Change ..." buttons shown before the consent question.
 ANSWER_TO_CHANGE = "answer_to_change"
 
@@ -60,13 +62,30 @@ def stated_countries(tracker: Tracker) -> List[str]:
     return country_mentions(tracker)[0]
 
 
+def answers_the_offer(tracker: Tracker) -> bool:
+    """Whether the latest message replies to the offer of the check (the assistant's message
+    just before it): the form is being started by a reply that may tell about the
+    organisation ("we are a small NGO from Benin", read as a yes: language/form_answers.py)."""
+    events = list(tracker.events)
+    users = [i for i, e in enumerate(events) if e.get("event") == "user"]
+    if not users or tracker.get_slot("requested_slot"):
+        return False
+    for event in reversed(events[: users[-1]]):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "bot":
+            return (event.get("metadata") or {}).get("utter_action") == OFFER_RESPONSE
+    return False
+
+
 def typed_option(tracker: Tracker, slot: str, options: Sequence[Option]) -> Dict[str, Any]:
     """The latest message as the answer to ``slot`` when the form asks for it, nothing filled
     it, and it names one of ``options`` without asking anything: "we're a law faculty" or
     "mostly training judges" read by the NLU as another question ("do you train judges?")
     are still answers. A question ("what is the OPCAT?"), a "stop" or a button are left to
     the form's other paths."""
-    if tracker.get_slot("requested_slot") != slot or tracker.get_slot(slot):
+    asked = tracker.get_slot("requested_slot") == slot
+    if not (asked or answers_the_offer(tracker)) or tracker.get_slot(slot):
         return {}
     text = tracker.latest_message.get("text") or ""
     intent = (tracker.latest_message.get("intent") or {}).get("name")
@@ -96,6 +115,14 @@ class ValidateFundingForm(KnowledgeAction, FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
         return typed_option(tracker, "work_area", self.knowledge.partnership.work_areas)
+
+    def extract_organisation_country(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        """The country a reply to the offer told ("somos una ONG de Perú"); while the form asks,
+        the domain's mappings read it."""
+        stated = stated_countries(tracker) if answers_the_offer(tracker) else []
+        return {"organisation_country": stated[0]} if len(stated) == 1 else {}
 
     def validate_organisation_type(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -31,6 +31,12 @@ and the question asked again, a disclosure gets the careful answer, a "stop" sto
 - **Contact e-mail**: the message holds something shaped like an address (a "no-reply@..."
   is not a "no").
 
+- **The offer of the check** ("Shall we?"): a reply that tells about the organisation instead
+  of saying yes ("we are a small NGO from Benin working on prison visits", "somos una ONG de
+  Perú") is a yes (``affirm``, which starts the check): it names a kind of organisation or of
+  work, or the model read it as information naming a country. The form then takes what it
+  told from the same message (``actions/funding.py``). A question stays a question.
+
 A message the model already read as ``inform`` gets the option as well: the model's own
 entity may be a part of the answer ("comisarías" of "vigilamos las comisarías y las
 cárceles") that names no option alone. The parse data keep the whole text and the language
@@ -74,6 +80,10 @@ COUNTRY_QUESTION = "organisation_country"
 CONSENT_QUESTION = "utter_ask_enquiry_consent"
 # Readings of a message that names a place and is about that place.
 PLACE_READINGS = {"ask_country_engagement", "follow_up", "list_countries_in_region", UNSURE, INFORM}
+OFFER_QUESTION = "utter_offer_partnership_check"
+AFFIRM = "affirm"
+# Readings of a reply to the offer that already say what the visitor wants.
+OFFER_REPLIES = {AFFIRM, "deny", "stop"}
 EMAIL_QUESTION = "contact_email"
 NAME_QUESTION = "organisation_name"
 NAME_CAPITALS = 2
@@ -126,6 +136,25 @@ def _country_answer(text: str, parsed: Dict[str, Any]) -> Optional[Dict[str, Any
     return _as_inform(parsed, COUNTRY_QUESTION, _entities(parsed))
 
 
+def _offer_answer(text: str, parsed: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """A reply to the offer that tells about the organisation, read as a yes."""
+    if is_question_like(text) or _intent(parsed) in OFFER_REPLIES:
+        return None
+    partnership = load_knowledge_base().partnership
+    names_an_option = (
+        recognise(partnership.organisation_types, text) is not None
+        or recognise(partnership.work_areas, text) is not None
+    )
+    informs_of_a_country = _names_a_country(parsed) and _intent(parsed) in (INFORM, UNSURE)
+    if not (names_an_option or informs_of_a_country):
+        return None
+    answer = _as_inform(parsed, OFFER_QUESTION, _entities(parsed))
+    answer["intent"] = {"name": AFFIRM, "confidence": 1.0}
+    others = [r for r in parsed.get("intent_ranking") or [] if r.get("name") != AFFIRM]
+    answer["intent_ranking"] = [{"name": AFFIRM, "confidence": 1.0}, *others]
+    return answer
+
+
 def as_answer(text: str, parsed: Dict[str, Any], asked: Optional[str]) -> Optional[Dict[str, Any]]:
     """``parsed`` read as the answer to the question ``asked`` (a form's requested slot), or
     None to keep the model's reading (see the module's docstring)."""
@@ -137,6 +166,8 @@ def as_answer(text: str, parsed: Dict[str, Any], asked: Optional[str]) -> Option
         return _as_inform(parsed, asked, _entities(parsed)) if capitals >= NAME_CAPITALS else None
     if asked == EMAIL_QUESTION:
         return _as_inform(parsed, asked, _entities(parsed)) if EMAIL_SHAPE.search(text) else None
+    if asked == OFFER_QUESTION:
+        return _offer_answer(text, parsed)
     if asked not in (*OPTION_QUESTIONS, COUNTRY_QUESTION, CONSENT_QUESTION):
         return None
     about_a_named_place = _names_a_country(parsed) and _intent(parsed) in PLACE_READINGS

@@ -126,3 +126,27 @@ def test_a_name_or_an_address_in_another_language_keeps_the_conversations_langua
         stack.send(sender, message)
     assert "Which email address" in say(stack, sender, "Association Lumière pour les Droits de l'Homme")
     assert "has been recorded" in say(stack, sender, "contact@lumiere-droits.org")
+
+
+OFFER_REPLIES = {
+    "en": (["Can you fund our project?", "we are a small NGO from Benin working on prison visits", "yes",
+            "Benin Prison Watch", "contact@bpw.example.org"], ("ngo", "BEN", "detention_monitoring")),
+    "fr": (["Financez-vous les ONG ?", "nous sommes une association au Togo", "nous formons des policiers",
+            "oui", "Collectif Lomé Droits", "info@cld.example.org"], ("ngo", "TGO", "training")),
+    "es": (["¿Financian proyectos?", "somos una ONG de Perú", "trabajamos en la reforma del código penal",
+            "sí", "Red Andina Justicia", "ana@raj.example.org"], ("ngo", "PER", "legal_reform")),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("language", sorted(OFFER_REPLIES))
+def test_a_reply_to_the_offer_that_tells_about_the_organisation_starts_the_check_with_it(
+    stack: Stack, language: str
+) -> None:
+    """Instead of "yes", the visitor tells who they are: the check starts, with what they told,
+    and asks only what is missing (before, "Sorry, I'm not sure I understood")."""
+    sender = f"funding-offer-{language}-{uuid.uuid4().hex}"
+    messages, expected = OFFER_REPLIES[language]
+    for message in messages:
+        stack.send(sender, message)
+    [enquiry] = EnquiryStore(stack.database_url).for_conversation(sender)
+    assert (enquiry.organisation_type, enquiry.country_iso3, enquiry.work_area) == expected

@@ -6,7 +6,7 @@ import asyncio
 import csv
 import io
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import pytest
 from rasa_sdk import Tracker
@@ -517,3 +517,46 @@ def test_funding_answers_are_only_taken_from_the_funding_question_or_the_form() 
         for mapping in slots[name]["mappings"]:
             in_form = any(c.get("active_loop") == "funding_form" for c in mapping.get("conditions", []))
             assert in_form or mapping.get("intent") == "ask_funding", (name, mapping)
+
+
+# -- a reply to the offer that tells about the organisation starts the check with it ---------------
+
+
+def offer_reply(
+    text: str, entities: List[Dict[str, Any]], before: Optional[str] = "utter_offer_partnership_check"
+) -> Tracker:
+    events = [bot(before, 1.0)] if before else []
+    message = {"text": text, "intent": {"name": "affirm"}, "entities": entities}
+    events.append({"event": "user", "timestamp": 2.0, "text": text, "parse_data": message})
+    return Tracker("visitor-7", {}, message, events, False, None, {}, "action_listen")
+
+
+def test_a_reply_to_the_offer_fills_what_it_tells(
+    form: ValidateFundingForm, dispatcher: CollectingDispatcher
+) -> None:
+    text = "we are a small NGO from Benin working on prison visits"
+    benin = {"entity": "country", "value": "Benin", "start": 28, "end": 33}
+    tracker = offer_reply(text, [benin])
+    assert form.extract_organisation_type(dispatcher, tracker, {}) == {"organisation_type": text}
+    assert form.extract_work_area(dispatcher, tracker, {}) == {"work_area": text}
+    assert form.extract_organisation_country(dispatcher, tracker, {}) == {"organisation_country": "Benin"}
+    assert form.validate_organisation_type(text, dispatcher, tracker, {}) == {"organisation_type": "ngo"}
+    assert form.validate_organisation_country("Benin", dispatcher, tracker, {}) == {
+        "organisation_country": "BEN"
+    }
+    assert texts(dispatcher) == []
+
+
+def test_only_a_reply_to_the_offer_is_read_so(
+    form: ValidateFundingForm, dispatcher: CollectingDispatcher
+) -> None:
+    """The same message after another question, or once the form asks something, fills nothing
+    here (the form's own questions have their own paths)."""
+    text = "we are a small NGO from Benin"
+    benin = {"entity": "country", "value": "Benin", "start": 24, "end": 29}
+    for tracker in (
+        offer_reply(text, [benin], before="utter_greet"),
+        offer_reply(text, [benin], before=None),
+    ):
+        assert form.extract_organisation_type(dispatcher, tracker, {}) == {}
+        assert form.extract_organisation_country(dispatcher, tracker, {}) == {}

@@ -196,3 +196,48 @@ def test_an_email_address_is_never_read_as_a_no() -> None:
     answer = as_answer("no-reply@example.org", parsed("deny"), "contact_email")
     assert answer is not None and answer["intent"]["name"] == INFORM
     assert as_answer("no", parsed("deny"), "contact_email") is None
+
+
+# -- a reply to the offer of the check that tells about the organisation ---------------------------
+
+OFFER = "utter_offer_partnership_check"
+
+
+def country(value: str) -> Dict[str, Any]:
+    return {"entity": "country", "value": value, "start": 0, "end": len(value)}
+
+
+@pytest.mark.parametrize(
+    ("text", "model_read", "entities"),
+    [
+        ("we are a small NGO from Benin working on prison visits", "nlu_fallback", [country("Benin")]),
+        ("somos una ONG de Perú", "ask_country_engagement", [country("Perú")]),
+        ("nous sommes une association au Togo", "inform", [country("Togo")]),
+        ("we're based in Nepal", "inform", [country("Nepal")]),  # a country, told as information
+        ("we train judges", "ask_capacity_building", []),  # a kind of work
+    ],
+)
+def test_a_reply_to_the_offer_that_tells_about_the_organisation_is_a_yes(
+    text: str, model_read: str, entities: List[Dict[str, Any]]
+) -> None:
+    answer = as_answer(text, parsed(model_read, entities), OFFER)
+    assert answer is not None and answer["intent"]["name"] == "affirm"
+    assert answer["intent_ranking"][0]["name"] == "affirm"
+    assert [e for e in answer["entities"] if e["entity"] == "country"] == entities  # kept for the form
+
+
+@pytest.mark.parametrize(
+    ("text", "model_read", "entities"),
+    [
+        ("do you work in Peru?", "ask_country_engagement", [country("Peru")]),  # a question
+        ("what is the OPCAT?", "ask_opcat", []),
+        ("yes please", "affirm", []),  # already a yes
+        ("no thanks, we are an NGO", "deny", []),  # a no stays a no
+        ("Peru is a beautiful country", "out_of_scope", [country("Peru")]),  # not information about them
+        ("the police beat my brother, we are an NGO", "disclose_abuse", []),
+    ],
+)
+def test_other_replies_to_the_offer_keep_the_models_reading(
+    text: str, model_read: str, entities: List[Dict[str, Any]]
+) -> None:
+    assert as_answer(text, parsed(model_read, entities), OFFER) is None
