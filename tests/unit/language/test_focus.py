@@ -369,7 +369,6 @@ def test_an_unsure_reading_with_one_question_clearly_ahead_is_answered() -> None
     [
         [("ask_budget", 0.45), ("ask_funding", 0.30)],  # two readings compete: the second chance
         [("ask_budget", 0.30), ("ask_funding", 0.05)],  # too weak to answer on
-        [("out_of_scope", 0.55), ("ask_contacts", 0.1)],  # no question the assistant answers
         [("stop", 0.55), ("deny", 0.1)],  # never end a form on a guess
         [("follow_up", 0.55), ("ask_budget", 0.1)],  # depends on what came before
     ],
@@ -377,6 +376,11 @@ def test_an_unsure_reading_with_one_question_clearly_ahead_is_answered() -> None
 def test_a_reading_without_a_clear_lead_to_a_question_stays_unsure(ranking: List[Tuple[str, float]]) -> None:
     kept, _ = keep("whatever this is", unsure(*ranking), {})
     assert kept["intent"]["name"] == "nlu_fallback"
+
+
+def test_a_clear_lead_to_out_of_scope_says_so() -> None:
+    kept, _ = keep("will it rain on Sunday", unsure(("out_of_scope", 0.5), ("ask_contacts", 0.2)), {})
+    assert kept["intent"]["name"] == "out_of_scope"
 
 
 def test_a_lead_never_overrides_a_disclosure() -> None:
