@@ -27,6 +27,7 @@ import os
 import shlex
 import shutil
 import time
+import xmlrpc.client
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -170,6 +171,9 @@ def reload_servers(
             control.processes(run_directory)
         except OSError:
             continue  # a socket left by a stack that was killed
+        except xmlrpc.client.Fault as fault:  # a stack shutting down (SHUTDOWN_STATE): nothing to swap
+            say(f"the stack on port {run_directory.name} is stopping ({fault.faultString}): left alone")
+            continue
         for group, ready_directory in groups:
             say(f"swapping the Rasa processes of the stack on port {run_directory.name}")
             done += swap.swap(run_directory, group, ready_directory, say, older_than, timeout)
