@@ -59,7 +59,14 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from language import PAGE_LANGUAGE_SLOT, supported
 from language.detection import besides_request, requested
 from language.disclosure import reads_as_disclosure
-from language.focus import FOCUSED_ON, after_connective, after_correction, after_greeting, sentences
+from language.focus import (
+    FOCUSED_ON,
+    after_connective,
+    after_correction,
+    after_greeting,
+    is_question_like,
+    sentences,
+)
 from language.form_answers import EMAIL_QUESTION, NAME_QUESTION, as_answer
 
 FALLBACK = "nlu_fallback"
@@ -170,18 +177,19 @@ def _best_sentence(
 async def refocused(text: str, whole: Dict[str, Any], parse: Parse) -> Dict[str, Any]:
     """The reading to use for ``text``, whose whole reading is ``whole`` (see the docstring)."""
     intent = _intent(whole)
-    if requested(text):
+    request = requested(text) is not None
+    if request:
         rest = besides_request(text)
         question = await parse(rest[1]) if rest is not None else None
-        if rest is None or question is None or _intent(question) in NOT_AN_ANSWER | WEAK:
-            whole = copy.deepcopy(whole)
-            whole["intent"] = {"name": CHOOSE_LANGUAGE, "confidence": 1.0}
-            whole[FOCUSED_ON] = text
-            return whole
-        # "answer in French: who funds you?": the question, answered in the language asked for
-        # (the language detector reads the request from the whole message).
-        whole = _read_as(whole, question, rest[0], rest[1])
-        intent = _intent(whole)
+        if rest is not None and question is not None and _intent(question) not in NOT_AN_ANSWER | WEAK:
+            # "answer in French: who funds you?": the question, answered in the language asked
+            # for (the language detector reads the request from the whole message).
+            whole = _read_as(whole, question, rest[0], rest[1])
+            intent = _intent(whole)
+        elif rest is None or not sentences(text):
+            return _as_language_request(whole, text)
+        # A long message with a request in it ("... How do you choose partners? Please answer
+        # in French."): read on; the request is the answer only if nothing else is.
     correction = after_correction(text)
     if correction is not None:  # "no, I meant Togo": what was meant, read as it would be alone
         offset, part = correction
@@ -206,6 +214,9 @@ async def refocused(text: str, whole: Dict[str, Any], parse: Parse) -> Dict[str,
                     parsed = {**parsed, "intent": {**(parsed.get("intent") or {}), "name": FOLLOW_UP}}
                 whole = _read_as(whole, parsed, offset, part)
                 intent = _intent(whole)
+    if intent not in (FALLBACK, DISCLOSURE) and not disclosure and FOCUSED_ON not in whole:
+        whole = await _question_sentence(text, whole, parse)
+        intent = _intent(whole)
     if intent == FALLBACK or disclosure:
         readings = [(offset, part, await parse(part)) for offset, part in sentences(text, clauses=disclosure)]
         best = _best_sentence(readings)
@@ -221,7 +232,34 @@ async def refocused(text: str, whole: Dict[str, Any], parse: Parse) -> Dict[str,
         whole = copy.deepcopy(whole)
         whole["intent"] = {"name": DISCLOSURE, "confidence": _confidence(whole)}
         whole[FOCUSED_ON] = text
+    elif request and intent in (FALLBACK, GREET):
+        return _as_language_request(whole, text)
     return whole
+
+
+def _as_language_request(whole: Dict[str, Any], text: str) -> Dict[str, Any]:
+    chosen = copy.deepcopy(whole)
+    chosen["intent"] = {"name": CHOOSE_LANGUAGE, "confidence": 1.0}
+    chosen[FOCUSED_ON] = text
+    return chosen
+
+
+async def _question_sentence(text: str, whole: Dict[str, Any], parse: Parse) -> Dict[str, Any]:
+    """A long message with context around a question (who we are, the question, a request),
+    which the model read with some confidence as a whole: the question sentence read alone,
+    when it reads as another question more surely than the whole did. The context can pull
+    the whole towards another reading ("we are an NGO and need support" towards funding)."""
+    parts = sentences(text)
+    asking = [(offset, part) for offset, part in parts if is_question_like(part)]
+    if not asking or len(asking) == len(parts):  # no question, or no context around it
+        return whole
+    readings = [(offset, part, await parse(part)) for offset, part in asking]
+    best = _best_sentence(readings)
+    if best is None or _intent(best[2]) in WEAK or _intent(best[2]) == _intent(whole):
+        return whole
+    if _confidence(best[2]) <= _confidence(whole):
+        return whole
+    return _read_as(whole, best[2], best[0], best[1])
 
 
 def _with_page_language(parsed: Dict[str, Any], metadata: Any) -> Dict[str, Any]:

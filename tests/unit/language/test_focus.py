@@ -398,3 +398,55 @@ def test_a_request_for_a_language_with_a_question_answers_the_question() -> None
     # What is besides the request is no question: the request is answered.
     kept, _ = keep("en español, gracias amigo", reading("thank", 0.7), {"gracias amigo": reading("thank")})
     assert kept["intent"]["name"] == "choose_language"
+
+
+CONTEXT = "We are a small NGO in Benin and we need support for our work. Do you work in Benin?"
+
+
+def test_context_that_pulls_a_long_message_elsewhere_yields_to_its_question() -> None:
+    kept, parsed = keep(
+        CONTEXT,
+        reading("ask_funding", 0.7),
+        {"Do you work in Benin?": reading("ask_country_engagement", 0.98)},
+    )
+    assert parsed == ["Do you work in Benin?"]
+    assert kept["intent"]["name"] == "ask_country_engagement" and kept[FOCUSED_ON] == "Do you work in Benin?"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        reading("ask_country_engagement", 0.65),  # less sure than the whole
+        reading("help", 0.99),  # a weak reading
+        reading("ask_funding", 0.99),  # the same reading
+    ],
+)
+def test_a_long_messages_whole_reading_stays_unless_its_question_reads_surer(
+    question: Dict[str, Any],
+) -> None:
+    kept, _ = keep(CONTEXT, reading("ask_funding", 0.7), {"Do you work in Benin?": question})
+    assert kept["intent"]["name"] == "ask_funding" and FOCUSED_ON not in kept
+
+
+def test_a_message_of_questions_only_or_of_one_sentence_is_not_cut() -> None:
+    _, parsed = keep("Do you work in Benin? Do you work in Togo?", reading("ask_country_engagement"), {})
+    assert parsed == []
+    _, parsed = keep("We are an NGO in Benin, do you work there?", reading("ask_country_engagement"), {})
+    assert parsed == []
+
+
+def test_a_long_message_with_a_request_for_a_language_is_answered_by_its_question() -> None:
+    text = (
+        "We are an NGO in Togo. We work on prisons. How do you choose your partners? Please answer in French."
+    )
+    kept, _ = keep(
+        text,
+        reading("nlu_fallback", 0.6),
+        {"How do you choose your partners?": reading("ask_partner_selection", 0.97)},
+    )
+    assert kept["intent"]["name"] == "ask_partner_selection"
+    # Nothing else clear in it: the request is answered.
+    kept, _ = keep(
+        "We are an NGO in Togo. We work on prisons. Please answer in French.", reading("nlu_fallback"), {}
+    )
+    assert kept["intent"]["name"] == "choose_language"
