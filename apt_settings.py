@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent
 SECRETS_DIRECTORY = ROOT / "var"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 PROFILES = ("embedded", "scale")
+ALLOCATORS = ("jemalloc", "system")
 # A scheme, a host and perhaps a port: nothing that could break out of a header or attribute.
 PUBLIC_URL = re.compile(r"^https?://(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?$")
 
@@ -45,6 +46,11 @@ class Settings(BaseSettings):
         ge=1,
         le=16,
         description="Rasa server processes (replicas in the scale profile), each loading the model",
+    )
+    allocator: str = Field(
+        "jemalloc",
+        description="memory allocator of the Rasa processes: jemalloc (Debian's libjemalloc2, when "
+        "the machine has it; else the system's) or system",
     )
     profile: str = Field(
         "embedded",
@@ -140,6 +146,12 @@ class Settings(BaseSettings):
     def _profile(cls, value: str) -> str:  # noqa: N805
         if value not in PROFILES:
             raise ValueError(f"{value!r} is not one of {', '.join(PROFILES)}")
+        return value
+
+    @validator("allocator")
+    def _allocator(cls, value: str) -> str:  # noqa: N805
+        if value not in ALLOCATORS:
+            raise ValueError(f"{value!r} is not one of {', '.join(ALLOCATORS)}")
         return value
 
     @validator("redis_url")

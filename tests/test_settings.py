@@ -13,6 +13,7 @@ import pytest
 
 import apt_settings
 from apt_settings import ROOT, Settings, SettingsError
+from supervision import programs as supervision_programs
 from supervision.programs import base_environment, programs
 
 
@@ -97,7 +98,8 @@ def rasa_environment(conf: apt_settings.Settings) -> Dict[str, str]:
 
 
 def test_several_workers_get_one_tensorflow_thread_each(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert rasa_environment(settings_with(monkeypatch, rasa_workers="1")) == {"SANIC_WORKERS": "1"}
+    one = settings_with(monkeypatch, rasa_workers="1", allocator="system")
+    assert rasa_environment(one) == {"SANIC_WORKERS": "1"}
     several = rasa_environment(settings_with(monkeypatch, rasa_workers="2"))
     assert several["SANIC_WORKERS"] == "1"  # one Sanic worker in each of the processes
     assert several["TF_INTRA_OP_PARALLELISM_THREADS"] == several["TF_INTER_OP_PARALLELISM_THREADS"] == "1"
@@ -138,3 +140,18 @@ def test_no_module_but_the_settings_reads_apt_variables() -> None:
 
 def test_settings_module_path_is_the_project_root() -> None:
     assert Path(apt_settings.__file__).parent == ROOT
+
+
+def test_the_rasa_processes_get_jemalloc_where_the_machine_has_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("LD_PRELOAD", raising=False)
+    library = tmp_path / "libjemalloc.so.2"
+    library.write_bytes(b"")
+    monkeypatch.setattr(supervision_programs, "JEMALLOC_PATHS", (tmp_path / "absent.so", library))
+    assert rasa_environment(settings_with(monkeypatch))["LD_PRELOAD"] == str(library)
+    assert "LD_PRELOAD" not in rasa_environment(settings_with(monkeypatch, allocator="system"))
+    monkeypatch.setattr(supervision_programs, "JEMALLOC_PATHS", (tmp_path / "absent.so",))
+    assert "LD_PRELOAD" not in rasa_environment(settings_with(monkeypatch))  # the system's, silently
+    with pytest.raises(SettingsError, match="APT_ALLOCATOR: 'tcmalloc' is not one of jemalloc, system"):
+        settings_with(monkeypatch, allocator="tcmalloc")

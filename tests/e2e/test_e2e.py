@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
+from pathlib import Path
 from typing import List
 
 import pytest
 
-from tests.support.stacks import Stack
+from supervision.programs import jemalloc_library
+from tests.support.stacks import Stack, missing_service
 
 FALLBACK = "Sorry, I'm not sure I understood."
 OUT_OF_SCOPE = "Sorry, I can't help with that"
@@ -145,3 +147,13 @@ def test_non_text_message_does_not_break_the_server(stack: Stack) -> None:
     response = requests.post(f"{stack.url}/webhooks/rest/webhook", data="not json", timeout=30)
     assert response.status_code == 400 and "error" in response.json()
     assert stack.texts(conversation(), "hi")  # the server still answers afterwards
+
+
+def test_the_rasa_processes_run_on_jemalloc_where_the_machine_has_it(stack: Stack) -> None:
+    """The launcher preloads Debian's jemalloc into the Rasa processes (less memory held after
+    a load: supervision/programs.py); the library is really mapped in each of them."""
+    library = jemalloc_library()
+    if library is None:
+        missing_service("Debian's libjemalloc2 is not installed (apt-get install libjemalloc2)")
+    for pid in stack.rasa_pids():
+        assert str(library) in Path(f"/proc/{pid}/maps").read_text()
