@@ -103,12 +103,15 @@ PLACE_QUESTIONS = {"ask_country_engagement", "list_countries_in_region", "count_
 # A clear lead: below the fallback threshold, a question the model gives at least this much
 # weight, this much more than any other, is answered rather than offered among others; so is
 # a clear lead to "out of scope", whose answer says what the assistant can answer. Chosen on
-# the held-out sets (tests/test_nlu*.yml): of their 65 messages below the threshold, 15 lead
-# so, and 14 of those leads are right (the 15th, a question about phones, read as contacts).
+# the held-out sets (tests/test_nlu*.yml) with the model of 2026-12-07 before its new training
+# data: of their 65 messages below the threshold, 15 led so and 14 of those leads were right.
+# With the new data, 10 of 66 lead so and 6 are right (docs/languages.md): kept, as the blind
+# set measured fewer second chances and more right answers; to watch.
 LEAD_CONFIDENCE = 0.35
 LEAD_MARGIN = 0.2
-# Answers whose meaning depends on what came before are never taken on a lead alone.
-NO_LEAD = {FOLLOW_UP}
+# Never taken on a lead alone: answers whose meaning depends on what came before, and a
+# disclosure (the careful answer follows the disclosure cues and the model's clear readings).
+NO_LEAD = {FOLLOW_UP, DISCLOSURE}
 
 Parse = Callable[[str], Awaitable[Dict[str, Any]]]
 _RASA_PARSE = MessageProcessor.parse_message

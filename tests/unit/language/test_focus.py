@@ -371,6 +371,7 @@ def test_an_unsure_reading_with_one_question_clearly_ahead_is_answered() -> None
         [("ask_budget", 0.30), ("ask_funding", 0.05)],  # too weak to answer on
         [("stop", 0.55), ("deny", 0.1)],  # never end a form on a guess
         [("follow_up", 0.55), ("ask_budget", 0.1)],  # depends on what came before
+        [("disclose_abuse", 0.55), ("greet", 0.1)],  # not on a guess: the cues decide
     ],
 )
 def test_a_reading_without_a_clear_lead_to_a_question_stays_unsure(ranking: List[Tuple[str, float]]) -> None:
