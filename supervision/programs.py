@@ -86,7 +86,7 @@ def base_environment(conf: Settings) -> Dict[str, str]:
 
 
 # Debian's jemalloc (package libjemalloc2, which Debian's Redis depends on). Measured on the
-# running stack after 8 conversations at once for 40 s, same session: the two Rasa processes
+# running stack after 8 conversations at once for 40 s, in one sitting: the two Rasa processes
 # held 797 and 795, then 796 and 824 MiB with glibc's allocator; 785 and 786, then 783 and
 # 782 MiB with jemalloc, which returns freed memory where glibc's arenas keep it
 # (docs/model-loading.md).
