@@ -438,14 +438,19 @@ class PlaceResolver:
             codes += shared or ([code] if code else [])
         return codes or self._translated_spans(folded)
 
-    def _part_of_a_longer_name(self, mention: str, text: str) -> bool:
-        """Whether the model's ``mention`` is only part of a longer country name the text
-        has: the model tagged "Guinea" in "Guinea Ecuatorial" or "Guinea-Bissau"."""
+    def _names_written(self, text: str) -> List[str]:
+        """Every country name the text has, English or the CLDR's French and Spanish."""
+        folded = _fold(text[:MAX_SCANNED_CHARS])
+        matchers = (self._country_matcher, self._translated_matcher)
+        return [span.text.lower() for matcher in matchers for span in self._phrase_spans(folded, matcher)]
+
+    @staticmethod
+    def _part_of_a_longer_name(mention: str, names: Sequence[str]) -> bool:
+        """Whether the model's ``mention`` is only part of one of the longer ``names`` the
+        text has: the model tagged "Guinea" in "Guinea Ecuatorial" or "Guinea-Bissau"."""
         folded = _strip_article(_fold(mention))
         return bool(folded) and any(
-            span.text.lower() != folded and re.search(rf"(?<!\w){re.escape(folded)}(?!\w)", span.text.lower())
-            for span in self._phrase_spans(_fold(text[:MAX_SCANNED_CHARS]), self._country_matcher)
-            + self._phrase_spans(_fold(text[:MAX_SCANNED_CHARS]), self._translated_matcher)
+            name != folded and re.search(rf"(?<!\w){re.escape(folded)}(?!\w)", name) for name in names
         )
 
     def _candidates(self, folded: str) -> List[str]:
@@ -503,10 +508,11 @@ class PlaceResolver:
         """Countries named in a message: the NLU's country entities and known names in the
         text; then the countries of the cities it names; a misspelt name in the text only when
         nothing else was found."""
+        written = self._names_written(text or "") if mentions else []
         mentions = [
             m
             for m in mentions
-            if _strip_article(_fold(m)) not in self._places and not self._part_of_a_longer_name(m, text or "")
+            if _strip_article(_fold(m)) not in self._places and not self._part_of_a_longer_name(m, written)
         ]
         codes = [code for mention in mentions for code in self._resolve_mention(mention)]
         codes += self._scan_text(text or "")

@@ -8,7 +8,7 @@ from typing import List
 
 import pytest
 
-from storage.enquiries import EnquiryStore
+from storage.enquiries import Enquiry, EnquiryStore
 from tests.support.stacks import Stack
 
 
@@ -85,6 +85,15 @@ def test_question_in_the_middle_is_answered_then_the_form_resumes(stack: Stack) 
     assert "kind of organisation" in reply
 
 
+def enquiry_after(stack: Stack, prefix: str, messages: List[str]) -> Enquiry:
+    """The one enquiry stored after a new conversation of ``messages``."""
+    sender = f"{prefix}-{uuid.uuid4().hex}"
+    for message in messages:
+        stack.send(sender, message)
+    [enquiry] = EnquiryStore(stack.database_url).for_conversation(sender)
+    return enquiry
+
+
 TYPED_CHECKS = {
     "en": (
         ["can you fund us?", "sure", "we're a law clinic at a university", "Nepal",
@@ -109,11 +118,8 @@ def test_the_whole_check_typed_in_own_words_ends_in_the_right_enquiry(stack: Sta
     """No button pressed: every answer typed as visitors write them, in each language. Each is
     read as the answer to the question asked (language/form_answers.py), whatever the model
     makes of it alone ("en Perú" reads as a question about Peru)."""
-    sender = f"funding-typed-{language}-{uuid.uuid4().hex}"
     messages, expected = TYPED_CHECKS[language]
-    for message in messages:
-        stack.send(sender, message)
-    [enquiry] = EnquiryStore(stack.database_url).for_conversation(sender)
+    enquiry = enquiry_after(stack, f"funding-typed-{language}", messages)
     assert (enquiry.organisation_type, enquiry.country_iso3, enquiry.work_area) == expected
     assert enquiry.consent is True
 
@@ -144,9 +150,6 @@ def test_a_reply_to_the_offer_that_tells_about_the_organisation_starts_the_check
 ) -> None:
     """Instead of "yes", the visitor tells who they are: the check starts, with what they told,
     and asks only what is missing (before, "Sorry, I'm not sure I understood")."""
-    sender = f"funding-offer-{language}-{uuid.uuid4().hex}"
     messages, expected = OFFER_REPLIES[language]
-    for message in messages:
-        stack.send(sender, message)
-    [enquiry] = EnquiryStore(stack.database_url).for_conversation(sender)
+    enquiry = enquiry_after(stack, f"funding-offer-{language}", messages)
     assert (enquiry.organisation_type, enquiry.country_iso3, enquiry.work_area) == expected
