@@ -115,7 +115,10 @@ def test_a_real_fallback_keeps_the_model_s_ranking_and_reaches_the_inbox(
     inbox = staff.get(f"{stack.review_url}/inbox/", params={"reason": "fallback"}, timeout=30).text
     assert fallback_text in inbox
     transcript = staff.get(f"{stack.review_url}/conversations/{conversation}/transcript", timeout=30).text
-    guesses = transcript[transcript.index("the model's guesses:") :]
+    # The guesses shown under that message (an earlier unsure message, answered on a clear
+    # lead, shows its own guesses too).
+    shown = transcript.index(f'<div class="text">{fallback_text}</div>')
+    guesses = transcript[transcript.index("the model's guesses:", shown) :]
     assert f"{best:.2f}</span>" in guesses[: guesses.index("</div>")]
     listing = staff.get(
         f"{stack.review_url}/conversations/", params={"conf_max": f"{best + 0.005:.3f}"}, timeout=30

@@ -360,7 +360,7 @@ def unsure(*ranking: Tuple[str, float]) -> Dict[str, Any]:
 
 
 def test_an_unsure_reading_with_one_question_clearly_ahead_is_answered() -> None:
-    kept, _ = keep("who bankrolls your outfit", unsure(("ask_budget", 0.52), ("ask_partners", 0.18)), {})
+    kept, _ = keep("who bankrolls your outfit?", unsure(("ask_budget", 0.52), ("ask_partners", 0.18)), {})
     assert kept["intent"] == {"name": "ask_budget", "confidence": 0.52}
 
 
@@ -375,12 +375,18 @@ def test_an_unsure_reading_with_one_question_clearly_ahead_is_answered() -> None
     ],
 )
 def test_a_reading_without_a_clear_lead_to_a_question_stays_unsure(ranking: List[Tuple[str, float]]) -> None:
-    kept, _ = keep("whatever this is", unsure(*ranking), {})
+    kept, _ = keep("what is this about?", unsure(*ranking), {})
+    assert kept["intent"]["name"] == "nlu_fallback"
+
+
+def test_a_message_that_asks_nothing_is_not_answered_on_a_lead() -> None:
+    vague = unsure(("ask_partner_selection", 0.45), ("ask_partners", 0.18))
+    kept, _ = keep("the thing with the stuff from before", vague, {})
     assert kept["intent"]["name"] == "nlu_fallback"
 
 
 def test_a_clear_lead_to_out_of_scope_says_so() -> None:
-    kept, _ = keep("will it rain on Sunday", unsure(("out_of_scope", 0.5), ("ask_contacts", 0.2)), {})
+    kept, _ = keep("will it rain on Sunday?", unsure(("out_of_scope", 0.5), ("ask_contacts", 0.2)), {})
     assert kept["intent"]["name"] == "out_of_scope"
 
 
