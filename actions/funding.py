@@ -25,6 +25,7 @@ from actions.countries import CountryMatch, PlaceResolver
 from actions.partnership import NOT_A_FIT, assess, explain
 from content.knowledge import KnowledgeBase, OrganisationType, WorkArea
 from language.focus import is_question_like
+from language.form_answers import is_description
 from language.options import Option, recognise
 from storage.enquiries import MAX_NAME_LENGTH, Enquiry, InvalidEnquiry, is_plain_name, store_for
 
@@ -41,6 +42,8 @@ NOT_AN_ANSWER = ("stop", "disclose_abuse")
 OFFER_RESPONSE = "utter_offer_partnership_check"
 # The entity of the "Change ..." buttons shown before the consent question.
 ANSWER_TO_CHANGE = "answer_to_change"
+# The kind of work a description that names none of the others is taken as.
+OTHER_WORK = "other"
 
 
 def _first_text(value: Any) -> str:
@@ -191,7 +194,10 @@ def _option_or_ask_again(
     the country); a value for another question is dropped without a word, keeping an answer
     given before ("our office is in Lagos" must not undo "we are an association"). A message
     that answers the ``other`` question instead ("we are an NGO" when the kind of work is
-    asked) changes that answer, and the question asked is asked again without a complaint."""
+    asked) changes that answer, and the question asked is asked again without a complaint.
+    A description of the visitor's work that names no kind of work ("we run radio programmes
+    on detainees' rights") is "other work": the question is open, its buttons only examples
+    (but "we are based in Togo, not Benin" corrects the country, and the work is asked again)."""
     asked = _asked(tracker, slot)
     option = recognise(options, _first_text(value))
     if option is None and asked:
@@ -203,6 +209,10 @@ def _option_or_ask_again(
     answered = other[1](_answer_text(tracker)) if other is not None else None
     if other is not None and answered is not None:
         return {slot: None, other[0]: answered}
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    describes_work = slot == "work_area" and is_description(_answer_text(tracker), intent)
+    if describes_work and not corrects_the_country(tracker):
+        return {slot: OTHER_WORK}
     if not corrects_the_country(tracker) and slot == "organisation_type":
         dispatcher.utter_message(response="utter_unrecognised_organisation_type")
     elif not corrects_the_country(tracker):
@@ -298,6 +308,18 @@ def consent_time(tracker: Tracker) -> Optional[float]:
     return None
 
 
+def _asks_instead(text: str) -> bool:
+    """Whether an answer to the name or e-mail question is a question instead ("what will you
+    do with my email?"): it is answered with why they are asked, not stored as a name or
+    counted as a wrong address. It ends with "?", or starts like a question with no capital
+    after its first word ("Can-Do Youth Network" and "Que Hacer A.C." are names)."""
+    words = text.split()
+    if len(words) < 2:
+        return False
+    lower_case = not any(word[:1].isupper() for word in words[1:])
+    return text.rstrip().endswith("?") or (is_question_like(text) and lower_case)
+
+
 class ValidateEnquiryForm(FormValidationAction):
     def name(self) -> str:
         return "validate_enquiry_form"
@@ -312,6 +334,9 @@ class ValidateEnquiryForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
         name = " ".join(_first_text(value).split())
+        if _asks_instead(name):
+            dispatcher.utter_message(response="utter_enquiry_details_why")
+            return {"organisation_name": None}
         if not is_plain_name(name, MAX_NAME_LENGTH):
             dispatcher.utter_message(response="utter_invalid_organisation_name", max_length=MAX_NAME_LENGTH)
             return {"organisation_name": None}
@@ -320,6 +345,9 @@ class ValidateEnquiryForm(FormValidationAction):
     def validate_contact_email(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
+        if _asks_instead(_first_text(value)) and not EMAIL_PATTERN.search(_first_text(value)):
+            dispatcher.utter_message(response="utter_enquiry_details_why")  # not a wrong address
+            return {"contact_email": None}
         candidates = EMAIL_PATTERN.findall(_first_text(value)) or [_first_text(value)]
         for candidate in candidates:
             try:

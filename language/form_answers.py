@@ -21,7 +21,9 @@ and the question asked again, a disclosure gets the careful answer, a "stop" sto
   action server then reads the country itself (close spellings, other languages) and asks
   again, naming none, when it cannot.
 - **A country named in answer to the country question** is that answer even when it reads
-  as a question ("¿Perú cuenta?"), provided the model read it as about a place; and **after the
+  as a question ("¿Perú cuenta?"), provided the model read it as about a place, but for a
+  question that opens like a follow-up ("and do you work in Peru?", "y en Perú, ¿trabajan?"):
+  that one is answered, and the country asked again; and **after the
   assessment**, where the consent question invites changing an answer ("we are based in
   Togo"), a message naming a country that the model read as a question about that place
   changes the country.
@@ -30,6 +32,15 @@ and the question asked again, a disclosure gets the careful answer, a "stop" sto
   ``NAME_CAPITALS`` words with a capital letter after the first.
 - **Contact e-mail**: the message holds something shaped like an address (a "no-reply@..."
   is not a "no").
+- **Kind of work, described**: a statement about the organisation's own work that names no
+  option ("we run radio programmes on the rights of detainees", "acompañamos a las familias de
+  los presos") is an answer all the same, when it reads as a description: the model read it
+  as information or could not read it, or it speaks in the first person ("we", "nous",
+  "trabajamos"). The form then takes it as "other work" (``actions/funding.py``) instead of
+  saying it did not recognise it: the question is open, the options are only examples.
+- **A refusal of the offer or of the consent question** ("no thanks", "not now", "non merci,
+  pas pour le moment", "mejor no, gracias"), or a "stop" there, is a ``deny``: the visitor is
+  told nothing was sent, where a "no thanks" read as thanks got "you're welcome".
 
 - **The offer of the check** ("Shall we?"): a reply that tells about the organisation instead
   of saying yes ("we are a small NGO from Benin working on prison visits", "somos una ONG de
@@ -51,7 +62,7 @@ from typing import Any, Dict, List, Optional, Union
 
 from content.knowledge import OrganisationType, WorkArea, load_knowledge_base
 from language.disclosure import reads_as_disclosure
-from language.focus import is_question_like
+from language.focus import after_connective, is_question_like
 from language.options import recognise
 
 INFORM = "inform"
@@ -83,7 +94,31 @@ PLACE_READINGS = {"ask_country_engagement", "follow_up", "list_countries_in_regi
 OFFER_QUESTION = "utter_offer_partnership_check"
 AFFIRM = "affirm"
 # Readings of a reply to the offer that already say what the visitor wants.
-OFFER_REPLIES = {AFFIRM, "deny", "stop"}
+DENY = "deny"
+OFFER_REPLIES = {AFFIRM, DENY, "stop"}
+# A reply to a yes/no question that says no without the model reading a "no": it opens with a
+# refusal ("no thanks", "not now", "non merci", "pas maintenant", "mejor no", "ahora no").
+REFUSAL_START = re.compile(
+    r"^\W*(?:no(?![\s,!.]+(?:problem|prob|worries|hay\s+problema|problema|pasa\s+nada))|nope|nah|not\s+(?:now|yet|today|really|interested|for\s+now)|maybe\s+later|later"
+    r"|non|pas\s+(?:maintenant|encore|vraiment|pour\s+l'instant|pour\s+le\s+moment|int[ée]ress[ée]e?s?)"
+    r"|plus\s+tard|peut-[êe]tre\s+plus\s+tard|mejor\s+no|ahora\s+no|todav[ií]a\s+no|por\s+ahora\s+no"
+    r"|de\s+momento\s+no|m[aá]s\s+tarde|quiz[aá]s?\s+m[aá]s\s+tarde)\b",
+    re.IGNORECASE,
+)
+# Readings of a reply to a yes/no question that the refusal check leaves as they are.
+YES_OR_NO = {AFFIRM, DENY}
+# A statement about the visitor's own organisation: it opens in the first person ("we", "our",
+# "nous", "on", "nuestra"), or with a verb in the first person plural ("formons", "trabajamos").
+FIRST_PERSON = re.compile(
+    r"^\W*(?:we|we're|weve|we've|our|ours|i|i'm|im|my|us"
+    r"|nous|on|notre|nos|je|j'|mon|ma|mes|moi"
+    r"|nosotros|nosotras|nuestro|nuestra|nuestros|nuestras|yo|mi|mis|somos|estamos"
+    r"|\w{2,}(?:amos|emos|imos|ons))\b",
+    re.IGNORECASE,
+)
+# Readings of a statement that say the model saw no question in it.
+DESCRIPTION_READINGS = {INFORM, UNSURE, "out_of_scope"}
+FEWEST_DESCRIPTION_WORDS = 3
 EMAIL_QUESTION = "contact_email"
 NAME_QUESTION = "organisation_name"
 NAME_CAPITALS = 2
@@ -97,15 +132,41 @@ def _entities(parsed: Dict[str, Any]) -> List[Dict[str, Any]]:
     return [e for e in parsed.get("entities") or [] if isinstance(e, dict)]
 
 
-def _as_inform(parsed: Dict[str, Any], asked: str, entities: List[Dict[str, Any]]) -> Dict[str, Any]:
+def _read_as(
+    intent: str, parsed: Dict[str, Any], asked: str, entities: List[Dict[str, Any]]
+) -> Dict[str, Any]:
     answer = copy.deepcopy(parsed)
-    confidence = 1.0
-    answer["intent"] = {"name": INFORM, "confidence": confidence}
-    others = [r for r in parsed.get("intent_ranking") or [] if r.get("name") != INFORM]
-    answer["intent_ranking"] = [{"name": INFORM, "confidence": confidence}, *others]
+    answer["intent"] = {"name": intent, "confidence": 1.0}
+    others = [r for r in parsed.get("intent_ranking") or [] if r.get("name") != intent]
+    answer["intent_ranking"] = [{"name": intent, "confidence": 1.0}, *others]
     answer["entities"] = entities
     answer[ANSWER_TO] = asked
     return answer
+
+
+def _as_inform(parsed: Dict[str, Any], asked: str, entities: List[Dict[str, Any]]) -> Dict[str, Any]:
+    return _read_as(INFORM, parsed, asked, entities)
+
+
+def is_description(text: str, intent: Optional[str] = None) -> bool:
+    """Whether ``text`` reads as a statement about the visitor's own organisation or work rather
+    than as a question or small talk: a few words, asking nothing, and either in the first
+    person or read by the model (``intent``, when known) as information or as nothing clear."""
+    if len(text.split()) < FEWEST_DESCRIPTION_WORDS or is_question_like(text):
+        return False
+    if intent is not None and intent in SMALL_TALK:
+        return False
+    return FIRST_PERSON.search(text) is not None or (intent is not None and intent in DESCRIPTION_READINGS)
+
+
+def _refusal(text: str, parsed: Dict[str, Any], asked: str) -> Optional[Dict[str, Any]]:
+    """A reply to a yes/no question read as a "no": a "stop", or one opening with a refusal."""
+    intent = _intent(parsed)
+    if intent in YES_OR_NO or is_question_like(text):
+        return None
+    if intent == "stop" or REFUSAL_START.search(text):
+        return _read_as(DENY, parsed, asked, _entities(parsed))
+    return None
 
 
 def _option_answer(text: str, parsed: Dict[str, Any], asked: str) -> Optional[Dict[str, Any]]:
@@ -116,7 +177,10 @@ def _option_answer(text: str, parsed: Dict[str, Any], asked: str) -> Optional[Di
         else recognise(partnership.work_areas, text)
     )
     if option is None:
-        return _as_inform(parsed, asked, _entities(parsed)) if _intent(parsed) == UNSURE else None
+        described = asked == "work_area" and is_description(text, _intent(parsed))
+        return (
+            _as_inform(parsed, asked, _entities(parsed)) if described or _intent(parsed) == UNSURE else None
+        )
     entities = [e for e in _entities(parsed) if e.get("entity") != asked]
     entities.append(
         {"entity": asked, "value": option.id, "start": 0, "end": len(text), "extractor": ANSWER_TO}
@@ -148,11 +212,7 @@ def _offer_answer(text: str, parsed: Dict[str, Any]) -> Optional[Dict[str, Any]]
     informs_of_a_country = _names_a_country(parsed) and _intent(parsed) in (INFORM, UNSURE)
     if not (names_an_option or informs_of_a_country):
         return None
-    answer = _as_inform(parsed, OFFER_QUESTION, _entities(parsed))
-    answer["intent"] = {"name": AFFIRM, "confidence": 1.0}
-    others = [r for r in parsed.get("intent_ranking") or [] if r.get("name") != AFFIRM]
-    answer["intent_ranking"] = [{"name": AFFIRM, "confidence": 1.0}, *others]
-    return answer
+    return _read_as(AFFIRM, parsed, OFFER_QUESTION, _entities(parsed))
 
 
 def as_answer(text: str, parsed: Dict[str, Any], asked: Optional[str]) -> Optional[Dict[str, Any]]:
@@ -167,13 +227,18 @@ def as_answer(text: str, parsed: Dict[str, Any], asked: Optional[str]) -> Option
     if asked == EMAIL_QUESTION:
         return _as_inform(parsed, asked, _entities(parsed)) if EMAIL_SHAPE.search(text) else None
     if asked == OFFER_QUESTION:
-        return _offer_answer(text, parsed)
+        return _refusal(text, parsed, asked) or _offer_answer(text, parsed)
     if asked not in (*OPTION_QUESTIONS, COUNTRY_QUESTION, CONSENT_QUESTION):
         return None
     about_a_named_place = _names_a_country(parsed) and _intent(parsed) in PLACE_READINGS
-    if asked == CONSENT_QUESTION:
-        return _as_inform(parsed, asked, _entities(parsed)) if about_a_named_place else None
-    if is_question_like(text) and not (asked == COUNTRY_QUESTION and about_a_named_place):
+    if asked == CONSENT_QUESTION:  # a country named there changes the answer; else a "no" is one
+        return (
+            _as_inform(parsed, asked, _entities(parsed))
+            if about_a_named_place
+            else _refusal(text, parsed, asked)
+        )
+    follow_up = after_connective(text) is not None  # "and do you work in Peru?": asked, not answered
+    if is_question_like(text) and (follow_up or not (asked == COUNTRY_QUESTION and about_a_named_place)):
         return None
     if asked == COUNTRY_QUESTION:
         return _country_answer(text, parsed)

@@ -64,6 +64,28 @@ def aliases_of(option: Option) -> List[str]:
 
 SHORT_STEM = 3
 
+# A clause of a free answer ends at punctuation or at "but" ("we don't visit prisons but we write
+# reports", "nous ne faisons pas de monitoring, nous faisons de la sensibilisation"); read before
+# folding, which drops punctuation. "Sans but lucratif" is no "but".
+_CLAUSE_END = re.compile(
+    r"[,;:.!?()]+|\b(?:but(?!\s+lucratif)|mais|pero|sino|rather|plut[oô]t|instead)\b", re.IGNORECASE
+)
+# A clause that denies what it names (folded): "we don t monitor prisons", "not an NGO", "nous
+# ne faisons pas de monitoring", "on n est pas une ONG", "no somos una ONG". Not the "not" and
+# "no" of an option's own name ("not for profit", "organización no gubernamental").
+_NEGATED_CLAUSE = re.compile(
+    r"\b(?:not(?!\s+for\s+profit)|don t|doesn t|didn t|aren t|isn t|wasn t|never|no longer|neither|nor"
+    r"|ne|n|pas|jamais|aucun|aucune|ni"
+    r"|no(?!\s+(?:gubernamental|gouvernemental|governmental|profit|lucrativ))|nunca|tampoco|ningun|ninguna)\b"
+)
+
+
+def affirmed(text: str) -> str:
+    """``text`` folded, without its clauses that deny what they name: "we don't visit prisons
+    but we write reports" -> "we write reports"."""
+    clauses = [fold(clause) for clause in _CLAUSE_END.split(text.replace("’", "'"))]
+    return " ".join(c for c in clauses if c and not _NEGATED_CLAUSE.search(c))
+
 
 @cache
 def _stem_pattern(stems: Tuple[str, ...]) -> re.Pattern[str]:
@@ -83,8 +105,9 @@ def named_by_keywords(option: Option, folded: str) -> bool:
 def recognise(options: Sequence[Option], text: str) -> Optional[Option]:
     """The option a free answer names: by id (button payloads), by alias or button title
     inside the text (the longest), by the option's keywords (the first option, in the
-    knowledge base's order, whose every group is met), or by a close spelling of an alias."""
-    folded = fold(text or "")[:MAX_READ_CHARS]
+    knowledge base's order, whose every group is met), or by a close spelling of an alias.
+    What a clause denies names nothing (:func:`affirmed`)."""
+    folded = affirmed((text or "")[:MAX_READ_CHARS])
     if not folded:
         return None
     for option in options:

@@ -153,3 +153,46 @@ def test_a_reply_to_the_offer_that_tells_about_the_organisation_starts_the_check
     messages, expected = OFFER_REPLIES[language]
     enquiry = enquiry_after(stack, f"funding-offer-{language}", messages)
     assert (enquiry.organisation_type, enquiry.country_iso3, enquiry.work_area) == expected
+
+
+DESCRIBED_WORK = {
+    "en": ["Can you fund our project?", "yes", "an NGO", "Ghana",
+           "we run radio programmes on human rights for rural listeners", "yes", "Radio Rights Ghana",
+           "desk@rrg.example.org"],
+    "fr": ["Financez-vous les associations ?", "oui", "une ONG", "Bénin",
+           "nous produisons des émissions de radio sur les droits humains", "oui", "Radio Droits Bénin",
+           "contact@rdb.example.org"],
+    "es": ["¿Ustedes financian organizaciones?", "sí", "una ONG", "Bolivia",
+           "hacemos programas de radio sobre derechos humanos en las comunidades", "sí", "Radio Derechos",
+           "info@rd.example.org"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("language", sorted(DESCRIBED_WORK))
+def test_work_described_in_own_words_that_names_no_kind_is_other_work(stack: Stack, language: str) -> None:
+    """The kind-of-work question is open: a description that names none of the buttons' kinds
+    is "other work", not "Sorry, I didn't recognise that kind of work" again and again."""
+    enquiry = enquiry_after(stack, f"funding-described-{language}", DESCRIBED_WORK[language])
+    assert enquiry.work_area == "other" and enquiry.consent is True
+
+
+REFUSALS = {
+    "en": (["Can you fund our project?", "yes", "an NGO", "Togo", "prison monitoring"],
+           "no thanks, not for now", "nothing has been stored"),
+    "fr": (["Financez-vous les associations ?", "oui", "une ONG", "Togo", "monitoring des prisons"],
+           "non merci, pas pour le moment", "rien n'a été enregistré"),
+    "es": (["¿Ustedes financian organizaciones?", "sí", "una ONG", "Togo", "monitoreo de cárceles"],
+           "mejor no, gracias", "no se ha guardado nada"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("language", sorted(REFUSALS))
+def test_a_polite_refusal_of_consent_is_a_no_and_says_nothing_was_stored(stack: Stack, language: str) -> None:
+    """A "no thanks" was read as thanks ("You're welcome") and the visitor never heard that
+    nothing was passed on."""
+    messages, refusal, not_sent = REFUSALS[language]
+    sender = f"funding-refusal-{language}-{uuid.uuid4().hex}"
+    for message in messages:
+        stack.send(sender, message)
+    assert not_sent in say(stack, sender, refusal)
+    assert EnquiryStore(stack.database_url).for_conversation(sender) == []

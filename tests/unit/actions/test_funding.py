@@ -149,6 +149,37 @@ def test_an_answer_to_the_other_question_changes_it_and_the_question_is_asked_ag
     assert texts(dispatcher) == []
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "we run radio programmes on the rights of people in custody",
+        "nous produisons des émissions de radio sur les droits des détenus",
+        "hacemos programas de radio sobre los derechos de las personas presas",
+        "nothing we do fits those, we mostly write reports",
+    ],
+)
+def test_a_description_of_work_that_names_no_kind_is_other_work(
+    form: ValidateFundingForm, dispatcher: CollectingDispatcher, knowledge: KnowledgeBase, text: str
+) -> None:
+    """The question is open; its buttons are examples: a visitor who describes their work is
+    not told it was not recognised (the fundraising team reads the enquiry)."""
+    tracker = make_tracker(text=text, intent="inform", slots={"requested_slot": "work_area"})
+    assert form.validate_work_area(text, dispatcher, tracker, {}) == {"work_area": "other"}
+    assert knowledge.partnership.work_area("other") is not None
+    assert texts(dispatcher) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"), [("banana split", "inform"), ("radio", "inform"), ("what now?", "inform")]
+)
+def test_a_word_or_a_question_is_not_a_description(
+    form: ValidateFundingForm, dispatcher: CollectingDispatcher, text: str, intent: str
+) -> None:
+    tracker = make_tracker(text=text, intent=intent, slots={"requested_slot": "work_area"})
+    assert form.validate_work_area(text, dispatcher, tracker, {}) == {"work_area": None}
+    assert texts(dispatcher) == ["Sorry, I didn't recognise that kind of work."]
+
+
 def test_the_whole_answer_is_read_when_the_models_part_names_no_option(
     form: ValidateFundingForm, dispatcher: CollectingDispatcher
 ) -> None:
@@ -384,6 +415,37 @@ def test_unusable_organisation_name_is_asked_again(dispatcher: CollectingDispatc
         "organisation_name": None
     }
     assert texts(dispatcher) == ["Please type your organisation's name (up to 200 characters)."]
+
+
+@pytest.mark.parametrize(
+    ("slot", "text"),
+    [
+        ("organisation_name", "wait, what will you do with my email?"),
+        ("organisation_name", "who will read it"),
+        ("contact_email", "pourquoi avez-vous besoin de mon adresse ?"),
+        ("contact_email", "¿para qué lo necesitan?"),
+    ],
+)
+def test_a_question_instead_of_a_name_or_an_address_is_answered_and_not_stored(
+    dispatcher: CollectingDispatcher, slot: str, text: str
+) -> None:
+    """It was stored as the organisation's name; at the e-mail question it counted as a wrong
+    address, and a second one ended the enquiry."""
+    form = ValidateEnquiryForm()
+    validate = form.validate_organisation_name if slot == "organisation_name" else form.validate_contact_email
+    assert validate(text, dispatcher, make_tracker(text=text), {}) == {slot: None}
+    assert [m["response"] for m in dispatcher.messages] == ["utter_enquiry_details_why"]
+
+
+@pytest.mark.parametrize(
+    "name", ["Can-Do Youth Network", "Que Hacer A.C.", "Where Next Foundation", "Observatoire"]
+)
+def test_a_name_that_starts_like_a_question_is_still_a_name(
+    dispatcher: CollectingDispatcher, name: str
+) -> None:
+    assert ValidateEnquiryForm().validate_organisation_name(
+        name, dispatcher, make_tracker(text=name), {}
+    ) == {"organisation_name": name}
 
 
 def test_organisation_name_is_tidied(dispatcher: CollectingDispatcher) -> None:

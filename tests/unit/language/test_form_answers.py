@@ -70,6 +70,42 @@ def test_words_that_only_start_like_a_short_keyword_name_nothing(knowledge: Know
     assert recognise(knowledge.partnership.organisation_types, text) is None
 
 
+@pytest.mark.parametrize(
+    ("text", "work"),
+    [
+        ("no, we don't do monitoring, we run a shelter for families of prisoners", None),
+        ("we don't visit prisons but we write reports on the justice system", None),
+        ("nous ne faisons pas de monitoring, nous faisons de la sensibilisation", None),
+        ("no vigilamos cárceles, hacemos programas de radio", None),
+        ("we don't do training, we visit police cells", "detention_monitoring"),
+        ("pas de formation, plutôt des visites de prisons", "detention_monitoring"),
+    ],
+)
+def test_what_an_answer_denies_names_no_kind_of_work(knowledge: KnowledgeBase, text: str, work: str) -> None:
+    """A denied kind of work was taken as the answer: "we don't do monitoring" became
+    detention monitoring."""
+    option = recognise(knowledge.partnership.work_areas, text)
+    assert (option.id if option else None) == work
+
+
+@pytest.mark.parametrize(
+    ("text", "organisation"),
+    [
+        ("not for profit", "ngo"),
+        ("organización no gubernamental", "ngo"),
+        ("association sans but lucratif", "ngo"),
+        ("organisation non gouvernementale", "ngo"),
+        ("on n'est pas une ONG, plutôt un collectif", "ngo"),
+        ("we are not an NGO", None),
+    ],
+)
+def test_a_no_inside_an_options_own_name_is_no_denial(
+    knowledge: KnowledgeBase, text: str, organisation: str
+) -> None:
+    option = recognise(knowledge.partnership.organisation_types, text)
+    assert (option.id if option else None) == organisation
+
+
 def test_one_group_of_keywords_alone_is_not_enough(knowledge: KnowledgeBase) -> None:
     """ "monitor" without a place of detention, "prison" without a verb of visiting."""
     assert recognise(knowledge.partnership.work_areas, "we monitor the elections") is None
@@ -161,7 +197,8 @@ def test_a_country_answer_is_read_as_one_even_when_the_model_heard_a_question() 
         ("stop", "stop", "organisation_name"),
         ("Mi Hermano Fue Golpeado En La Comisaría", "disclose_abuse", "organisation_name"),
         ('/inform{"organisation_type": "ngo"}', "inform", "organisation_type"),
-        ("nothing we do fits those", "inform", "work_area"),
+        ("give me your postal address", "ask_address", "work_area"),  # a request, not about them
+        ("radio", "ask_activities", "work_area"),  # too short to be a description
     ],
 )
 def test_everything_else_keeps_the_models_reading(text: str, model_read: str, asked: Optional[str]) -> None:
@@ -174,6 +211,13 @@ def test_a_country_named_in_a_question_answers_the_country_question() -> None:
     assert answer is not None and answer["intent"]["name"] == INFORM
     # A question about something else is answered, and the country asked again.
     assert as_answer("¿qué es el OPCAT?", parsed("ask_opcat"), "organisation_country") is None
+
+
+@pytest.mark.parametrize("text", ["and do you work in Peru?", "y en Perú, ¿trabajan?", "et au Pérou ?"])
+def test_a_follow_up_question_about_a_country_is_asked_not_answered(text: str) -> None:
+    """It is answered (the model's reading), and the form asks the country again."""
+    peru = {"entity": "country", "value": "Peru", "start": 0, "end": 4}
+    assert as_answer(text, parsed("ask_country_engagement", [peru]), "organisation_country") is None
 
 
 def test_a_country_named_after_the_assessment_changes_the_country() -> None:
@@ -241,3 +285,75 @@ def test_other_replies_to_the_offer_keep_the_models_reading(
     text: str, model_read: str, entities: List[Dict[str, Any]]
 ) -> None:
     assert as_answer(text, parsed(model_read, entities), OFFER) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "model_read"),
+    [
+        ("we run radio programmes on human rights for rural listeners", "ask_activities"),
+        ("nous produisons des émissions sur les droits humains", "faq_victims"),
+        ("hacemos programas de radio sobre los derechos de los presos", "ask_partners"),
+        ("producimos informes anuales sobre el sistema penal", "ask_operations"),
+        ("radio programmes on prisoners' rights", "out_of_scope"),  # not first person, but no question read
+        ("nothing we do fits those", "inform"),
+    ],
+)
+def test_a_description_of_the_visitors_work_answers_the_work_question(text: str, model_read: str) -> None:
+    """Read as the answer, with no option named: the form takes it as other work
+    (tests/unit/actions/test_funding.py)."""
+    answer = as_answer(text, parsed(model_read), "work_area")
+    assert answer is not None and answer["intent"]["name"] == INFORM
+    assert entity(answer, "work_area") is None
+
+
+def test_a_description_that_reads_as_a_disclosure_keeps_the_models_reading() -> None:
+    """Safety over precision: "we" and detention are a disclosure's cues; the model's reading
+    decides (and an "inform" reaches the form all the same)."""
+    assert as_answer("they beat us in custody last year", parsed("ask_activities"), "work_area") is None
+
+
+CONSENT = "utter_ask_enquiry_consent"
+
+
+@pytest.mark.parametrize("asked", [OFFER, CONSENT])
+@pytest.mark.parametrize(
+    ("text", "model_read"),
+    [
+        ("no thanks", "thank"),
+        ("No thank you, not for now", "thank"),
+        ("not now, maybe later", "nlu_fallback"),
+        ("stop", "stop"),
+        ("non merci, pas pour le moment", "thank"),
+        ("pas maintenant", "out_of_scope"),
+        ("mejor no, gracias", "thank"),
+        ("ahora no, quizás más tarde", "nlu_fallback"),
+    ],
+)
+def test_a_refusal_of_a_yes_or_no_question_is_a_no(text: str, model_read: str, asked: str) -> None:
+    """A "no thanks" read as thanks got "you're welcome", and the visitor was never told that
+    nothing was sent."""
+    answer = as_answer(text, parsed(model_read), asked)
+    assert answer is not None and answer["intent"]["name"] == "deny"
+    assert answer["intent_ranking"][0]["name"] == "deny"
+
+
+@pytest.mark.parametrize("asked", [OFFER, CONSENT])
+@pytest.mark.parametrize(
+    ("text", "model_read"),
+    [
+        ("No problem, go ahead", "affirm"),
+        ("no worries, thanks", "thank"),  # not a refusal
+        ("no", "deny"),  # already a no
+        ("yes, not a problem", "affirm"),
+        ("not sure what that means?", "nlu_fallback"),  # a question
+    ],
+)
+def test_what_is_not_a_refusal_keeps_the_models_reading(text: str, model_read: str, asked: str) -> None:
+    answer = as_answer(text, parsed(model_read), asked)
+    assert answer is None or answer["intent"]["name"] != "deny"
+
+
+def test_a_country_named_at_the_consent_question_changes_it_even_after_a_no() -> None:
+    togo = {"entity": "country", "value": "Togo", "start": 14, "end": 18}
+    answer = as_answer("no, we are in Togo", parsed("inform", [togo]), CONSENT)
+    assert answer is not None and answer["intent"]["name"] == INFORM
