@@ -98,12 +98,12 @@ shell: train  ## talk to the assistant in the terminal
 
 # In two parts: the tests that need no model, server or browser on both cores (pytest-xdist),
 # then the others one at a time (they share the session's model and its running stack, and
-# several measure timing). Each part prints its 15 slowest tests.
+# several measure timing). The run's one training starts first, in the background, beside
+# lint and the first part (scripts/run_tests.py). Each part prints its 15 slowest tests.
 UNIT_TESTS := -m "not slow and not postgres" -n 2
 
-test: lint $(CHROMIUM) $(NGINX)  ## run the whole test suite (lint, unit, data validation, stories, NLU, end-to-end)
-	$(PY) -m pytest $(UNIT_TESTS) --durations=15
-	$(PY) -m pytest -m "slow or postgres" --durations=15
+test: install $(CHROMIUM) $(NGINX)  ## run the whole test suite (lint, unit, data validation, stories, NLU, end-to-end)
+	$(PY) scripts/run_tests.py $(UNIT_TESTS)
 
 unit: install  ## the fast loop: tests that need no trained model, no servers and no browser
 	$(PY) -m pytest $(UNIT_TESTS) -q
