@@ -3,13 +3,17 @@
 English is ``domain.yml``'s ``responses``; French and Spanish are ``wording/fr.yml`` and
 ``wording/es.yml``, with the same response names, the same number of variations in the same
 order, the same button payloads and the same ``{placeholders}`` (only the words differ).
-A file that breaks that rule stops the Rasa server at start with what is wrong;
-``tests/unit/content/test_translations.py`` names every difference. A response missing from a
-translation (during an edit) is answered in English rather than not at all.
+``tests/unit/content/test_translations.py`` names every difference, so a file that breaks that
+rule does not pass the tests. At run time, a response the translation lacks (during an edit) or
+gets wrong, or one the loaded model's domain lacks (a model trained before the response was
+added, or an earlier model put back), is answered in English or left out, with a warning
+naming it: the other responses stay translated. (Refusing the whole file made Rasa keep the
+model with English for every response, around facts in the visitor's language.)
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from functools import cache
 from pathlib import Path
@@ -22,6 +26,8 @@ from content import domain
 from language import DEFAULT, LANGUAGES
 
 WORDING = ROOT / "wording"
+
+logger = logging.getLogger(__name__)
 Responses = Dict[str, List[Dict[str, Any]]]
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -78,8 +84,9 @@ def english_responses() -> Responses:
 
 
 def responses_in(language: str, english: Responses) -> Responses:
-    """The responses to answer with in ``language``: the translation, checked against
-    ``english``, with English for any response it lacks."""
+    """The responses to answer with in ``language``: the translation of each of ``english``'s,
+    English for any the translation lacks or gets wrong (logged), nothing for a translated
+    response ``english`` lacks (see the module's docstring)."""
     if language == DEFAULT:
         return english
     if language not in LANGUAGES:
@@ -88,5 +95,11 @@ def responses_in(language: str, english: Responses) -> Responses:
     translated = load_translation(path)
     wrong = [line for line in differences(english, translated) if not line.endswith(": missing")]
     if wrong:
-        raise WordingError(f"{path.name}: " + "; ".join(wrong[:10]))
-    return {name: translated.get(name, variations) for name, variations in english.items()}
+        logger.warning(
+            "%s does not match the model's responses (English used): %s", path.name, "; ".join(wrong[:10])
+        )
+    broken = {line.split(":", 1)[0].split(" (", 1)[0] for line in wrong}
+    return {
+        name: variations if name in broken else translated.get(name, variations)
+        for name, variations in english.items()
+    }

@@ -233,6 +233,23 @@ def test_a_translation_that_changes_placeholders_or_payloads_is_refused() -> Non
         responses_in("de", english)
 
 
+def test_a_response_the_models_domain_lacks_leaves_the_other_translations_in_place(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A model trained before a response was added: that response cannot be said, and the
+    others stay French (before, the whole file was refused and Rasa answered in English
+    around French facts)."""
+    english = dict(english_responses())
+    english.pop("utter_enquiry_not_sent")
+    english["utter_greet"] = [{**english["utter_greet"][0], "text": "Hello {visitor}"}]  # changed since
+    french = responses_in("fr", english)
+    assert "utter_enquiry_not_sent" not in french
+    assert french["utter_greet"] == english["utter_greet"]  # wrong now: English, not a broken French
+    assert "rien n'a été enregistré" not in str(french) and "Bonjour" not in str(french["utter_greet"])
+    assert french["utter_goodbye"] != english["utter_goodbye"]  # the others stay translated
+    assert "utter_enquiry_not_sent: not a response of domain.yml" in caplog.text
+
+
 def generated(slots: Dict[str, str], response: str = "utter_greet") -> str:
     nlg = LocalisedNaturalLanguageGenerator(domain=DOMAIN)
     tracker = DialogueStateTracker.from_events(
