@@ -111,6 +111,10 @@ PLACE_QUESTIONS = {"ask_country_engagement", "list_countries_in_region", "count_
 # read 0.45 as how partners are chosen) gets the second chance.
 LEAD_CONFIDENCE = 0.35
 LEAD_MARGIN = 0.2
+# A long message's question sentence read at least this surely (the fallback threshold of
+# config.yml: sure enough to be answered alone) is what the message asks, whatever the whole
+# read as (``_question_sentence``).
+QUESTION_SURE = 0.6
 # Never taken on a lead alone: answers whose meaning depends on what came before, and a
 # disclosure (the careful answer follows the disclosure cues and the model's clear readings).
 NO_LEAD = {FOLLOW_UP, DISCLOSURE}
@@ -166,17 +170,33 @@ def clear_lead(parsed: Dict[str, Any]) -> Optional[Dict[str, Any]]:
 def _best_sentence(
     readings: List[Tuple[int, str, Dict[str, Any]]],
 ) -> Optional[Tuple[int, str, Dict[str, Any]]]:
-    """The sentence read most usefully: a disclosure first, then a question the assistant
-    answers (the question-like sentences come first in ``readings``), then a weak answer."""
+    """The sentence read most usefully: a disclosure first, then a question-like sentence read
+    as a question the assistant answers, then a question-like sentence the model hesitated on
+    between such questions (kept unsure: the second chance, or a clear lead, then works on what
+    was asked), then any sentence read as such a question, then a weak answer. Context that
+    reads clearly ("our bar association has a small budget") no longer answers in place of the
+    question it surrounds ("does the APT help victims individually?")."""
     for offset, text, parsed in readings:
         if _intent(parsed) == DISCLOSURE:
             return offset, text, parsed
     answers = [r for r in readings if _intent(r[2]) not in NOT_AN_ANSWER]
     strong = [r for r in answers if _intent(r[2]) not in WEAK]
-    for group in (strong, answers):
+    asking = [r for r in readings if is_question_like(r[1])]
+    strong_questions = [r for r in strong if is_question_like(r[1])]
+    unsure_questions = [r for r in asking if _intent(r[2]) == FALLBACK and _leads_to_a_question(r[2])]
+    for group in (strong_questions, unsure_questions, strong, answers):
         if group:
-            return group[0]  # question-like sentences first, then in order
+            return group[0]  # in order
     return None
+
+
+def _leads_to_a_question(parsed: Dict[str, Any]) -> bool:
+    """Whether an unsure reading's first guess is a question the assistant answers: the model
+    could not choose between questions ("does the APT help victims individually?": individual
+    cases or victims), which is not the same as reading nothing."""
+    ranking = [r for r in parsed.get("intent_ranking") or [] if r.get("name") != FALLBACK]
+    first = str(ranking[0].get("name") or "") if ranking else ""
+    return bool(first) and first not in NOT_AN_ANSWER and first not in WEAK and first not in NO_LEAD
 
 
 async def refocused(text: str, whole: Dict[str, Any], parse: Parse) -> Dict[str, Any]:
@@ -201,6 +221,7 @@ async def refocused(text: str, whole: Dict[str, Any], parse: Parse) -> Dict[str,
         whole = _read_as(whole, await parse(part), offset, part)
         intent = _intent(whole)
     disclosure = intent != DISCLOSURE and reads_as_disclosure(text)
+    greeting_cut = False  # the text after a greeting may still be context around a question
     if intent in (GREET, FALLBACK):
         rest = after_greeting(text)
         if rest is not None:
@@ -209,6 +230,7 @@ async def refocused(text: str, whole: Dict[str, Any], parse: Parse) -> Dict[str,
             if _intent(parsed) not in (GREET, FALLBACK):
                 whole = _read_as(whole, parsed, offset, part)
                 intent = _intent(whole)
+                greeting_cut = True
     if intent == FALLBACK:
         rest = after_connective(text)
         if rest is not None:  # "and your budget?": asked like a question of its own
@@ -219,7 +241,7 @@ async def refocused(text: str, whole: Dict[str, Any], parse: Parse) -> Dict[str,
                     parsed = {**parsed, "intent": {**(parsed.get("intent") or {}), "name": FOLLOW_UP}}
                 whole = _read_as(whole, parsed, offset, part)
                 intent = _intent(whole)
-    if intent not in (FALLBACK, DISCLOSURE) and not disclosure and FOCUSED_ON not in whole:
+    if intent not in (FALLBACK, DISCLOSURE) and not disclosure and (greeting_cut or FOCUSED_ON not in whole):
         whole = await _question_sentence(text, whole, parse)
         intent = _intent(whole)
     if intent == FALLBACK or disclosure:
@@ -228,7 +250,8 @@ async def refocused(text: str, whole: Dict[str, Any], parse: Parse) -> Dict[str,
         if best is not None and (intent == FALLBACK or _intent(best[2]) == DISCLOSURE):
             whole = _read_as(whole, best[2], best[0], best[1])
             intent = _intent(whole)
-    if intent == FALLBACK and not disclosure and is_question_like(text):
+    asks = is_question_like(text) or is_question_like(str(whole.get(FOCUSED_ON) or ""))
+    if intent == FALLBACK and not disclosure and asks:
         lead = clear_lead(whole)
         if lead is not None:  # unsure, but one question clearly ahead: answered, not offered
             whole = {**copy.deepcopy(whole), "intent": lead}
@@ -252,17 +275,19 @@ def _as_language_request(whole: Dict[str, Any], text: str) -> Dict[str, Any]:
 async def _question_sentence(text: str, whole: Dict[str, Any], parse: Parse) -> Dict[str, Any]:
     """A long message with context around a question (who we are, the question, a request),
     which the model read with some confidence as a whole: the question sentence read alone,
-    when it reads as another question more surely than the whole did. The context can pull
-    the whole towards another reading ("we are an NGO and need support" towards funding)."""
+    when it reads as another question surely enough to be answered alone (``QUESTION_SURE``)
+    or more surely than the whole did. The context pulls the whole towards what it tells ("we
+    are an NGO and need support" towards funding, "I train police officers" towards training),
+    however sure the model is of the whole: what is asked is in the question."""
     parts = sentences(text)
     asking = [(offset, part) for offset, part in parts if is_question_like(part)]
     if not asking or len(asking) == len(parts):  # no question, or no context around it
         return whole
     readings = [(offset, part, await parse(part)) for offset, part in asking]
     best = _best_sentence(readings)
-    if best is None or _intent(best[2]) in WEAK or _intent(best[2]) == _intent(whole):
+    if best is None or _intent(best[2]) in WEAK | {FALLBACK} or _intent(best[2]) == _intent(whole):
         return whole
-    if _confidence(best[2]) <= _confidence(whole):
+    if _confidence(best[2]) < QUESTION_SURE and _confidence(best[2]) <= _confidence(whole):
         return whole
     return _read_as(whole, best[2], best[0], best[1])
 

@@ -423,7 +423,7 @@ def test_context_that_pulls_a_long_message_elsewhere_yields_to_its_question() ->
 @pytest.mark.parametrize(
     "question",
     [
-        reading("ask_country_engagement", 0.65),  # less sure than the whole
+        reading("ask_country_engagement", 0.55),  # less sure than the whole, and not sure alone
         reading("help", 0.99),  # a weak reading
         reading("ask_funding", 0.99),  # the same reading
     ],
@@ -433,6 +433,19 @@ def test_a_long_messages_whole_reading_stays_unless_its_question_reads_surer(
 ) -> None:
     kept, _ = keep(CONTEXT, reading("ask_funding", 0.7), {"Do you work in Benin?": question})
     assert kept["intent"]["name"] == "ask_funding" and FOCUSED_ON not in kept
+
+
+def test_a_question_sure_enough_alone_wins_over_a_surer_whole_that_its_context_pulled() -> None:
+    """The context ("I train police officers") pulls the whole towards the APT's training; what is asked is
+    how partners are chosen."""
+    text = "I train police officers in Chad. We would like to work with you. How do you choose your partners?"
+    kept, _ = keep(
+        text,
+        reading("ask_capacity_building", 0.9),
+        {"How do you choose your partners?": reading("ask_partner_selection", 0.7)},
+    )
+    assert kept["intent"]["name"] == "ask_partner_selection"
+    assert kept[FOCUSED_ON] == "How do you choose your partners?"
 
 
 def test_a_message_of_questions_only_or_of_one_sentence_is_not_cut() -> None:
@@ -457,3 +470,71 @@ def test_a_long_message_with_a_request_for_a_language_is_answered_by_its_questio
         "We are an NGO in Togo. We work on prisons. Please answer in French.", reading("nlu_fallback"), {}
     )
     assert kept["intent"]["name"] == "choose_language"
+
+
+def unsure_between(*guesses: Tuple[str, float]) -> Dict[str, Any]:
+    ranking = [{"name": "nlu_fallback", "confidence": 0.6}] + [
+        {"name": n, "confidence": c} for n, c in guesses
+    ]
+    return {"text": "", "intent": ranking[0], "intent_ranking": ranking, "entities": []}
+
+
+LAWYER = (
+    "Bonjour. Je suis avocat au Burkina Faso et je travaille en droit pénal. Notre barreau a un petit budget. "
+    "Est-ce que l'APT aide les victimes individuellement ? Merci."
+)
+QUESTION = "Est-ce que l'APT aide les victimes individuellement ?"
+
+
+def test_context_read_clearly_does_not_answer_in_place_of_a_question_the_model_hesitated_on() -> None:
+    """The budget was answered: "Notre barreau a un petit budget" read clearly, the question
+    hesitated between individual cases and victims. The question's own reading is kept, for
+    the second chance (or a clear lead) to work on what was asked."""
+    kept, _ = keep(
+        LAWYER,
+        reading("nlu_fallback", 0.6),
+        {
+            "Notre barreau a un petit budget.": reading("ask_budget", 0.7),
+            QUESTION: unsure_between(("ask_individual_cases", 0.57), ("ask_victims_help", 0.39)),
+        },
+    )
+    assert kept["intent"]["name"] == "nlu_fallback"
+    assert [r["name"] for r in kept["intent_ranking"][1:3]] == ["ask_individual_cases", "ask_victims_help"]
+    assert kept[FOCUSED_ON] == QUESTION
+    # With a clear lead, the question is answered.
+    kept, _ = keep(
+        LAWYER,
+        reading("nlu_fallback", 0.6),
+        {
+            "Notre barreau a un petit budget.": reading("ask_budget", 0.7),
+            QUESTION: unsure_between(("ask_individual_cases", 0.57), ("ask_victims_help", 0.2)),
+        },
+    )
+    assert kept["intent"]["name"] == "ask_individual_cases"
+
+
+def test_a_question_read_as_nothing_leaves_the_answer_to_the_context() -> None:
+    """ "Can you help?" reads as the help menu: the context says what is asked (funding)."""
+    text = "We are an NGO in Benin. We need money for our prison project. Can you help us?"
+    kept, _ = keep(
+        text,
+        reading("nlu_fallback", 0.6),
+        {
+            "We need money for our prison project.": reading("ask_funding", 0.9),
+            "Can you help us?": reading("help"),
+        },
+    )
+    assert kept["intent"]["name"] == "ask_funding"
+
+
+def test_a_greeting_then_context_then_a_question_is_read_by_its_question() -> None:
+    """The text after "Hello," was read as information (the context); its question was never
+    looked at: "What is the OPCAT?" got "Sorry, I'm not sure I understood"."""
+    text = "Hello, I work for a human rights NGO in Senegal and we train gendarmes. What is the OPCAT?"
+    rest = "I work for a human rights NGO in Senegal and we train gendarmes. What is the OPCAT?"
+    kept, _ = keep(
+        text,
+        reading("greet", 0.7),
+        {rest: reading("inform", 0.74), "What is the OPCAT?": reading("ask_opcat", 0.99)},
+    )
+    assert kept["intent"]["name"] == "ask_opcat" and kept[FOCUSED_ON] == "What is the OPCAT?"

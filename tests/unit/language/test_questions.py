@@ -40,6 +40,27 @@ from language.questions import questions
             "Je suis juriste à Lomé. Quel est votre budget et qui sont vos partenaires ?",
             ["Je suis juriste à Lomé. Quel est votre budget", "qui sont vos partenaires ?"],
         ),
+        # asked indirectly, with a closing word after: it stays with the last question
+        (
+            "Good morning. I am a researcher in Mexico. I would like to know what your budget is,"
+            " and also who is the head of the APT. Many thanks.",
+            [
+                "Good morning. I am a researcher in Mexico. I would like to know what your budget is",
+                "who is the head of the APT. Many thanks.",
+            ],
+        ),
+        (
+            "Somos una red en Honduras. Quisiera saber qué es la CINAT y quiénes son sus socios. Gracias.",
+            ["Somos una red en Honduras. Quisiera saber qué es la CINAT", "quiénes son sus socios. Gracias."],
+        ),
+        (
+            "Pourriez-vous m'expliquer ce qu'est l'OPCAT et si vous formez les policiers ?",
+            ["Pourriez-vous m'expliquer ce qu'est l'OPCAT", "vous formez les policiers ?"],
+        ),
+        (
+            "I would like to know if you work in Chad and whether you train police",
+            ["I would like to know if you work in Chad", "you train police"],
+        ),
     ],
 )
 def test_two_questions_are_split_in_order(text: str, expected: List[str]) -> None:
@@ -58,6 +79,8 @@ def test_two_questions_are_split_in_order(text: str, expected: List[str]) -> Non
         "what is it? and where is it? and who are they? and why is that so?",  # more than 3 parts
         "Do you work in Kenya? I am [EMAIL], phone [PHONE]",  # what follows is not a question
         "We are an NGO. We visit prisons and we train police.",  # context, no question
+        "Do you work in Peru and if so since when?",  # "if so" asks about the same thing
+        "Tell me about your budget. Thanks and see you",  # a closing word is no question
         "We visit prisons. Do you work in Chad and Niger?",  # one question after the context
     ],
 )
