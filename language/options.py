@@ -70,9 +70,10 @@ SHORT_STEM = 3
 _CLAUSE_END = re.compile(
     r"[,;:.!?()]+|\b(?:but(?!\s+lucratif)|mais|pero|sino|rather|plut[oô]t|instead)\b", re.IGNORECASE
 )
-# A clause that denies what it names (folded): "we don t monitor prisons", "not an NGO", "nous
-# ne faisons pas de monitoring", "on n est pas une ONG", "no somos una ONG". Not the "not" and
-# "no" of an option's own name ("not for profit", "organización no gubernamental").
+# A negation in a clause (folded), which denies what follows it: "we don t monitor prisons",
+# "not an NGO", "nous ne faisons pas de monitoring", "on n est pas une ONG", "no somos una ONG".
+# Not the "not" and "no" of an option's own name ("not for profit", "organización no
+# gubernamental").
 _NEGATED_CLAUSE = re.compile(
     r"\b(?:not(?!\s+for\s+profit)|don t|doesn t|didn t|aren t|isn t|wasn t|never|no longer|neither|nor"
     r"|ne|n|pas|jamais|aucun|aucune|ni"
@@ -81,10 +82,15 @@ _NEGATED_CLAUSE = re.compile(
 
 
 def affirmed(text: str) -> str:
-    """``text`` folded, without its clauses that deny what they name: "we don't visit prisons
-    but we write reports" -> "we write reports"."""
-    clauses = [fold(clause) for clause in _CLAUSE_END.split(text.replace("’", "'"))]
-    return " ".join(c for c in clauses if c and not _NEGATED_CLAUSE.search(c))
+    """``text`` folded, without what each clause denies, from its negation on: "we don't visit
+    prisons but we write reports" -> "we we write reports"; "nous sommes une ONG qui ne reçoit
+    pas de fonds" keeps "nous sommes une ong qui"."""
+    kept = []
+    for clause in _CLAUSE_END.split(text.replace("’", "'")):
+        folded = fold(clause)
+        negation = _NEGATED_CLAUSE.search(folded)
+        kept.append(folded[: negation.start()].strip() if negation else folded)
+    return " ".join(part for part in kept if part)
 
 
 @cache

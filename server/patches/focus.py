@@ -111,10 +111,6 @@ PLACE_QUESTIONS = {"ask_country_engagement", "list_countries_in_region", "count_
 # read 0.45 as how partners are chosen) gets the second chance.
 LEAD_CONFIDENCE = 0.35
 LEAD_MARGIN = 0.2
-# A long message's question sentence read at least this surely (the fallback threshold of
-# config.yml: sure enough to be answered alone) is what the message asks, whatever the whole
-# read as (``_question_sentence``).
-QUESTION_SURE = 0.6
 # Never taken on a lead alone: answers whose meaning depends on what came before, and a
 # disclosure (the careful answer follows the disclosure cues and the model's clear readings).
 NO_LEAD = {FOLLOW_UP, DISCLOSURE}
@@ -275,10 +271,10 @@ def _as_language_request(whole: Dict[str, Any], text: str) -> Dict[str, Any]:
 async def _question_sentence(text: str, whole: Dict[str, Any], parse: Parse) -> Dict[str, Any]:
     """A long message with context around a question (who we are, the question, a request),
     which the model read with some confidence as a whole: the question sentence read alone,
-    when it reads as another question surely enough to be answered alone (``QUESTION_SURE``)
-    or more surely than the whole did. The context pulls the whole towards what it tells ("we
-    are an NGO and need support" towards funding, "I train police officers" towards training),
-    however sure the model is of the whole: what is asked is in the question."""
+    when it reads as another question more surely than the whole did. The context can pull
+    the whole towards another reading ("we are an NGO and need support" towards funding); it
+    can also give a vague question its topic ("what do you do about it?"), so a question only
+    as sure as the whole does not win (docs/languages.md)."""
     parts = sentences(text)
     asking = [(offset, part) for offset, part in parts if is_question_like(part)]
     if not asking or len(asking) == len(parts):  # no question, or no context around it
@@ -287,7 +283,7 @@ async def _question_sentence(text: str, whole: Dict[str, Any], parse: Parse) -> 
     best = _best_sentence(readings)
     if best is None or _intent(best[2]) in WEAK | {FALLBACK} or _intent(best[2]) == _intent(whole):
         return whole
-    if _confidence(best[2]) < QUESTION_SURE and _confidence(best[2]) <= _confidence(whole):
+    if _confidence(best[2]) <= _confidence(whole):
         return whole
     return _read_as(whole, best[2], best[0], best[1])
 

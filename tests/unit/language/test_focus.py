@@ -423,7 +423,7 @@ def test_context_that_pulls_a_long_message_elsewhere_yields_to_its_question() ->
 @pytest.mark.parametrize(
     "question",
     [
-        reading("ask_country_engagement", 0.55),  # less sure than the whole, and not sure alone
+        reading("ask_country_engagement", 0.65),  # less sure than the whole
         reading("help", 0.99),  # a weak reading
         reading("ask_funding", 0.99),  # the same reading
     ],
@@ -433,19 +433,6 @@ def test_a_long_messages_whole_reading_stays_unless_its_question_reads_surer(
 ) -> None:
     kept, _ = keep(CONTEXT, reading("ask_funding", 0.7), {"Do you work in Benin?": question})
     assert kept["intent"]["name"] == "ask_funding" and FOCUSED_ON not in kept
-
-
-def test_a_question_sure_enough_alone_wins_over_a_surer_whole_that_its_context_pulled() -> None:
-    """The context ("I train police officers") pulls the whole towards the APT's training; what is asked is
-    how partners are chosen."""
-    text = "I train police officers in Chad. We would like to work with you. How do you choose your partners?"
-    kept, _ = keep(
-        text,
-        reading("ask_capacity_building", 0.9),
-        {"How do you choose your partners?": reading("ask_partner_selection", 0.7)},
-    )
-    assert kept["intent"]["name"] == "ask_partner_selection"
-    assert kept[FOCUSED_ON] == "How do you choose your partners?"
 
 
 def test_a_message_of_questions_only_or_of_one_sentence_is_not_cut() -> None:
@@ -480,8 +467,8 @@ def unsure_between(*guesses: Tuple[str, float]) -> Dict[str, Any]:
 
 
 LAWYER = (
-    "Bonjour. Je suis avocat au Burkina Faso et je travaille en droit pénal. Notre barreau a un petit budget. "
-    "Est-ce que l'APT aide les victimes individuellement ? Merci."
+    "Bonjour. Je suis avocat au Burkina Faso et je travaille en droit pénal. "
+    "Notre barreau a un petit budget. Est-ce que l'APT aide les victimes individuellement ? Merci."
 )
 QUESTION = "Est-ce que l'APT aide les victimes individuellement ?"
 

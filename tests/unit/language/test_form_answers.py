@@ -97,6 +97,8 @@ def test_what_an_answer_denies_names_no_kind_of_work(knowledge: KnowledgeBase, t
         ("organisation non gouvernementale", "ngo"),
         ("on n'est pas une ONG, plutôt un collectif", "ngo"),
         ("we are not an NGO", None),
+        ("Nous sommes une ONG qui ne reçoit pas encore de fonds", "ngo"),  # denies what follows only
+        ("a university that has never worked with you", "academic"),
     ],
 )
 def test_a_no_inside_an_options_own_name_is_no_denial(
