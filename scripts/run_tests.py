@@ -16,6 +16,7 @@ its 15 slowest tests. The training is ended by its process group if the run stop
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -29,6 +30,7 @@ TRAINING = ["scripts/train.py", "--fixed-model-name", "apt", "--out", "models"]
 SLOW_PART = ["-m", "slow or postgres"]
 DURATIONS = "--durations=15"
 LOG_TAIL_LINES = 80
+ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")  # Rasa colours its last line
 
 
 def say(message: str) -> None:
@@ -73,8 +75,8 @@ def wait_for(process: subprocess.Popen, started: float) -> int:
         say(f"the training failed (exit {code}); the end of its output:")
         print("\n".join(lines[-LOG_TAIL_LINES:]), flush=True)
     else:
-        last = next((line for line in reversed(lines) if line.strip()), "")
-        say(f"training done in {time.monotonic() - started:.0f} s since the run began: {last.strip()[:200]}")
+        last = ANSI_COLOUR.sub("", next((line for line in reversed(lines) if line.strip()), "")).strip()
+        say(f"training done in {time.monotonic() - started:.0f} s since the run began: {last[:200]}")
     return code
 
 

@@ -47,6 +47,14 @@ def test_the_second_part_starts_after_the_training_and_the_first_part(
     assert order.read_text().split() == ["lint", "unit", "training", "slow"]
 
 
+def test_the_trainings_last_line_is_shown_without_its_colours(
+    run_tests: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    training = python("print('\\x1b[92mYour Rasa model is trained.\\x1b[0m')")
+    assert run_tests.run(training, [], python("pass")) == 0
+    assert "since the run began: Your Rasa model is trained." in capsys.readouterr().out
+
+
 def test_a_failing_first_part_stops_the_run_and_ends_the_training(
     run_tests: ModuleType, tmp_path: Path
 ) -> None:
