@@ -63,7 +63,7 @@ from typing import Any, Dict, List, Optional, Union
 from content.knowledge import OrganisationType, WorkArea, load_knowledge_base
 from language.disclosure import reads_as_disclosure
 from language.focus import after_connective, is_question_like
-from language.options import recognise
+from language.options import affirmed, recognise
 
 INFORM = "inform"
 UNSURE = "nlu_fallback"
@@ -150,9 +150,10 @@ def _as_inform(parsed: Dict[str, Any], asked: str, entities: List[Dict[str, Any]
 
 def is_description(text: str, intent: Optional[str] = None) -> bool:
     """Whether ``text`` reads as a statement about the visitor's own organisation or work rather
-    than as a question or small talk: a few words, asking nothing, and either in the first
-    person or read by the model (``intent``, when known) as information or as nothing clear."""
-    if len(text.split()) < FEWEST_DESCRIPTION_WORDS or is_question_like(text):
+    than as a question or small talk: a few words that it does not deny ("I don't know", "je ne
+    sais pas" say nothing of the work), asking nothing, and either in the first person or read
+    by the model (``intent``, when known) as information or as nothing clear."""
+    if len(affirmed(text).split()) < FEWEST_DESCRIPTION_WORDS or is_question_like(text):
         return False
     if intent is not None and intent in SMALL_TALK:
         return False

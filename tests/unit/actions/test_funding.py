@@ -170,7 +170,15 @@ def test_a_description_of_work_that_names_no_kind_is_other_work(
 
 
 @pytest.mark.parametrize(
-    ("text", "intent"), [("banana split", "inform"), ("radio", "inform"), ("what now?", "inform")]
+    ("text", "intent"),
+    [
+        ("banana split", "inform"),
+        ("radio", "inform"),
+        ("what now?", "inform"),
+        ("I don't know", "inform"),  # says nothing of the work: the options are shown again
+        ("je ne sais pas trop", "out_of_scope"),
+        ("no estoy seguro la verdad", "nlu_fallback"),
+    ],
 )
 def test_a_word_or_a_question_is_not_a_description(
     form: ValidateFundingForm, dispatcher: CollectingDispatcher, text: str, intent: str
