@@ -196,7 +196,7 @@ def _option_or_ask_again(
     that answers the ``other`` question instead ("we are an NGO" when the kind of work is
     asked) changes that answer, and the question asked is asked again without a complaint.
     A description of the visitor's work that names no kind of work ("we run radio programmes
-    on detainees' rights") is "other work": the question is open, its buttons only examples
+    on human rights") is "other work": the question is open, its buttons only examples
     (but "we are based in Togo, not Benin" corrects the country, and the work is asked again)."""
     asked = _asked(tracker, slot)
     option = recognise(options, _first_text(value))

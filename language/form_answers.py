@@ -33,11 +33,13 @@ and the question asked again, a disclosure gets the careful answer, a "stop" sto
 - **Contact e-mail**: the message holds something shaped like an address (a "no-reply@..."
   is not a "no").
 - **Kind of work, described**: a statement about the organisation's own work that names no
-  option ("we run radio programmes on the rights of detainees", "acompañamos a las familias de
-  los presos") is an answer all the same, when it reads as a description: the model read it
-  as information or could not read it, or it speaks in the first person ("we", "nous",
-  "trabajamos"). The form then takes it as "other work" (``actions/funding.py``) instead of
-  saying it did not recognise it: the question is open, the options are only examples.
+  option ("we run radio programmes on human rights for rural listeners", "hacemos programas
+  de radio sobre derechos humanos") is an answer all the same, when it reads as a description:
+  at least three words it does not deny, and the model read it as information or could not
+  read it, or it speaks in the first person ("we", "nous", "trabajamos"). One that reads as a
+  disclosure ("we" and detention) keeps the model's reading, as every answer here does. The
+  form then takes it as "other work" (``actions/funding.py``) instead of saying it did not
+  recognise it: the question is open, the options are only examples.
 - **A refusal of the offer or of the consent question** ("no thanks", "not now", "non merci,
   pas pour le moment", "mejor no, gracias"), or a "stop" there, is a ``deny``: the visitor is
   told nothing was sent, where a "no thanks" read as thanks got "you're welcome".
