@@ -32,7 +32,14 @@ from storage.database import engine_for
 from tests.support.stacks import Stack, running_stack
 
 FALLBACK = "can't look that up"
-FAQ_QUESTIONS = ["Why don't you denounce states?", "How is the APT funded?", "Do you help victims?"]
+# Questions answered by a response alone (no custom action). "How is the APT funded?" was one of
+# them and is not: it may read as the budget, which the action server answers, and then waited
+# for the paused server's timeout; the test now checks its premise (same replies during the pause).
+FAQ_QUESTIONS = [
+    "Why don't you denounce states?",
+    "Why does the APT not take up individual cases?",
+    "Do you help victims?",
+]
 
 
 @pytest.fixture(scope="module")
@@ -113,14 +120,14 @@ def test_a_killed_action_server_is_restarted_and_the_conversation_goes_on(fault_
 
 def test_a_paused_action_server_answers_in_time_and_others_are_not_slowed(fault_stack: Stack) -> None:
     visitor, others = f"paused-{uuid.uuid4().hex}", f"others-{uuid.uuid4().hex}"
-    normal = [timed(fault_stack, others, question)[0] for question in FAQ_QUESTIONS * 3]
+    normal_turns = [timed(fault_stack, others, question) for question in FAQ_QUESTIONS * 3]
     paused = fault_stack.pid_of("action_server")
     os.kill(paused, signal.SIGSTOP)
     try:
         pause_started = time.monotonic()
         with ThreadPoolExecutor(max_workers=1) as pool:
             country = pool.submit(timed, fault_stack, visitor, "Do you work in Kenya?")
-            during = [timed(fault_stack, others, question)[0] for question in FAQ_QUESTIONS * 3]
+            during_turns = [timed(fault_stack, others, question) for question in FAQ_QUESTIONS * 3]
             waited, replies = country.result(timeout=30)
         time.sleep(max(0.0, 30 - (time.monotonic() - pause_started)))
     finally:
@@ -128,8 +135,13 @@ def test_a_paused_action_server_answers_in_time_and_others_are_not_slowed(fault_
             os.kill(paused, signal.SIGCONT)
     assert waited <= 10, waited
     assert any(FALLBACK in reply for reply in replies) or any("Kenya" in reply for reply in replies), replies
-    # FAQ answers need no action server: their times stay those of normal operation (the
-    # median, with 50 ms of slack for a shared machine's noise).
+    # FAQ answers need no action server: the same answers as before the pause (none of them the
+    # fallback), in the times of normal operation (the median, with 50 ms of slack for a shared
+    # machine's noise).
+    assert [replies for _, replies in during_turns] == [replies for _, replies in normal_turns]
+    assert not any(FALLBACK in reply for _, replies in normal_turns for reply in replies)
+    normal = [seconds for seconds, _ in normal_turns]
+    during = [seconds for seconds, _ in during_turns]
     assert statistics.median(during) <= 1.2 * statistics.median(normal) + 0.05, (normal, during)
     wait_for(lambda: action_server_settled(fault_stack), 90, "the action server answers again")
     assert any("Kenya is among" in reply for reply in fault_stack.texts(visitor, "Do you work in Kenya?"))
