@@ -40,6 +40,17 @@ _ABOUT_SOMETHING_ELSE = re.compile(
     re.IGNORECASE,
 )
 
+# Words that point back at the place of the answer before: "which other countries in that
+# region?", "how many countries there?", "et dans les pays voisins ?", "¿en qué otros países de
+# la región?". A question about places that names none is then about that place's region.
+_PLACE_BEFORE = re.compile(
+    r"\b(?:th(?:at|is|e)\s+(?:same\s+)?(?:region|area|sub-?region|part\s+of\s+the\s+world)|same\s+region|there"
+    r"|neighbou?ring\s+countries|nearby\s+countries|countries\s+(?:nearby|around)|the\s+neighbou?rs"
+    r"|(?:cette|la|m[êe]me)\s+(?:r[ée]gion|zone|sous-r[ée]gion)|l[àa]-bas|pays\s+(?:voisins|alentour)|les\s+voisins"
+    r"|(?:esa|esta|la|misma)\s+(?:regi[oó]n|zona|subregi[oó]n)|all[ií]|ah[ií]|all[aá]|pa[ií]ses\s+vecinos|los\s+vecinos)\b",
+    re.IGNORECASE,
+)
+
 
 class PlaceAction(KnowledgeAction):
     """Shared answering logic; concrete actions choose which question they answer."""
@@ -64,6 +75,23 @@ class PlaceAction(KnowledgeAction):
     def _place(self, tracker: Tracker) -> Optional[Where]:
         return self.places.place(latest_text(tracker), entity_values(tracker, "region"))
 
+    def _place_before(self, tracker: Tracker) -> Optional[Where]:
+        """The region of the place the conversation was about, when the latest message points
+        back at it ("that region", "there"): the last region named, or the last country's
+        sub-region, whichever came last."""
+        if not _PLACE_BEFORE.search(latest_text(tracker)):
+            return None
+        for event in reversed(tracker.events):
+            if event.get("event") != "slot" or not event.get("value"):
+                continue
+            if event.get("name") == "region":
+                return self.places.place(str(event["value"]))
+            if event.get("name") == "country":
+                matches = self.places.countries(str(event["value"]))
+                listing = matches[0].listing if matches else None
+                return listing[1] if listing is not None else None
+        return None
+
     def answer_engagement(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, matches: List[CountryMatch]
     ) -> List[EventType]:
@@ -76,7 +104,7 @@ class PlaceAction(KnowledgeAction):
         return [SlotSet("country", matches[-1].name), SlotSet("place_question", ENGAGEMENT)]
 
     def answer_place(self, dispatcher: CollectingDispatcher, tracker: Tracker, kind: str) -> List[EventType]:
-        place = self._place(tracker)
+        place = self._place(tracker) or self._place_before(tracker)
         kb = self.knowledge_for(tracker)
         if isinstance(place, Area):
             # A region the profile does not use as a heading: its sub-regions inside it.
@@ -176,7 +204,7 @@ class ActionAnswerFollowUp(PlaceAction):
         matches = self._countries_unless_place(tracker)
         if matches:
             return self.answer_engagement(dispatcher, tracker, matches)
-        if self._place(tracker) is not None:
+        if self._place(tracker) is not None or self._place_before(tracker) is not None:
             previous = tracker.get_slot("place_question")
             return self.answer_place(dispatcher, tracker, COUNT if previous == COUNT else LIST)
         dispatcher.utter_message(response="utter_ask_which_place")
@@ -222,11 +250,22 @@ class ActionPlaceOrOutOfScope(PlaceOrResponse):
 
 
 class ActionPlaceOrDefault(PlaceOrResponse):
-    """An answer with no question asked ("inform" outside the funding check): a bare
-    "Kenya" gets that place's answer; anything else the plain "I'm not sure I understood"."""
+    """An answer with no question asked ("inform" outside the funding check): one that names a
+    place gets that place's answer, a bare "Kenya" as a sentence that tells of one ("oops, a
+    typo: it was Nigeria, not Niger", "we are a network based in Peru"), where the visitor
+    got "I'm not sure I understood"; anything else gets that."""
 
     def otherwise(self, dispatcher: CollectingDispatcher) -> None:
         dispatcher.utter_message(response="utter_default")
 
     def name(self) -> str:
         return "action_place_or_default"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        text = latest_text(tracker)
+        names_a_place = not text.startswith("/") and not _ABOUT_SOMETHING_ELSE.search(text)
+        if names_a_place and (self._countries_unless_place(tracker) or self._place(tracker) is not None):
+            return self.answer_bare_place(dispatcher, tracker)
+        return await super().run(dispatcher, tracker, domain)

@@ -194,7 +194,9 @@ def _option_or_ask_again(
     the country); a value for another question is dropped without a word, keeping an answer
     given before ("our office is in Lagos" must not undo "we are an association"). A message
     that answers the ``other`` question instead ("we are an NGO" when the kind of work is
-    asked) changes that answer, and the question asked is asked again without a complaint.
+    asked) changes that answer, and the question asked is asked again without a complaint; one
+    that names the answer already given ("as an NGO we document prison conditions") is read
+    for the question asked.
     A description of the visitor's work that names no kind of work ("we run radio programmes
     on human rights") is "other work": the question is open, its buttons only examples
     (but "we are based in Togo, not Benin" corrects the country, and the work is asked again)."""
@@ -207,7 +209,7 @@ def _option_or_ask_again(
     if not asked:
         return {slot: _before_this_message(tracker, slot)}  # an answer given before stays
     answered = other[1](_answer_text(tracker)) if other is not None else None
-    if other is not None and answered is not None:
+    if other is not None and answered is not None and answered != tracker.get_slot(other[0]):
         return {slot: None, other[0]: answered}
     intent = (tracker.latest_message.get("intent") or {}).get("name")
     describes_work = slot == "work_area" and is_description(_answer_text(tracker), intent)

@@ -40,9 +40,33 @@ _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
 _CLAUSE_END = re.compile(
     r"(?<=[.!?;,])\s+|\n+|\s+(?:and|but|so|et|mais|donc|y|pero|entonces)\s+", re.IGNORECASE
 )
+# A request to be told, in the three languages: it asks as a question does ("we would also like
+# to know your budget", "nous aimerions savoir", "nos gustaría conocer", "le agradecería...").
+# Shared with the splitter of two questions in one message (language/questions.py).
+REQUEST_OPENER = (
+    r"(?:i|we)(?:'d|\s+would)?(?:\s+(?:also|really))?\s+(?:like|love|want|wish|need)\s+to"
+    r"\s+(?:know|ask|understand|learn|find\s+out|hear)"
+    r"|(?:i|we)(?:'m|'re|\s+am|\s+are)\s+(?:also\s+)?(?:interested\s+in|curious\s+about|wondering)"
+    r"|(?:i|we)\s+(?:was|were)\s+(?:also\s+)?wondering|i\s+wonder"
+    r"|(?:could|can|would)\s+you\s+(?:please\s+|also\s+)?(?:tell|explain|let\s+(?:me|us)\s+know|describe"
+    r"|clarify|confirm|share|send|give|provide|indicate)"
+    r"|(?:je|nous)\s+(?:voudrais|voudrions|aimerais|aimerions|souhaite|souhaitons|souhaiterais"
+    r"|souhaiterions|cherche|cherchons|veux|voulons)\s+(?:aussi\s+|[ée]galement\s+)?(?:savoir|conna[iî]tre"
+    r"|comprendre|demander|en\s+savoir)"
+    r"|j'aimerais\s+(?:aussi\s+|[ée]galement\s+)?(?:savoir|conna[iî]tre|comprendre|en\s+savoir)"
+    r"|(?:je\s+me|nous\s+nous)\s+demand(?:e|ons)"
+    r"|merci\s+de\s+(?:nous|me)\s+(?:dire|indiquer|pr[ée]ciser|expliquer|faire\s+savoir)"
+    r"|(?:nos|me)\s+(?:gustar[ií]a|interesa(?:r[ií]a)?)\s+(?:tambi[eé]n\s+)?(?:saber|conocer|entender|preguntar)"
+    r"|(?:quisiera|quisi[eé]ramos|queremos|quiero|necesitamos|necesito|quer[ií]a|quer[ií]amos)"
+    r"\s+(?:tambi[eé]n\s+)?(?:saber|conocer|entender|preguntar)"
+    r"|(?:le|les)\s+agradecer[ií]a(?:mos)?|(?:me|nos)\s+pregunt(?:o|amos|aba|[áa]bamos)"
+    r"|podr[ií]an?\s+(?:decir|indicar|explicar|informar)(?:nos|me)"
+)
 _QUESTION_START = re.compile(
-    r"^\W*(?:where|who|what|which|when|why|how|do|does|did|are|is|can|could|would|may|will|have|has"
-    r"|please|tell\s+me|i\s+would\s+like\s+to\s+know|i\s+want\s+to\s+know|i'?d\s+like\s+to\s+know"
+    rf"^\W*(?:{REQUEST_OPENER}|where|who|what|which|when|why|how|do|does|did|are|is|can|could|would|may|will|have|has"
+    r"|please|tell\s+me|explain|describe|parlez-moi|dites-moi|expliquez|expliquez-moi|pr[ée]sentez"
+    r"|h[aá]bl(?:ame|enme|eme)|cu[eé]nt(?:ame|eme|enme)|expl[ií]c(?:ame|eme|enme)|d[ií]ga(?:me|nme)"
+    r"|i\s+would\s+like\s+to\s+know|i\s+want\s+to\s+know|i'?d\s+like\s+to\s+know"
     r"|o[uù]|qui|que|qu'|quel|quelle|quels|quelles|quand|pourquoi|comment|combien|est-ce"
     r"|pouvez|pourriez|avez|[êe]tes|travaillez|financez|j'aimerais\s+savoir|je\s+voudrais\s+savoir"
     r"|d[oó]nde|qui[eé]n|qu[eé]|cu[aá]l|cu[aá]ndo|por\s+qu[eé]|c[oó]mo|cu[aá]nt[oa]s?|pueden|podr[ií]an"
@@ -59,10 +83,15 @@ _CORRECTION = re.compile(
       [\s,;:.!-]+){0,3}
     (?:i\s+meant(?:\s+to\s+(?:say|ask(?:\s+about)?|write))?|what\s+i\s+meant\s+(?:is|was)|i\s+was\s+asking\s+about
       |i\s+mean(?=\s)|my\s+mistake|correction|typo
-      |je\s+voulais\s+(?:dire|parler|demander)(?=\s)|je\s+parlais(?=\s)|je\s+veux\s+dire|je\s+me\s+suis\s+tromp[ée]e?
-      |quise\s+decir|quer[ií]a\s+(?:decir|preguntar(?:\s+por)?)|me\s+refer[ií]a\s+a|me\s+refiero\s+a|mejor\s+dicho
-      |me\s+equivoqu[ée])
-    (?:[\s,;:.!-]+(?:que|about|de|à|a)(?=\s))?
+      |i\s+(?:asked|said)(?=\s)|i(?:\s+am|'m)\s+(?:asking|talking)(?=\s)|i\s+was\s+(?:asking|talking)(?=\s)
+      |i\s+wanted\s+to\s+(?:know|ask)(?=\s)|my\s+question\s+(?:is|was)(?=\s)
+      |je\s+voulais\s+(?:dire|parler|demander|savoir)(?=\s)|je\s+parlais(?=\s)|je\s+parle(?=\s)|je\s+veux\s+dire
+      |je\s+me\s+suis\s+tromp[ée]e?|j'ai\s+demand[ée](?=\s)|je\s+(?:vous\s+)?demandais(?=\s)|je\s+vous\s+ai\s+demand[ée](?=\s)
+      |ma\s+question\s+(?:porte|portait|concerne|concernait|[ée]tait)(?=\s)
+      |quise\s+decir|quer[ií]a\s+(?:decir|preguntar(?:\s+por)?|saber)|me\s+refer[ií]a\s+a|me\s+refiero\s+a|mejor\s+dicho
+      |me\s+equivoqu[ée]|(?:les?\s+|te\s+)?pregunt(?:[ée]|aba)(?=\s)|estoy\s+preguntando(?=\s)|habl(?:o|aba)\s+de
+      |mi\s+pregunta\s+(?:es|era)(?=\s))
+    (?:[\s,;:.!-]+(?:que|about|de|à|a|sur|sobre|por|on|for)(?=\s))?
     [\s,;:.!-]*""",
     re.IGNORECASE | re.VERBOSE,
 )
@@ -104,10 +133,32 @@ def after_greeting(text: str) -> Optional[Tuple[int, str]]:
     return _rest_after(_GREETING, text, FEWEST_WORDS)
 
 
+# A correction by contrast: "not Benin but Togo", "pas le Niger mais le Nigeria", "no Honduras
+# sino Guatemala": what was meant follows the "but".
+_CONTRAST = re.compile(
+    r"""^\W*(?:(?:no|nope|non|sorry|pardon|d[ée]sol[ée]e?|perd[oó]n|oops|oups)[\s,;:.!-]+){0,2}
+    (?:not|non\s+pas|pas|no)\s+[^,.;!?]{1,40}?[\s,;]+(?:but|mais|sino|rather|plut[oô]t)\s+""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# What was meant is said, then what was not: "Peru, not Paraguay", "le Pérou, pas le Paraguay",
+# "Guatemala, no Honduras": the denied part is dropped.
+_DENIED_AFTER = re.compile(
+    r"[\s,;]+(?:and\s+not|not|rather\s+than|instead\s+of|et\s+non|et\s+pas|pas|non|plut[oô]t\s+que|y\s+no|no|en\s+vez\s+de|en\s+lugar\s+de)"
+    r"\s+[^,.;!?]{1,40}[.!?]*$",
+    re.IGNORECASE,
+)
+
+
 def after_correction(text: str) -> Optional[Tuple[int, str]]:
-    """What was meant after a correction of what came before ("no, I meant Togo"): one word
-    is enough (a place)."""
-    return _rest_after(_CORRECTION, text, 1)
+    """What was meant after a correction of what came before ("no, I meant Togo", "not Benin
+    but Togo"), without what it says was not meant ("I meant Peru, not Paraguay"): one word is
+    enough (a place)."""
+    found = _rest_after(_CORRECTION, text, 1) or _rest_after(_CONTRAST, text, 1)
+    if found is None:
+        return None
+    offset, rest = found
+    meant = _DENIED_AFTER.sub("", rest).strip()
+    return (offset, meant) if meant and _words(meant) >= 1 else found
 
 
 def after_connective(text: str) -> Optional[Tuple[int, str]]:

@@ -42,7 +42,23 @@ and the question asked again, a disclosure gets the careful answer, a "stop" sto
   recognise it: the question is open, the options are only examples.
 - **A refusal of the offer or of the consent question** ("no thanks", "not now", "non merci,
   pas pour le moment", "mejor no, gracias"), or a "stop" there, is a ``deny``: the visitor is
-  told nothing was sent, where a "no thanks" read as thanks got "you're welcome".
+  told nothing was sent, where a "no thanks" read as thanks got "you're welcome". **An
+  acceptance** there ("sure, you can pass it on", "that would be great, thank you",
+  "volontiers", "me parece bien") is an ``affirm``, where it was read as thanks or as a question
+  about contacts. A correction ("no, I meant your budget") is neither, and is read for what it
+  means; so is a message the model reads as another question ("no, I was asking how the APT
+  itself is funded").
+- **A "no" that corrects an answer** while the check asks its questions ("no, we are a
+  university, not an NGO", "non, nous sommes au Togo", "no, trabajamos en capacitación") is an
+  answer (``inform``), which the form reads as it reads any answer: it used to end the check as
+  a "no". A "no" or a "stop" that names nothing still ends it.
+- **A kind of work the model read as a topic** at the kind-of-work question ("plaidoyer pour
+  la ratification du protocole", read surely as a question about the OPCAT; "formación de
+  policías" as one about training): that kind of work (``WORK_BY_TOPIC``), where the question
+  was answered and the check asked again. A question (question-like) is still a question.
+- **Work with detainees named at the kind-of-work question** ("we visit detainees in police
+  cells") is that answer although it has a disclosure's cues ("we" and detention); it stays a
+  disclosure if the model read one.
 
 - **The offer of the check** ("Shall we?"): a reply that tells about the organisation instead
   of saying yes ("we are a small NGO from Benin working on prison visits", "somos una ONG de
@@ -64,8 +80,8 @@ from typing import Any, Dict, List, Optional, Union
 
 from content.knowledge import OrganisationType, WorkArea, load_knowledge_base
 from language.disclosure import reads_as_disclosure
-from language.focus import after_connective, is_question_like
-from language.options import affirmed, recognise
+from language.focus import after_connective, after_correction, is_question_like
+from language.options import affirmed, fold, recognise
 
 INFORM = "inform"
 UNSURE = "nlu_fallback"
@@ -107,6 +123,20 @@ REFUSAL_START = re.compile(
     r"|de\s+momento\s+no|m[aá]s\s+tarde|quiz[aá]s?\s+m[aá]s\s+tarde)\b",
     re.IGNORECASE,
 )
+# A reply to a yes/no question that says yes without the model reading a "yes": it opens with
+# an acceptance ("sure, you can pass it on", "that would be great", "volontiers", "me parece
+# bien, gracias"), asks nothing and denies nothing.
+ACCEPTANCE_START = re.compile(
+    r"^\W*(?:yes|yeah|yep|yup|sure|ok|okay|o\.k\.|of\s+course|certainly|absolutely|definitely|please\s+do"
+    r"|go\s+ahead|that\s+would\s+be\s+(?:great|good|nice|helpful|perfect)|sounds\s+good|perfect|fine|why\s+not"
+    r"|oui|ouais|d'accord|dac|bien\s+s[ûu]r|volontiers|avec\s+plaisir|allez-y|vas-y|parfait|[çc]a\s+marche"
+    r"|entendu|tr[èe]s\s+bien|pourquoi\s+pas|je\s+veux\s+bien|certainement|absolument"
+    r"|s[ií]|claro|vale|de\s+acuerdo|por\s+supuesto|adelante|perfecto|me\s+parece\s+(?:bien|perfecto|genial)"
+    r"|dale|bueno|con\s+gusto|encantad[oa]s?|desde\s+luego|est[aá]\s+bien|ok[aá]y?)\b",
+    re.IGNORECASE,
+)
+# Readings that end the check, unless the message corrects an answer instead.
+STOPPING = {"deny", "stop"}
 # Readings of a reply to a yes/no question that the refusal check leaves as they are.
 YES_OR_NO = {AFFIRM, DENY}
 # A statement about the visitor's own organisation: it opens in the first person ("we", "our",
@@ -121,6 +151,16 @@ FIRST_PERSON = re.compile(
 # Readings of a statement that say the model saw no question in it.
 DESCRIPTION_READINGS = {INFORM, UNSURE, "out_of_scope"}
 FEWEST_DESCRIPTION_WORDS = 3
+# The kinds of work (the knowledge base's ids) the APT's own topics name, for an answer to the
+# kind-of-work question that the model read as a question on that topic, at least this surely.
+WORK_BY_TOPIC = {
+    "ask_capacity_building": "training",
+    "ask_legal_instruments": "legal_reform",
+    "ask_opcat": "npm_opcat",
+    "ask_advocacy": "npm_opcat",
+    "ask_victims_help": "victim_assistance",
+}
+SURE_TOPIC = 0.6
 EMAIL_QUESTION = "contact_email"
 NAME_QUESTION = "organisation_name"
 NAME_CAPITALS = 2
@@ -162,13 +202,20 @@ def is_description(text: str, intent: Optional[str] = None) -> bool:
     return FIRST_PERSON.search(text) is not None or (intent is not None and intent in DESCRIPTION_READINGS)
 
 
-def _refusal(text: str, parsed: Dict[str, Any], asked: str) -> Optional[Dict[str, Any]]:
-    """A reply to a yes/no question read as a "no": a "stop", or one opening with a refusal."""
+def _yes_or_no(text: str, parsed: Dict[str, Any], asked: str) -> Optional[Dict[str, Any]]:
+    """A reply to a yes/no question read as a "no" (a "stop", or one opening with a refusal) or
+    as a "yes" (one opening with an acceptance and denying nothing after it). A correction
+    ("no, I meant your budget") is neither: it is read for what was meant
+    (``server/patches/focus.py``)."""
     intent = _intent(parsed)
-    if intent in YES_OR_NO or is_question_like(text):
+    if intent in YES_OR_NO or is_question_like(text) or after_correction(text) is not None:
         return None
-    if intent == "stop" or REFUSAL_START.search(text):
+    asks_another_question = bool(intent) and intent not in SMALL_TALK | DESCRIPTION_READINGS
+    if intent == "stop" or (REFUSAL_START.search(text) and not asks_another_question):
+        # (not "no, I was asking how the APT itself is funded": a question, read as one)
         return _read_as(DENY, parsed, asked, _entities(parsed))
+    if ACCEPTANCE_START.search(text) and fold(text).split() == affirmed(text).split():
+        return _read_as(AFFIRM, parsed, asked, _entities(parsed))
     return None
 
 
@@ -179,6 +226,8 @@ def _option_answer(text: str, parsed: Dict[str, Any], asked: str) -> Optional[Di
         if asked == "organisation_type"
         else recognise(partnership.work_areas, text)
     )
+    if option is None and asked == "work_area":
+        option = _work_read_as_a_topic(parsed, partnership.work_areas)
     if option is None:
         described = asked == "work_area" and is_description(text, _intent(parsed))
         return (
@@ -189,6 +238,40 @@ def _option_answer(text: str, parsed: Dict[str, Any], asked: str) -> Optional[Di
         {"entity": asked, "value": option.id, "start": 0, "end": len(text), "extractor": ANSWER_TO}
     )
     return _as_inform(parsed, asked, entities)
+
+
+def _work_read_as_a_topic(parsed: Dict[str, Any], work_areas: List[WorkArea]) -> Optional[WorkArea]:
+    """The kind of work an answer names that the model read, surely, as a question about the
+    APT's own work of that kind ("plaidoyer pour la ratification du protocole" as the OPCAT):
+    at the kind-of-work question, a statement on a topic is an answer on it."""
+    wanted = WORK_BY_TOPIC.get(_intent(parsed))
+    if wanted is None or _confidence(parsed) < SURE_TOPIC:
+        return None
+    return next((area for area in work_areas if area.id == wanted), None)
+
+
+def _confidence(parsed: Dict[str, Any]) -> float:
+    return float((parsed.get("intent") or {}).get("confidence") or 0.0)
+
+
+def _names_work_with_detainees(text: str, parsed: Dict[str, Any], asked: str) -> bool:
+    """An answer to the kind-of-work question that names one ("we visit detainees in police
+    cells", "nous rendons visite aux détenus"): the cues of a disclosure (detention, "we") are
+    what the question asks about. It stays a disclosure when the model read one."""
+    if asked != "work_area" or _intent(parsed) == "disclose_abuse":
+        return False
+    return recognise(load_knowledge_base().partnership.work_areas, text) is not None
+
+
+def _corrects_an_answer(text: str, parsed: Dict[str, Any]) -> bool:
+    """Whether a "no" names an answer to one of the check's questions: a kind of organisation
+    or of work it does not deny, or a country."""
+    partnership = load_knowledge_base().partnership
+    return (
+        _names_a_country(parsed)
+        or recognise(partnership.organisation_types, text) is not None
+        or recognise(partnership.work_areas, text) is not None
+    )
 
 
 def _names_a_country(parsed: Dict[str, Any]) -> bool:
@@ -222,7 +305,9 @@ def as_answer(text: str, parsed: Dict[str, Any], asked: Optional[str]) -> Option
     """``parsed`` read as the answer to the question ``asked`` (a form's requested slot), or
     None to keep the model's reading (see the module's docstring)."""
     text = (text or "").strip()
-    if not asked or not text or text.startswith("/") or reads_as_disclosure(text):
+    if not asked or not text or text.startswith("/"):
+        return None
+    if reads_as_disclosure(text) and not _names_work_with_detainees(text, parsed, asked):
         return None  # a disclosure gets the careful answer, whatever was asked
     if asked == NAME_QUESTION:
         capitals = sum(1 for word in text.split()[1:] if word[:1].isupper())
@@ -230,7 +315,7 @@ def as_answer(text: str, parsed: Dict[str, Any], asked: Optional[str]) -> Option
     if asked == EMAIL_QUESTION:
         return _as_inform(parsed, asked, _entities(parsed)) if EMAIL_SHAPE.search(text) else None
     if asked == OFFER_QUESTION:
-        return _refusal(text, parsed, asked) or _offer_answer(text, parsed)
+        return _yes_or_no(text, parsed, asked) or _offer_answer(text, parsed)
     if asked not in (*OPTION_QUESTIONS, COUNTRY_QUESTION, CONSENT_QUESTION):
         return None
     about_a_named_place = _names_a_country(parsed) and _intent(parsed) in PLACE_READINGS
@@ -238,8 +323,12 @@ def as_answer(text: str, parsed: Dict[str, Any], asked: Optional[str]) -> Option
         return (
             _as_inform(parsed, asked, _entities(parsed))
             if about_a_named_place
-            else _refusal(text, parsed, asked)
+            else _yes_or_no(text, parsed, asked)
         )
+    if _intent(parsed) in STOPPING and _corrects_an_answer(text, parsed):
+        # "no, we are a university, not an NGO": a correction, not a "no" that ends the check
+        answer = _option_answer(text, parsed, asked) if asked in OPTION_QUESTIONS else None
+        return answer or _as_inform(parsed, asked, _entities(parsed))
     follow_up = after_connective(text) is not None  # "and do you work in Peru?": asked, not answered
     if is_question_like(text) and (follow_up or not (asked == COUNTRY_QUESTION and about_a_named_place)):
         return None

@@ -27,13 +27,15 @@ from __future__ import annotations
 import re
 from typing import List
 
+from language.focus import REQUEST_OPENER, is_question_like
+
 MOST_QUESTIONS = 3
 FEWEST_WORDS = 3
 
 # How a question starts, in the three languages (lower case, accents as typed or not),
 # requests to be told included ("I would like to know", "pourriez-vous", "quisiera saber").
 _QUESTION_START = (
-    r"(?:where|who|whom|what|which|when|why|how|do|does|did|are|is|can|could|may|have|has"
+    rf"(?:{REQUEST_OPENER}|where|who|whom|what|which|when|why|how|do|does|did|are|is|can|could|may|have|has"
     r"|i\s+would\s+like\s+to\s+know|i'?d\s+like\s+to\s+know|i\s+want\s+to\s+know"
     r"|o[uù]|qui|que|qu'|quel|quelle|quels|quelles|quand|pourquoi|comment|combien|est-ce"
     r"|avez-vous|êtes-vous|etes-vous|pouvez-vous|pourriez-vous|travaillez|financez"
@@ -55,6 +57,7 @@ _JOINED_BY_AND = re.compile(
 )
 # The end of a sentence that is not a question: the context before one ("I train police.").
 _SENTENCE_END = re.compile(r"(?<=[.!])\s+(?=\S)")
+_SENTENCE_END_OR_QUESTION = re.compile(r"(?<=[.!?])\s+(?=\S)")
 _LEADING_AND = re.compile(r"^(?:and|et|y|e|also|aussi|también)\b[\s,]*", re.IGNORECASE)
 
 
@@ -96,3 +99,110 @@ def questions(text: str) -> List[str]:
     if len(parts) < 2 or len(parts) > MOST_QUESTIONS or any(_words(p) < FEWEST_WORDS for p in parts):
         return [text]
     return parts
+
+
+# Two topics asked about in one question, joined as noun phrases ("tell me about your partners
+# and your budget", "quels sont vos objectifs et vos partenaires ?", "¿cuál es su presupuesto y
+# su dirección?"), or two questions in two sentences that the cuts above leave together ("Tell
+# me about your budget. Also, who leads the APT."). Whether they are two things asked is the
+# model's call (server/patches/compound.py): these are only the candidates.
+_LAST_CONJUNCTION = re.compile(
+    r",?\s+(?:and|as\s+well\s+as|et|ainsi\s+que|y|e|as[ií]\s+como)\s+"
+    r"(?:(?:also|aussi|tambi[eé]n|adem[aá]s)\s+)?(?=\S)(?!.*\s(?:and|et|y|e)\s)",
+    re.IGNORECASE,
+)
+# Words a noun phrase starts with (articles, possessives): what comes before the first of them
+# in the question ("tell me about ") is said again before the second topic.
+_DETERMINERS = (
+    r"the|your|its|their|our|his|her|a|an|some"
+    r"|le|la|les|l'|votre|vos|leur|leurs|son|sa|ses|un|une|des|du"
+    r"|el|los|las|su|sus|un|una|unos|unas|del|al"
+)
+_DETERMINER = re.compile(rf"(?<![\w'])(?:{_DETERMINERS})(?:\s+|(?<=')(?=\w))", re.IGNORECASE)
+# What a clause starts with: then "and" joins clauses, not topics ("... and we train police").
+_CLAUSE_SUBJECT = re.compile(
+    r"^(?:i|we|you|they|it|he|she|there|this|that|je|j'|nous|vous|ils|elles|il|elle|on|c'|ce"
+    r"|yo|nosotros|nosotras|ustedes|usted|ellos|ellas|él|ella|eso|esto|tengo|somos|estamos)(?![\w])",
+    re.IGNORECASE,
+)
+# A preposition before each topic ("parlez-moi de l'OPCAT et de vos partenaires"): what comes
+# before its first use is said again.
+_PREPOSITION = re.compile(
+    r"^(?:of|about|on|for|de|d'|du|des|sur|pour|sobre|acerca\s+de|para)(?:\s+|(?<=')(?=\w))", re.IGNORECASE
+)
+MOST_TOPIC_WORDS = 10
+_TRAILING = re.compile(r"[\s,;:.!?¿¡]+$")
+
+
+def _topics(sentence: str) -> List[str]:
+    """``sentence`` (a question or a request) as one question per topic, when its last "and"
+    joins two short noun phrases; else []."""
+    if not _asks(sentence):
+        return []
+    match = _LAST_CONJUNCTION.search(sentence)
+    if match is None:
+        return []
+    first, second = sentence[: match.start()], sentence[match.end() :]
+    ending = "?" if sentence.rstrip().endswith("?") else ""
+    topic = _TRAILING.sub("", second)
+    if not topic or _words(topic) > MOST_TOPIC_WORDS or _CLAUSE_SUBJECT.search(topic):
+        return []
+    if _STARTS_LIKE_A_QUESTION.search(topic) or _words(first) < 2:
+        return []
+    opener = ""
+    preposition = _PREPOSITION.match(topic)
+    if preposition is not None:
+        used = re.search(rf"(?<![\w']){re.escape(preposition.group(0).strip())}", first, re.IGNORECASE)
+        opener = first[: used.start()] if used is not None and used.start() > 0 else ""
+    elif _DETERMINER.match(topic):
+        # the question before the first topic's own article: "tell me about " of "tell me
+        # about your partners"; never the question's first word ("the", "la").
+        starts = [m.start() for m in _DETERMINER.finditer(first) if m.start() > 0]
+        opener = first[: starts[0]] if starts else ""
+    return [f"{_TRAILING.sub('', first)}{ending}", f"{opener}{topic}{ending}"]
+
+
+# A request inside a sentence that does not open like one ("Also, the name of your director
+# would help.", "Nous aurions aussi besoin de votre adresse.", "Y su dirección, por favor."):
+# the sentence asks too.
+_REQUEST_CUE = re.compile(
+    r"\b(?:please|would\s+(?:help|be\s+(?:great|helpful|useful|appreciated))|appreciate|let\s+(?:me|us)\s+know"
+    r"|send\s+(?:me|us)|give\s+(?:me|us)|share|interested\s+in|need\s+to\s+know|want\s+to\s+know"
+    r"|s'il\s+vous\s+pla[iî]t|svp|merci\s+de|j'aimerais|je\s+voudrais|nous\s+voudrions|nous\s+aimerions"
+    r"|besoin\s+de\s+(?:savoir|conna[iî]tre)|int[ée]ress[ée]e?s?\s+par|pourriez|pouvez"
+    r"|por\s+favor|agradecer[ií]a|gustar[ií]a|quisiera|necesit(?:o|amos)\s+saber|me\s+interesa|nos\s+interesa"
+    r"|podr[ií]an)\b",
+    re.IGNORECASE,
+)
+
+
+def _asks(sentence: str) -> bool:
+    """Whether a sentence asks: it opens like a question or a request, or has one inside."""
+    return is_question_like(_LEADING_AND.sub("", sentence)) or _REQUEST_CUE.search(sentence) is not None
+
+
+def candidate_parts(text: str) -> List[str]:
+    """What one message (not cut by :func:`questions`) may ask, part by part, for the model to
+    confirm: its sentences, each question-like one with the context before it, or one question
+    per topic of its last question sentence; [] when there is nothing to try."""
+    sentences = [s for s in _SENTENCE_END_OR_QUESTION.split(text.strip()) if s.strip()]
+    asking = [index for index, sentence in enumerate(sentences) if _asks(sentence)]
+    if len(asking) >= 2:
+        parts: List[str] = []
+        for index, sentence in enumerate(sentences):
+            if index in asking and index != asking[0] or not parts:
+                parts.append(sentence)
+            else:  # context, or what follows the last question (a closing word)
+                parts[-1] = f"{parts[-1]} {sentence}"
+        parts = [_LEADING_AND.sub("", p).strip() for p in parts]
+        return parts if 2 <= len(parts) <= MOST_QUESTIONS else []
+    if not asking:
+        return []
+    context = " ".join(sentences[: asking[0]])
+    closing = " ".join(sentences[asking[0] + 1 :])
+    topics = _topics(sentences[asking[0]])
+    if not topics:
+        return []
+    first = f"{context} {topics[0]}" if context else topics[0]
+    last = f"{topics[-1]} {closing}" if closing else topics[-1]
+    return [first, last]

@@ -5,8 +5,9 @@ loads DIET for prediction without Rasa's training step, :mod:`server.patches.fas
 and :mod:`server.patches.fast_features` build its input faster);
 :mod:`server.patches.quiet_server` stops the server from naming its version or echoing
 requests it cannot route, :mod:`server.patches.action_fallback` answers honestly when the
-action server cannot, and :mod:`server.patches.focus` reads the part of a message that asks
-when the whole gives no clear answer.
+action server cannot, :mod:`server.patches.focus` reads the part of a message that asks
+when the whole gives no clear answer, and :mod:`server.patches.compound` answers two topics
+asked in one message in turn.
 
 They are installed by the entry points only, never when a module is imported: the Rasa
 server's (``scripts/rasa_server.py``, what ``make run`` starts, for ``run``, ``shell`` and
@@ -35,6 +36,7 @@ def install() -> None:
     from server.patches import (
         action_fallback,
         action_response_validation,
+        compound,
         event_types,
         fast_batches,
         fast_features,
@@ -46,6 +48,7 @@ def install() -> None:
 
     action_response_validation.install()
     focus.install()
+    compound.install()
     action_fallback.install()
     event_types.install()
     fast_model_load.install()

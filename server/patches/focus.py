@@ -16,7 +16,8 @@ read (``focused_on``), for staff.
   (:mod:`language.disclosure`) and that the model did not read as ``disclose_abuse`` has its
   clauses parsed ("they burned my cousin in custody, is there a helpline"); one read as
   ``disclose_abuse`` wins over everything, and a message the model is unsure of as a whole
-  and in every part, or reads as out of scope, gets ``disclose_abuse`` all the same.
+  and in every part, or reads as out of scope, or as asking for help with a case ("can you
+  take his case?"), gets ``disclose_abuse`` all the same.
   Questions *about* torture do not read as disclosures and are left alone.
 - **A follow-up** ("and your budget?", "et au Bénin ?", "¿y qué hay de los socios?"): read as
   unsure, the text after its opening is read alone; a question about a place there is a
@@ -24,6 +25,12 @@ read (``focused_on``), for staff.
 - **A correction** ("no, I meant Togo", "sorry, I meant your partners", "non, je voulais dire
   le Togo", "perdón, me refería a los socios"): the text after it is read alone, whatever the
   whole read as (often a "no"); the actions find a place in it as in a message of its own.
+- **A question about a place**: a message still unsure after all of the above that asks
+  something and in which the model found a country or a region ("is Viet Nam one of yours?")
+  is read as whether the APT works there (a region gets its list), after a clear lead to
+  another question: the second chance offered the model's guesses, often without the place.
+  After an answer about places, such a message that asks nothing ("oops, Nigeria actually")
+  is a follow-up, answered like the place question before.
 - **A clear lead**: a message still unsure after all of the above, whose model ranking puts one
   question well ahead of the others (``LEAD_CONFIDENCE``, ``LEAD_MARGIN``), is read as that
   question: the second chance is for messages where two or three readings compete.
@@ -88,6 +95,10 @@ NOT_AN_ANSWER = {
 # Readings that leave a message that reads as a disclosure without an answer to it: unsure,
 # or declined as out of scope. Such a message gets the careful answer (safety over precision).
 UNSURE_OR_DECLINED = {FALLBACK, "out_of_scope"}
+# Questions that someone who tells what was done to them or to someone close asks ("my son was
+# tortured in custody, can you take his case?"): with a disclosure's cues, the careful answer,
+# which says what the APT can and cannot do, not the FAQ answer about individual cases alone.
+HELP_WITH_A_CASE = {"ask_individual_cases"}
 WEAK = {"help", "inform", "bot_challenge", "choose_language"}
 # Entities the language detector adds from the whole message and its metadata: kept as they are.
 LANGUAGE_SLOT = "language"
@@ -100,6 +111,12 @@ FOLLOW_UP = "follow_up"
 # Questions about a place: after a follow-up's opening ("and in Peru?") they are follow-ups,
 # answered like the place question before (actions/country_questions.py).
 PLACE_QUESTIONS = {"ask_country_engagement", "list_countries_in_region", "count_countries"}
+# An unsure question that names a place is asked about that place: whether the APT works there
+# (a region gets its list). The second chance offered the model's guesses, often without it.
+PLACE_QUESTION = "ask_country_engagement"
+PLACE_ENTITIES = {"country", "region"}
+# The slot in which the place answers keep the kind of their question (actions/country_questions.py).
+PLACE_QUESTION_SLOT = "place_question"
 # A clear lead: below the fallback threshold, a question the model gives at least this much
 # weight, this much more than any other, is answered rather than offered among others; so is
 # a clear lead to "out of scope", whose answer says what the assistant can answer. Chosen on
@@ -186,6 +203,11 @@ def _best_sentence(
     return None
 
 
+def _names_a_place(parsed: Dict[str, Any]) -> bool:
+    """Whether the model found a country or a region in the message."""
+    return any(e.get("entity") in PLACE_ENTITIES for e in parsed.get("entities") or [])
+
+
 def _leads_to_a_question(parsed: Dict[str, Any]) -> bool:
     """Whether an unsure reading's first guess is a question the assistant answers: the model
     could not choose between questions ("does the APT help victims individually?": individual
@@ -195,8 +217,14 @@ def _leads_to_a_question(parsed: Dict[str, Any]) -> bool:
     return bool(first) and first not in NOT_AN_ANSWER and first not in WEAK and first not in NO_LEAD
 
 
-async def refocused(text: str, whole: Dict[str, Any], parse: Parse) -> Dict[str, Any]:
-    """The reading to use for ``text``, whose whole reading is ``whole`` (see the docstring)."""
+async def refocused(
+    text: str,
+    whole: Dict[str, Any],
+    parse: Parse,
+    about_places: bool = False,
+) -> Dict[str, Any]:
+    """The reading to use for ``text``, whose whole reading is ``whole`` (see the docstring);
+    ``about_places``: the conversation's last answer was about places."""
     intent = _intent(whole)
     request = requested(text) is not None
     if request:
@@ -252,7 +280,13 @@ async def refocused(text: str, whole: Dict[str, Any], parse: Parse) -> Dict[str,
         if lead is not None:  # unsure, but one question clearly ahead: answered, not offered
             whole = {**copy.deepcopy(whole), "intent": lead}
             intent = lead["name"]
-    if intent in UNSURE_OR_DECLINED and disclosure:
+    if intent == FALLBACK and not disclosure and (asks or about_places) and _names_a_place(whole):
+        # "is Viet Nam one of yours?", "any projects in Oceania?": unsure, but about a place;
+        # after an answer about places, a place named ("oops, Nigeria actually") follows it up
+        place_question = PLACE_QUESTION if asks else FOLLOW_UP
+        whole = {**copy.deepcopy(whole), "intent": {"name": place_question, "confidence": _confidence(whole)}}
+        intent = place_question
+    if (intent in UNSURE_OR_DECLINED or intent in HELP_WITH_A_CASE) and disclosure:
         whole = copy.deepcopy(whole)
         whole["intent"] = {"name": DISCLOSURE, "confidence": _confidence(whole)}
         whole[FOCUSED_ON] = text
@@ -317,7 +351,8 @@ async def parse_message(
         sub = UserMessage(part, sender_id=message.sender_id, metadata=message.metadata)
         return await _RASA_PARSE(self, sub, tracker, only_output_properties)
 
-    chosen = answer if answer is not None else await refocused(text, whole, parse)
+    about_places = tracker is not None and bool(tracker.get_slot(PLACE_QUESTION_SLOT))
+    chosen = answer if answer is not None else await refocused(text, whole, parse, about_places)
     if asked in NAME_OR_ADDRESS and not requested(text):
         return _without_language(chosen)
     return chosen

@@ -196,3 +196,24 @@ def test_a_polite_refusal_of_consent_is_a_no_and_says_nothing_was_stored(stack: 
         stack.send(sender, message)
     assert not_sent in say(stack, sender, refusal)
     assert EnquiryStore(stack.database_url).for_conversation(sender) == []
+
+
+ACCEPTANCES = {
+    "en": ["Can you fund our project?", "yes", "an NGO", "Kenya", "we visit detained people in police cells",
+           "that would be great, thank you", "Cells Watch Kenya", "info@cwk.example.org"],
+    "fr": ["Financez-vous les associations ?", "oui", "une ONG", "Bénin",
+           "nous rendons visite aux détenus dans les commissariats", "volontiers, merci", "Veille Bénin",
+           "contact@vb.example.org"],
+    "es": ["¿Ustedes financian organizaciones?", "sí", "una ONG", "Perú",
+           "en mi organización visitamos a las personas detenidas en las comisarías",
+           "me parece bien, gracias", "Vigilancia Perú", "info@vp.example.org"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("language", sorted(ACCEPTANCES))
+def test_work_with_detainees_is_an_answer_and_a_polite_yes_is_consent(stack: Stack, language: str) -> None:
+    """Work with detainees has a disclosure's cues ("we" and detention) and was left to the
+    model, which offered unrelated questions; "that would be great, thank you" was read as
+    thanks, and the enquiry was lost."""
+    enquiry = enquiry_after(stack, f"funding-accept-{language}", ACCEPTANCES[language])
+    assert enquiry.work_area == "detention_monitoring" and enquiry.consent is True

@@ -6,6 +6,9 @@ from __future__ import annotations
 import uuid
 from typing import Any, Dict, List, Optional, Tuple
 
+import pytest
+import requests
+
 from language.offers import offer_labels
 from language.wording import english_responses
 from tests.support.databases import stored_events
@@ -82,6 +85,64 @@ def test_two_questions_in_one_message_are_both_answered(stack: Stack) -> None:
     assert "Route de Ferney" in reply and "Kenya is among the countries" in reply
     users = [e["text"] for e in stored_events(stack.database_url, sender) if e.get("event") == "user"]
     assert users == ["where are you based", "do you work in Kenya?"]
+
+
+@pytest.mark.parametrize(
+    ("message", "language", "expected", "stored"),
+    [
+        (
+            "Tell me about your partners and your budget",
+            None,
+            ["The APT works with these partners", "the APT's budget is between"],
+            ["Tell me about your partners", "Tell me about your budget"],
+        ),
+        (
+            "Quels sont vos objectifs et vos partenaires ?",
+            "fr",
+            ["objectifs", "L'APT travaille avec ces partenaires"],
+            ["Quels sont vos objectifs?", "Quels sont vos partenaires?"],
+        ),
+        (
+            "¿Cuál es su presupuesto y su dirección?",
+            "es",
+            ["el presupuesto de la APT", "Route de Ferney"],
+            ["¿Cuál es su presupuesto?", "¿Cuál es su dirección?"],
+        ),
+    ],
+)
+def test_two_topics_in_one_question_are_both_answered(
+    stack: Stack, message: str, language: Optional[str], expected: List[str], stored: List[str]
+) -> None:
+    """Confirmed by the model (server/patches/compound.py): each part read surely as another
+    question, each stored as its own visitor message."""
+    sender = new_sender("topics")
+    body: Dict[str, Any] = {"sender": sender, "message": message}
+    if language:
+        body["metadata"] = {"language": language}
+    response = requests.post(f"{stack.url}/webhooks/rest/webhook", json=body, timeout=60)
+    reply = text_of(response.json())
+    assert all(part in reply for part in expected), reply
+    users = [e["text"] for e in stored_events(stack.database_url, sender) if e.get("event") == "user"]
+    assert users == stored
+
+
+def test_one_thing_asked_about_two_places_or_in_a_form_is_not_split(stack: Stack) -> None:
+    sender = new_sender("not-split")
+    reply = text_of(stack.send(sender, "Do you work in Peru and Bolivia?"))
+    assert "Peru is among" in reply and "Bolivia is not among" in reply
+    users = [e["text"] for e in stored_events(stack.database_url, sender) if e.get("event") == "user"]
+    assert users == ["Do you work in Peru and Bolivia?"]
+
+
+def test_a_correction_and_a_question_pointing_back_at_the_place_before(stack: Stack) -> None:
+    sender = new_sender("correct")
+    assert "budget" in text_of(stack.send(sender, "What is your budget?"))
+    corrected = text_of(stack.send(sender, "no, I asked about your partners"))
+    assert "The APT works with these partners" in corrected
+    sender = new_sender("region")
+    assert "Chad is among" in text_of(stack.send(sender, "Do you work in Chad?"))
+    region = text_of(stack.send(sender, "which other countries in that region?"))
+    assert "Central Africa" in region and "79 countries" not in region, region
 
 
 def test_people_of_the_apt_and_nobody_else(stack: Stack) -> None:

@@ -12,6 +12,7 @@ def make_tracker(
     intent: Optional[str] = None,
     entities: Optional[List[Dict[str, Any]]] = None,
     slots: Optional[Dict[str, Any]] = None,
+    events: Optional[List[Dict[str, Any]]] = None,
 ) -> Tracker:
     """A tracker whose latest message is `text`, classified as `intent` with `entities`."""
     message = {
@@ -19,7 +20,7 @@ def make_tracker(
         "intent": {"name": intent, "confidence": 1.0} if intent else {},
         "entities": entities or [],
     }
-    return Tracker("test-sender", slots or {}, message, [], False, None, {}, "action_listen")
+    return Tracker("test-sender", slots or {}, message, events or [], False, None, {}, "action_listen")
 
 
 def entity(name: str, value: str) -> Dict[str, Any]:

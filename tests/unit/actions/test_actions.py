@@ -247,6 +247,96 @@ def test_count(knowledge: KnowledgeBase, dispatcher: CollectingDispatcher, text:
     assert SlotSet("place_question", "count") in events
 
 
+def slot_set(name: str, value: str) -> Dict[str, Any]:
+    return {"event": "slot", "name": name, "value": value}
+
+
+@pytest.mark.parametrize(
+    ("action", "before", "text", "expected"),
+    [
+        # the last country's sub-region
+        (
+            ActionListCountries,
+            [slot_set("country", "Chad")],
+            "which other countries in that region?",
+            "Central Africa",
+        ),
+        (
+            ActionCountCountries,
+            [slot_set("country", "Peru")],
+            "how many countries in the region?",
+            "South America",
+        ),
+        # the last region named, or the last country, whichever came last
+        (
+            ActionCountCountries,
+            [slot_set("country", "Chad"), slot_set("region", "Asia")],
+            "how many there?",
+            "Asia",
+        ),
+        (
+            ActionListCountries,
+            [slot_set("region", "Asia"), slot_set("country", "Benin")],
+            "et les pays voisins ?",
+            "Western Africa",
+        ),
+        (
+            ActionListCountries,
+            [slot_set("country", "Chile")],
+            "¿en qué otros países de la región?",
+            "South America",
+        ),
+    ],
+)
+def test_a_question_pointing_back_at_the_place_before_is_about_its_region(
+    knowledge: KnowledgeBase,
+    dispatcher: CollectingDispatcher,
+    action: Any,
+    before: List[Dict[str, Any]],
+    text: str,
+    expected: str,
+) -> None:
+    run(action(knowledge), dispatcher, text=text, events=before)
+    [answer] = texts(dispatcher)
+    assert expected in answer and "79 countries" not in answer, answer
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("oops, a typo: it was Nigeria, not Niger", "Nigeria is not among"),
+        ("we are a small network based in Peru", "Peru is among"),
+    ],
+)
+def test_information_that_names_a_place_gets_the_places_answer(
+    knowledge: KnowledgeBase, dispatcher: CollectingDispatcher, text: str, expected: str
+) -> None:
+    run(ActionPlaceOrDefault(knowledge), dispatcher, text=text, intent="inform")
+    assert expected in texts(dispatcher)[0]
+
+
+def test_information_that_names_no_place_is_not_understood(
+    knowledge: KnowledgeBase, dispatcher: CollectingDispatcher
+) -> None:
+    run(
+        ActionPlaceOrDefault(knowledge), dispatcher, text="we are a small network of lawyers", intent="inform"
+    )
+    assert responses(dispatcher) == ["utter_default"]
+
+
+def test_a_question_about_places_that_points_nowhere_gets_the_summary(
+    knowledge: KnowledgeBase, dispatcher: CollectingDispatcher
+) -> None:
+    run(
+        ActionListCountries(knowledge),
+        dispatcher,
+        text="which countries?",
+        events=[slot_set("country", "Chad")],
+    )
+    [answer] = texts(dispatcher)
+    assert "79 countries" in answer
+
+
 def test_one_country_is_counted_in_the_singular(
     knowledge: KnowledgeBase, dispatcher: CollectingDispatcher
 ) -> None:

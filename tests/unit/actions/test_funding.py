@@ -630,3 +630,22 @@ def test_only_a_reply_to_the_offer_is_read_so(
     ):
         assert form.extract_organisation_type(dispatcher, tracker, {}) == {}
         assert form.extract_organisation_country(dispatcher, tracker, {}) == {}
+
+
+def test_naming_the_kind_of_organisation_already_given_does_not_change_it(
+    form: ValidateFundingForm, dispatcher: CollectingDispatcher
+) -> None:
+    """ "As an NGO we run a legal aid hotline" when the kind of work is asked, the kind of
+    organisation being NGO already: a description of the work, not a change of that answer."""
+    text = "as an NGO we run a weekly radio programme"
+    message = {"text": text, "intent": {"name": "inform"}, "entities": []}
+    events = [{"event": "user", "timestamp": 2.0, "text": text, "parse_data": message}]
+    slots = {"requested_slot": "work_area", "organisation_type": "ngo"}
+    tracker = Tracker("visitor-9", slots, message, events, False, None, {}, "action_listen")
+    assert form.validate_work_area(text, dispatcher, tracker, {}) == {"work_area": "other"}
+    slots["organisation_type"] = "academic"  # another kind named: that answer changes
+    tracker = Tracker("visitor-9", slots, message, events, False, None, {}, "action_listen")
+    assert form.validate_work_area(text, dispatcher, tracker, {}) == {
+        "work_area": None,
+        "organisation_type": "ngo",
+    }

@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional
 import pytest
 
 from content.knowledge import KnowledgeBase
+from language.disclosure import reads_as_disclosure
 from language.form_answers import ANSWER_TO, INFORM, as_answer
 from language.options import recognise
 
@@ -355,7 +356,112 @@ def test_what_is_not_a_refusal_keeps_the_models_reading(text: str, model_read: s
     assert answer is None or answer["intent"]["name"] != "deny"
 
 
+@pytest.mark.parametrize("asked", [OFFER, CONSENT])
+@pytest.mark.parametrize(
+    ("text", "model_read"),
+    [
+        ("Sure, you can pass it on to the fundraising team", "ask_contacts"),
+        ("That would be great, thank you", "thank"),
+        ("yes, our name is Justice Watch", "nlu_fallback"),
+        ("Volontiers, merci", "thank"),
+        ("avec plaisir", "nlu_fallback"),
+        ("Me parece bien, gracias", "thank"),
+        ("Sí, pueden enviarla al equipo", "ask_partners"),
+    ],
+)
+def test_an_acceptance_of_a_yes_or_no_question_is_a_yes(text: str, model_read: str, asked: str) -> None:
+    """Read as thanks ("You're welcome") or as a question about the contacts, the enquiry was
+    lost."""
+    answer = as_answer(text, parsed(model_read), asked)
+    assert answer is not None and answer["intent"]["name"] == "affirm"
+
+
+@pytest.mark.parametrize("asked", [OFFER, CONSENT])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "yes but not now",  # denied after
+        "ok, but what will you do with my data?",  # a question
+        "no, I meant the APT's own budget",  # a correction: read for what was meant
+        "non, je parlais de votre budget",
+        "no, mi pregunta era sobre el presupuesto",
+    ],
+)
+def test_what_is_neither_a_yes_nor_a_no_keeps_the_models_reading(text: str, asked: str) -> None:
+    assert as_answer(text, parsed("nlu_fallback"), asked) is None
+
+
+@pytest.mark.parametrize("asked", [OFFER, CONSENT])
+def test_a_no_the_model_reads_as_another_question_is_that_question(asked: str) -> None:
+    text = "No, I was not asking for money, I wanted to know how the APT itself is financed"
+    assert as_answer(text, parsed("ask_budget"), asked) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "asked", "model_read"),
+    [
+        ("no, we are a university, not an NGO", "work_area", "deny"),
+        ("non, nous sommes une association", "organisation_country", "deny"),
+        ("no, trabajamos en capacitación de policías", "organisation_type", "stop"),
+    ],
+)
+def test_a_no_that_corrects_an_answer_does_not_end_the_check(text: str, asked: str, model_read: str) -> None:
+    answer = as_answer(text, parsed(model_read), asked)
+    assert answer is not None and answer["intent"]["name"] == INFORM
+
+
+@pytest.mark.parametrize("text", ["no", "stop", "no, forget it", "non merci"])
+def test_a_no_that_names_nothing_still_ends_the_check(text: str) -> None:
+    for asked in ("work_area", "organisation_type", "organisation_country"):
+        answer = as_answer(text, parsed("deny"), asked)
+        assert answer is None or answer["intent"]["name"] != INFORM
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "we visit detained people in police cells",
+        "nous rendons visite aux détenus dans les commissariats",
+        "en mi organización visitamos a las personas detenidas en las comisarías",
+    ],
+)
+def test_work_with_detainees_answers_the_work_question_despite_a_disclosures_cues(text: str) -> None:
+    assert reads_as_disclosure(text)
+    answer = as_answer(text, parsed("nlu_fallback"), "work_area")
+    assert answer is not None and entity(answer, "work_area") == "detention_monitoring"
+    # unless the model read a disclosure
+    assert as_answer(text, parsed("disclose_abuse"), "work_area") is None
+
+
 def test_a_country_named_at_the_consent_question_changes_it_even_after_a_no() -> None:
     togo = {"entity": "country", "value": "Togo", "start": 14, "end": 18}
     answer = as_answer("no, we are in Togo", parsed("inform", [togo]), CONSENT)
     assert answer is not None and answer["intent"]["name"] == INFORM
+
+
+@pytest.mark.parametrize(
+    ("text", "model_read", "work"),
+    [
+        ("Plaidoyer pour la ratification du protocole", "ask_opcat", "npm_opcat"),
+        ("sobre todo talleres para jueces", "ask_capacity_building", "training"),
+        ("lobbying parliament on the penal code", "ask_legal_instruments", "legal_reform"),
+    ],
+)
+def test_a_kind_of_work_the_model_read_as_a_topic_answers_the_work_question(
+    text: str, model_read: str, work: str
+) -> None:
+    sure = {**parsed(model_read), "intent": {"name": model_read, "confidence": 0.8}}
+    answer = as_answer(text, sure, "work_area")
+    assert answer is not None and entity(answer, "work_area") == work
+
+
+def test_a_topic_read_unsurely_names_no_kind_of_work() -> None:
+    answer = as_answer("Plaidoyer pour la ratification du protocole", parsed("ask_opcat"), "work_area")
+    assert answer is None or entity(answer, "work_area") is None
+
+
+def test_a_question_on_a_topic_at_the_work_question_stays_a_question() -> None:
+    assert (
+        as_answer("Is training of police part of your work?", parsed("ask_capacity_building"), "work_area")
+        is None
+    )

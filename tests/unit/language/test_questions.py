@@ -6,7 +6,7 @@ from typing import List
 
 import pytest
 
-from language.questions import questions
+from language.questions import candidate_parts, questions
 
 
 @pytest.mark.parametrize(
@@ -86,3 +86,60 @@ def test_two_questions_are_split_in_order(text: str, expected: List[str]) -> Non
 )
 def test_one_question_stays_one_message(text: str) -> None:
     assert questions(text) == [text]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # two topics of one question: the words before the first said again before the second
+        (
+            "Tell me about your partners and your budget",
+            ["Tell me about your partners", "Tell me about your budget"],
+        ),
+        (
+            "Quels sont vos objectifs et vos partenaires ?",
+            ["Quels sont vos objectifs?", "Quels sont vos partenaires?"],
+        ),
+        ("¿Cuál es su presupuesto y su dirección?", ["¿Cuál es su presupuesto?", "¿Cuál es su dirección?"]),
+        (
+            "Parlez-moi de l'OPCAT et de vos partenaires",
+            ["Parlez-moi de l'OPCAT", "Parlez-moi de vos partenaires"],
+        ),
+        (
+            "Háblame de sus objetivos y de su presupuesto",
+            ["Háblame de sus objetivos", "Háblame de su presupuesto"],
+        ),
+        ("What are OPCAT and CINAT?", ["What are OPCAT?", "CINAT?"]),  # no article: the topic alone
+        # context stays with the first, a closing word with the last
+        (
+            "We are an NGO from Benin. What are your objectives and the countries where you work? Thanks",
+            [
+                "We are an NGO from Benin. What are your objectives?",
+                "What are the countries where you work? Thanks",
+            ],
+        ),
+        # two questions in two sentences that the cuts above leave together
+        (
+            "Tell me about your budget. Also, who leads the APT.",
+            ["Tell me about your budget.", "who leads the APT."],
+        ),
+    ],
+)
+def test_candidate_parts_for_the_model_to_confirm(text: str, expected: List[str]) -> None:
+    assert questions(text) == [text]
+    assert candidate_parts(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We are a small NGO in Togo and we train police",  # no question
+        "We monitor prisons and police stations",  # an answer, not a question
+        "What is the OPCAT?",  # one topic
+        "Who are your partners and we would like to meet them",  # a clause, not a topic
+        "What do you think about the prevention of torture and other forms of cruel, inhuman or degrading"
+        " treatment or punishment in all places of detention?",  # the second "topic" is too long to be one
+    ],
+)
+def test_no_candidate_parts(text: str) -> None:
+    assert candidate_parts(text) == []
