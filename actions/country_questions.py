@@ -17,7 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import answers
 from actions.base import KnowledgeAction, country_mentions, entity_values, latest_text
 from actions.countries import Area, CountryMatch, Where
-from language.focus import FOCUSED_ON
+from language.focus import FOCUSED_ON, after_correction
 
 ENGAGEMENT, LIST, COUNT = "engagement", "list", "count"
 # A message that is only a place ("Lagos", "Afrique", "¿y Bolivia?", "what about MENA") has
@@ -52,13 +52,21 @@ _PLACE_BEFORE = re.compile(
 )
 
 
+def _meant(tracker: Tracker) -> str:
+    """The text of the latest message a place is looked for in: after a correction, what was
+    meant ("perdón, no Honduras sino Guatemala": "Guatemala"), else the whole message."""
+    text = latest_text(tracker)
+    corrected = after_correction(text)
+    return corrected[1] if corrected is not None else text
+
+
 class PlaceAction(KnowledgeAction):
     """Shared answering logic; concrete actions choose which question they answer."""
 
     def _countries(self, tracker: Tracker) -> List[CountryMatch]:
         """The countries the latest message asks about: not those it names only to negate
         ("not Kenya, Uganda"), unless nothing else is left."""
-        matches = self.places.countries(latest_text(tracker), entity_values(tracker, "country"))
+        matches = self.places.countries(_meant(tracker), entity_values(tracker, "country"))
         _, negated = country_mentions(tracker)
         if negated:
             dropped = {match.iso3 for match in self.places.countries("", negated)}
@@ -73,7 +81,7 @@ class PlaceAction(KnowledgeAction):
         return self._countries(tracker)
 
     def _place(self, tracker: Tracker) -> Optional[Where]:
-        return self.places.place(latest_text(tracker), entity_values(tracker, "region"))
+        return self.places.place(_meant(tracker), entity_values(tracker, "region"))
 
     def _place_before(self, tracker: Tracker) -> Optional[Where]:
         """The region of the place the conversation was about, when the latest message points

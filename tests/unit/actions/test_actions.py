@@ -315,6 +315,22 @@ def test_information_that_names_a_place_gets_the_places_answer(
     assert expected in texts(dispatcher)[0]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "perdón, no Honduras sino Guatemala",
+        "sorry, I meant Guatemala, not Honduras",
+        "not Honduras but Guatemala",
+    ],
+)
+def test_a_corrected_place_is_answered_alone(
+    knowledge: KnowledgeBase, dispatcher: CollectingDispatcher, text: str
+) -> None:
+    run(ActionAnswerCountryEngagement(knowledge), dispatcher, text=text, intent="ask_country_engagement")
+    answers = texts(dispatcher)
+    assert any("Guatemala" in answer for answer in answers) and not any("Honduras" in a for a in answers)
+
+
 def test_information_that_names_no_place_is_not_understood(
     knowledge: KnowledgeBase, dispatcher: CollectingDispatcher
 ) -> None:
