@@ -2,15 +2,19 @@
 that need no model: ``scripts/run_tests.py [the unit part's pytest options]``.
 
 A training uses about one of the machine's two cores (TensorFlow's steps are small), for
-about five minutes; lint and the unit part need none of its result. So the training starts
-in the background, its output in ``build/test-output/training.log``, while they run; the
-part that needs the model (``slow``, ``postgres``) starts when both are done, and its
-``trained_model`` fixture finds the model made from the same inputs and keeps it
-(training/inputs.py). One training per run, as before, minutes sooner.
+about five minutes; lint, the unit part and the slow tests that need no model (PostgreSQL,
+the staff pages in the browser, Rasa's own commands) need none of its result. So the
+training starts in the background, its output in ``build/test-output/training.log``, while
+they run; the tests that need the model (marked ``model`` by their fixtures, tests/conftest.py)
+start when both are done, and their ``trained_model`` fixture finds the model made from the
+same inputs and keeps it (training/inputs.py). One training per run, as before, minutes sooner.
+A test run beside the training that reaches for the model without naming it fails and says so
+(``TEST_WITHOUT_MODEL``), rather than starting a second training.
 
-Steps, each stopping the run when it fails: lint (``make lint``), the unit part, the
-training's end (its log's last lines printed if it failed), the slow part. Each part prints
-its 15 slowest tests. The training is ended by its process group if the run stops first.
+Steps, each stopping the run when it fails: lint (``make lint``), the unit part, the slow part
+without the model, the training's end (its log's last lines printed if it failed), the part
+with the model. Each part prints its 15 slowest tests. The training is ended by its process
+group if the run stops first.
 """
 
 from __future__ import annotations
@@ -27,7 +31,9 @@ from apt_settings import ROOT
 
 LOG = ROOT / "build" / "test-output" / "training.log"
 TRAINING = ["scripts/train.py", "--fixed-model-name", "apt", "--out", "models"]
-SLOW_PART = ["-m", "slow or postgres"]
+WITHOUT_MODEL = ["env", "TEST_WITHOUT_MODEL=1"]
+SLOW_WITHOUT_MODEL = ["-m", "(slow or postgres) and not model"]
+WITH_MODEL = ["-m", "model"]
 DURATIONS = "--durations=15"
 LOG_TAIL_LINES = 80
 ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")  # Rasa colours its last line
@@ -102,8 +108,9 @@ def main(unit_options: List[str]) -> int:
         [
             ["make", "--no-print-directory", "lint"],
             [sys.executable, "-m", "pytest", *unit_options, DURATIONS],
+            [*WITHOUT_MODEL, sys.executable, "-m", "pytest", *SLOW_WITHOUT_MODEL, DURATIONS],
         ],
-        [sys.executable, "-m", "pytest", *SLOW_PART, DURATIONS],
+        [sys.executable, "-m", "pytest", *WITH_MODEL, DURATIONS],
     )
 
 

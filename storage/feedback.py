@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 
 import sqlalchemy as sa
+from sqlalchemy import orm
 
 from apt_settings import settings
 from storage import schema
@@ -62,7 +63,7 @@ def write_feedback(connection: Any, sender_id: str, answer_id: str, value: str, 
     )
 
 
-def write_rows(session: sa.orm.Session, sender_id: str, batches: Sequence[Batch]) -> None:
+def write_rows(session: orm.Session, sender_id: str, batches: Sequence[Batch]) -> None:
     """Write spooled or new clicks (the resilient log's ``write_rows``), in order."""
     for batch in batches:
         for event in batch.events:
@@ -91,7 +92,7 @@ class FeedbackLog:
         conf = settings()
         self.engine = engine_for(url)
         address = self.engine.url.render_as_string(hide_password=False)
-        self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
+        self.sessionmaker = orm.sessionmaker(bind=self.engine)
         self.spool = Spool(directory or spool_directory(), address)
         self.log = ResilientLog(
             address,
@@ -105,7 +106,7 @@ class FeedbackLog:
         )
 
     @contextmanager
-    def session_scope(self) -> Iterator[sa.orm.Session]:
+    def session_scope(self) -> Iterator[orm.Session]:
         session = self.sessionmaker()
         try:
             yield session

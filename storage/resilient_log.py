@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Callable, ContextManager, List, Optional, Tuple
 
-import sqlalchemy as sa
+from sqlalchemy import orm
 
 from storage.outage import FAILED, KEEP, WRITTEN, Attempt, OutageGuard
 from storage.recent_conversations import RecentConversations, since_session_start
@@ -40,7 +40,7 @@ class ResilientLog:
         url: str,
         timeout: float,
         spool: Spool,
-        session_scope: Callable[[], ContextManager[sa.orm.Session]],
+        session_scope: Callable[[], ContextManager[orm.Session]],
         read_stored: Callable[[str, bool], List[str]],
         list_stored: Callable[[], List[str]],
         write_rows: WriteRows,

@@ -54,6 +54,7 @@ from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActiveLoop, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import orm
 
 from apt_settings import settings
 from privacy.redaction import redact
@@ -219,7 +220,7 @@ def load_summary(connection: Any, sender_id: str) -> Optional[Summary]:
 # -- how it is written ---------------------------------------------------------------------------
 
 
-def write_rows(session: sa.orm.Session, sender_id: str, batches: Sequence[Batch]) -> None:
+def write_rows(session: orm.Session, sender_id: str, batches: Sequence[Batch]) -> None:
     """Add the batches' events and update the conversation's summary and facets (the
     caller commits): the one way events reach the database, live or from the spool."""
     stored: List[Dict[str, Any]] = []
@@ -243,7 +244,7 @@ def write_rows(session: sa.orm.Session, sender_id: str, batches: Sequence[Batch]
         update_summary(session, sender_id, stored)
 
 
-def update_summary(session: sa.orm.Session, sender_id: str, events: List[Dict[str, Any]]) -> None:
+def update_summary(session: orm.Session, sender_id: str, events: List[Dict[str, Any]]) -> None:
     """Fold newly stored events into the conversation's summary row and facets."""
     previous = load_summary(session, sender_id)
     summary = summarise(sender_id, events, previous)
@@ -333,7 +334,7 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         self.engine = engine_for(url)
         self.url = self.engine.url.render_as_string(hide_password=False)
         require_current(self.engine)
-        self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
+        self.sessionmaker = orm.sessionmaker(bind=self.engine)
         if event_broker is not None:
             logger.warning("The event broker receives events before redaction.")
         TrackerStore.__init__(self, domain, event_broker, **kwargs)
@@ -373,7 +374,7 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         _stores.discard(self)
 
     @contextmanager
-    def session_scope(self) -> Iterator[sa.orm.Session]:
+    def session_scope(self) -> Iterator[orm.Session]:
         """A session, closed after use. Rasa's own reads any ``ValueError`` raised inside it as
         a missing PostgreSQL schema and exits the worker (a NUL character in a conversation id
         did that: psycopg2 raises ValueError for it); here an error fails that one message

@@ -36,6 +36,7 @@ from dataclasses import replace
 from typing import Any, Callable, ContextManager, List, Sequence, Tuple
 
 import sqlalchemy as sa
+from sqlalchemy import orm
 
 from storage import schema
 from storage.outage import PROBE_SECONDS, DaemonThreads, describe, is_outage, wait_for
@@ -48,7 +49,7 @@ FLUSH_BUDGET_SECONDS = 10.0  # one pass of writing spooled turns, before it chec
 SPOOL_WAIT_SECONDS = 5.0  # a turn waits at most this long for the local spool
 MAX_UNSPOOLED_EVENTS = 100_000  # kept in memory when even the spool fails; beyond, dropped (logged)
 
-WriteRows = Callable[[sa.orm.Session, str, Sequence[Batch]], None]
+WriteRows = Callable[[orm.Session, str, Sequence[Batch]], None]
 
 
 def merged(stored: List[str], waiting: List[str]) -> List[str]:
@@ -64,7 +65,7 @@ def merged(stored: List[str], waiting: List[str]) -> List[str]:
     return result
 
 
-def not_yet_stored(session: sa.orm.Session, sender_id: str, rows: List[SpooledRow]) -> List[SpooledRow]:
+def not_yet_stored(session: orm.Session, sender_id: str, rows: List[SpooledRow]) -> List[SpooledRow]:
     """The spooled rows that are not in the database yet: a row counts as stored if the
     conversation has an event with the same JSON (timestamp included) from the earliest
     spooled timestamp on, one stored event for one spooled row."""
@@ -104,7 +105,7 @@ class WaitingTurns:
     def __init__(
         self,
         spool: Spool,
-        session_scope: Callable[[], ContextManager[sa.orm.Session]],
+        session_scope: Callable[[], ContextManager[orm.Session]],
         write_rows: WriteRows,
         scrubbed: Callable[[str], str],
         recent: RecentConversations,

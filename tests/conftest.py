@@ -3,7 +3,9 @@ stack (action server + Rasa server) per test session.
 
 Tests that need the trained model, the running stack or the browser (or that run Rasa's
 own commands) are marked ``slow`` here, by the fixtures they use: ``make unit`` runs the
-others, in well under a minute.
+others, in well under a minute. Tests that need the model (``trained_model``, or a fixture
+built on it) are also marked ``model``: ``make test`` runs the other slow tests while the
+session's training is still going (scripts/run_tests.py).
 """
 
 from __future__ import annotations
@@ -30,12 +32,18 @@ for _name, _value in settings().rasa_environment().items():
     os.environ.setdefault(_name, _value)
 
 SLOW_FIXTURES = {"trained_model", "stack", "postgres_stack", "browser"}
+MODEL_FIXTURE = "trained_model"
+# Set by scripts/run_tests.py for the slow tests it runs before the session's model exists.
+WITHOUT_MODEL = "TEST_WITHOUT_MODEL"
 
 
 def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
     for item in items:
-        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if SLOW_FIXTURES & fixtures:
             item.add_marker(pytest.mark.slow)
+        if MODEL_FIXTURE in fixtures:
+            item.add_marker(pytest.mark.model)
 
 
 # -- unit-test fixtures ---------------------------------------------------------------------
@@ -52,6 +60,13 @@ def knowledge() -> KnowledgeBase:
 @pytest.fixture(scope="session")
 def trained_model() -> Path:
     """The model, trained once per session (kept as it is when nothing it is made from changed)."""
+    if os.environ.get(WITHOUT_MODEL):
+        pytest.fail(
+            "this test reached the trained model without naming it: a test (or fixture) that needs "
+            "the model takes `trained_model` or a fixture built on it as an argument, so that it "
+            "is marked `model` and runs after the session's training",
+            pytrace=False,
+        )
     result = run([str(BIN / "python"), "scripts/train.py", "--fixed-model-name", "apt", "--out", "models"])
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert MODEL.is_file()

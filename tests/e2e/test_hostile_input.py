@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
@@ -91,7 +92,9 @@ RAW_MARKERS = ("<img", "<svg", "<script", "HYPERLINK", "onerror", "onload", "Ign
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def target(request: pytest.FixtureRequest) -> Iterator[Stack]:
+def target(request: pytest.FixtureRequest, trained_model: Path) -> Iterator[Stack]:
+    """The session's stack or a PostgreSQL one; ``trained_model`` is named so that the tests
+    using this fixture are marked as needing the model (tests/conftest.py)."""
     yield request.getfixturevalue("stack" if request.param == "sqlite" else "postgres_stack")
 
 

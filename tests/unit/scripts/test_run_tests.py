@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -82,3 +83,58 @@ def test_a_failed_training_stops_the_run_with_the_end_of_its_output(
     code = run_tests.run(training, [python("pass")], python(f"open({str(slow)!r}, 'w')"))
     assert code == 1 and not slow.exists()
     assert "MemoryError: out of memory" in capsys.readouterr().out
+
+
+def collected(marker_expression: str, *paths: str) -> List[str]:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-m",
+            marker_expression,
+        ]
+        + list(paths),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode in (0, 5), result.stdout[-3000:] + result.stderr[-3000:]
+    return [line for line in result.stdout.splitlines() if "::" in line]
+
+
+def test_the_tests_that_need_the_model_wait_for_the_training_and_no_others() -> None:
+    """What runs after the training is what is marked ``model`` (the rest of the slow part runs
+    beside it): the widget in the browser and the hostile-input tests, which take the SQLite or
+    the PostgreSQL stack by name at run time; not the staff pages or the database tests."""
+    script = load_script()
+    assert script.WITH_MODEL == ["-m", "model"]
+    assert script.SLOW_WITHOUT_MODEL == ["-m", "(slow or postgres) and not model"]
+    after = collected("model", "tests/e2e/test_hostile_input.py", "tests/browser", "tests/unit/storage")
+    modules = {name.split("::")[0] for name in after}
+    assert {"tests/e2e/test_hostile_input.py", "tests/browser/test_browser.py"} <= modules
+    assert "tests/browser/test_browser_review.py" not in modules
+    assert not any(name.startswith("tests/unit/storage/") and "[postgresql]" in name for name in after)
+
+
+def test_a_test_that_reaches_the_model_beside_the_training_fails_and_says_why() -> None:
+    test = (
+        "tests/unit/training/test_training_inputs.py::"
+        "test_training_again_with_nothing_changed_keeps_the_model_at_once"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
+        cwd=ROOT,
+        env={**os.environ, "TEST_WITHOUT_MODEL": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "reached the trained model without naming it" in result.stdout
+    assert "training" not in result.stderr.lower()  # nothing was trained
