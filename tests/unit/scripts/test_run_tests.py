@@ -4,8 +4,8 @@ the second part only after both, and nothing left running when the run stops."""
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import os
-import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -14,6 +14,7 @@ from typing import List
 import pytest
 
 from apt_settings import ROOT
+from tests import conftest
 
 
 def load_script() -> ModuleType:
@@ -85,56 +86,44 @@ def test_a_failed_training_stops_the_run_with_the_end_of_its_output(
     assert "MemoryError: out of memory" in capsys.readouterr().out
 
 
-def collected(marker_expression: str, *paths: str) -> List[str]:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "--collect-only",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-m",
-            marker_expression,
-        ]
-        + list(paths),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode in (0, 5), result.stdout[-3000:] + result.stderr[-3000:]
-    return [line for line in result.stdout.splitlines() if "::" in line]
+class Item:
+    """What ``pytest_collection_modifyitems`` reads of a collected test: its fixtures' names
+    (the whole closure, as pytest gives them), and the markers it adds."""
+
+    def __init__(self, *fixturenames: str) -> None:
+        self.fixturenames = list(fixturenames)
+        self.markers: List[str] = []
+
+    def add_marker(self, marker: pytest.MarkDecorator) -> None:
+        self.markers.append(marker.name)
 
 
 def test_the_tests_that_need_the_model_wait_for_the_training_and_no_others() -> None:
     """What runs after the training is what is marked ``model`` (the rest of the slow part runs
-    beside it): the widget in the browser and the hostile-input tests, which take the SQLite or
-    the PostgreSQL stack by name at run time; not the staff pages or the database tests."""
+    beside it): a test whose fixtures include the model, directly or through a stack."""
     script = load_script()
     assert script.WITH_MODEL == ["-m", "model"]
     assert script.SLOW_WITHOUT_MODEL == ["-m", "(slow or postgres) and not model"]
-    after = collected("model", "tests/e2e/test_hostile_input.py", "tests/browser", "tests/unit/storage")
-    modules = {name.split("::")[0] for name in after}
-    assert {"tests/e2e/test_hostile_input.py", "tests/browser/test_browser.py"} <= modules
-    assert "tests/browser/test_browser_review.py" not in modules
-    assert not any(name.startswith("tests/unit/storage/") and "[postgresql]" in name for name in after)
+    widget = Item("browser", "stack", "trained_model", "tmp_path_factory")
+    staff_pages = Item("browser", "workspace_server", "tmp_path")
+    database = Item("database_url", "blank_database_url", "tmp_path")
+    conftest.pytest_collection_modifyitems([widget, staff_pages, database])  # type: ignore[list-item]
+    assert widget.markers == ["slow", "model"]
+    assert staff_pages.markers == ["slow"] and database.markers == []
 
 
-def test_a_test_that_reaches_the_model_beside_the_training_fails_and_says_why() -> None:
-    test = (
-        "tests/unit/training/test_training_inputs.py::"
-        "test_training_again_with_nothing_changed_keeps_the_model_at_once"
-    )
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
-        cwd=ROOT,
-        env={**os.environ, "TEST_WITHOUT_MODEL": "1"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 1, result.stdout[-3000:]
-    assert "reached the trained model without naming it" in result.stdout
-    assert "training" not in result.stderr.lower()  # nothing was trained
+def test_a_fixture_that_picks_its_stack_at_run_time_names_the_model() -> None:
+    """The hostile-input tests take the SQLite or the PostgreSQL stack by name at run time
+    (``request.getfixturevalue``), which pytest cannot see: the fixture names
+    ``trained_model`` so that they are marked ``model``."""
+    from tests.e2e.test_hostile_input import target
+
+    assert "trained_model" in inspect.signature(target.__wrapped__).parameters
+
+
+def test_a_test_that_reaches_the_model_beside_the_training_fails_and_says_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(conftest.WITHOUT_MODEL, "1")
+    with pytest.raises(pytest.fail.Exception, match="reached the trained model without naming it"):
+        conftest.trained_model.__wrapped__()
