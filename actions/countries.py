@@ -525,6 +525,14 @@ class PlaceResolver:
 
     # -- regions ------------------------------------------------------------------------
 
+    def subregion_of(self, match: CountryMatch) -> Optional[Where]:
+        """The sub-region a country is in: the profile's for a listed country, else its UN M49
+        sub-region ("Bolivia": South America), as the knowledge base names it."""
+        if match.listing is not None:
+            return match.listing[1]
+        name = self._converter.convert(match.iso3, src="ISO3", to="UNregion", not_found=None)
+        return self.place(name) if isinstance(name, str) and name else None
+
     def place(self, text: str, mentions: Sequence[str] = ()) -> Optional[Where]:
         """The region, sub-region or other area a message names (the longest name), if any.
         The model's mention first, unless it is only part of a longer name in the text: it

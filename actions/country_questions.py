@@ -17,7 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import answers
 from actions.base import KnowledgeAction, country_mentions, entity_values, latest_text
 from actions.countries import Area, CountryMatch, Where
-from language.focus import FOCUSED_ON, after_correction
+from language.focus import FOCUSED_ON, after_correction, points_back_at_a_place
 
 ENGAGEMENT, LIST, COUNT = "engagement", "list", "count"
 # A message that is only a place ("Lagos", "Afrique", "¿y Bolivia?", "what about MENA") has
@@ -37,17 +37,6 @@ _ABOUT_SOMETHING_ELSE = re.compile(
     r"|flights?|vols?|vuelos?|hotels?|h[ôo]tels?|hoteles|restaurants?|resto|restaurantes?|tourism|tourisme|turismo"
     r"|currency|monnaie|moneda|time\s*zone|fuseau|huso|football|foot|f[uú]tbol|world\s+cup|mundial"
     r"|coupe\s+du\s+monde|president|pr[ée]sident[ea]?|presidente|language|langue|idioma|lengua)\b",
-    re.IGNORECASE,
-)
-
-# Words that point back at the place of the answer before: "which other countries in that
-# region?", "how many countries there?", "et dans les pays voisins ?", "¿en qué otros países de
-# la región?". A question about places that names none is then about that place's region.
-_PLACE_BEFORE = re.compile(
-    r"\b(?:th(?:at|is|e)\s+(?:same\s+)?(?:region|area|sub-?region|part\s+of\s+the\s+world)|same\s+region|there"
-    r"|neighbou?ring\s+countries|nearby\s+countries|countries\s+(?:nearby|around)|the\s+neighbou?rs"
-    r"|(?:cette|la|m[êe]me)\s+(?:r[ée]gion|zone|sous-r[ée]gion)|l[àa]-bas|pays\s+(?:voisins|alentour)|les\s+voisins"
-    r"|(?:esa|esta|la|misma)\s+(?:regi[oó]n|zona|subregi[oó]n)|all[ií]|ah[ií]|all[aá]|pa[ií]ses\s+vecinos|los\s+vecinos)\b",
     re.IGNORECASE,
 )
 
@@ -86,8 +75,9 @@ class PlaceAction(KnowledgeAction):
     def _place_before(self, tracker: Tracker) -> Optional[Where]:
         """The region of the place the conversation was about, when the latest message points
         back at it ("that region", "there"): the last region named, or the last country's
-        sub-region, whichever came last."""
-        if not _PLACE_BEFORE.search(latest_text(tracker)):
+        sub-region (listed or not: "¿y en los países vecinos?" after Bolivia), whichever came
+        last."""
+        if not points_back_at_a_place(latest_text(tracker)):
             return None
         for event in reversed(tracker.events):
             if event.get("event") != "slot" or not event.get("value"):
@@ -96,8 +86,7 @@ class PlaceAction(KnowledgeAction):
                 return self.places.place(str(event["value"]))
             if event.get("name") == "country":
                 matches = self.places.countries(str(event["value"]))
-                listing = matches[0].listing if matches else None
-                return listing[1] if listing is not None else None
+                return self.places.subregion_of(matches[0]) if matches else None
         return None
 
     def answer_engagement(

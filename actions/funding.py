@@ -244,7 +244,8 @@ class ActionAssessPartnershipFit(KnowledgeAction):
 class ActionChangeAnswer(KnowledgeAction):
     """An answer changed after the assessment, before consenting: a "Change ..." button asks
     that question again (the form, with that answer emptied); a typed country ("actually we
-    are in Togo") replaces the country and the fit is assessed again."""
+    are in Togo"), kind of organisation ("en fait nous sommes une université") or kind of work
+    replaces that answer and the fit is assessed again."""
 
     def name(self) -> str:
         return "action_change_answer"
@@ -266,12 +267,22 @@ class ActionChangeAnswer(KnowledgeAction):
                 SlotSet("partnership_fit", None),
                 FollowupAction("funding_form"),
             ]
+        changed: List[EventType] = []
         matches = self.places.countries("", stated_countries(tracker))
         if len(matches) == 1:
-            return [
-                SlotSet("organisation_country", matches[0].iso3),
-                FollowupAction("action_assess_partnership_fit"),
-            ]
+            changed.append(SlotSet("organisation_country", matches[0].iso3))
+        partnership, text = self.knowledge.partnership, _answer_text(tracker)
+        named = {
+            "organisation_type": _id_of(partnership.organisation_types, text),
+            "work_area": _id_of(partnership.work_areas, text),
+        }
+        changed += [
+            SlotSet(slot, value)
+            for slot, value in named.items()
+            if value is not None and value != tracker.get_slot(slot)
+        ]
+        if changed:
+            return [*changed, FollowupAction("action_assess_partnership_fit")]
         dispatcher.utter_message(response="utter_change_answers")
         return []
 

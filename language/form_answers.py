@@ -319,12 +319,19 @@ def as_answer(text: str, parsed: Dict[str, Any], asked: Optional[str]) -> Option
     if asked not in (*OPTION_QUESTIONS, COUNTRY_QUESTION, CONSENT_QUESTION):
         return None
     about_a_named_place = _names_a_country(parsed) and _intent(parsed) in PLACE_READINGS
-    if asked == CONSENT_QUESTION:  # a country named there changes the answer; else a "no" is one
-        return (
-            _as_inform(parsed, asked, _entities(parsed))
-            if about_a_named_place
-            else _yes_or_no(text, parsed, asked)
-        )
+    if asked == CONSENT_QUESTION:
+        # A country, kind of organisation or kind of work named there changes that answer
+        # ("en fait nous sommes une université"); else a "yes" or a "no" is one.
+        if about_a_named_place:
+            return _as_inform(parsed, asked, _entities(parsed))
+        answer = _yes_or_no(text, parsed, asked)
+        # (not "no thanks, we are just a small NGO": a reply opening with a yes or a no is one,
+        # unless it says it corrects: "no, actually we are a university")
+        opens_with_yes_or_no = REFUSAL_START.search(text) or ACCEPTANCE_START.search(text)
+        corrects = after_correction(text) is not None or not opens_with_yes_or_no
+        if answer is None and corrects and not is_question_like(text) and _corrects_an_answer(text, parsed):
+            return _as_inform(parsed, asked, _entities(parsed))
+        return answer
     if _intent(parsed) in STOPPING and _corrects_an_answer(text, parsed):
         # "no, we are a university, not an NGO": a correction, not a "no" that ends the check
         answer = _option_answer(text, parsed, asked) if asked in OPTION_QUESTIONS else None

@@ -57,6 +57,7 @@ a greeting or no clear answer, or that read as a disclosure.
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 from rasa.core.channels.channel import UserMessage
@@ -72,6 +73,7 @@ from language.focus import (
     after_correction,
     after_greeting,
     is_question_like,
+    points_back_at_a_place,
     sentences,
 )
 from language.form_answers import EMAIL_QUESTION, NAME_QUESTION, as_answer
@@ -114,6 +116,9 @@ PLACE_QUESTIONS = {"ask_country_engagement", "list_countries_in_region", "count_
 # An unsure question that names a place is asked about that place: whether the APT works there
 # (a region gets its list). The second chance offered the model's guesses, often without it.
 PLACE_QUESTION = "ask_country_engagement"
+# A message pointing back at the place before is a follow-up up to this many words; a longer one
+# asks something of its own ("how do you choose the countries in that region?").
+MOST_POINTING_WORDS = 7
 PLACE_ENTITIES = {"country", "region"}
 # The slot in which the place answers keep the kind of their question (actions/country_questions.py).
 PLACE_QUESTION_SLOT = "place_question"
@@ -286,6 +291,17 @@ async def refocused(
         place_question = PLACE_QUESTION if asks else FOLLOW_UP
         whole = {**copy.deepcopy(whole), "intent": {"name": place_question, "confidence": _confidence(whole)}}
         intent = place_question
+    if (
+        about_places
+        and not disclosure
+        and intent not in PLACE_QUESTIONS | {FOLLOW_UP, DISCLOSURE}
+        and len(re.findall(r"\w+", text)) <= MOST_POINTING_WORDS
+        and points_back_at_a_place(text)
+    ):
+        # "and in the neighbouring countries?", "what about there?" after an answer about a
+        # place: that question again for the place's region, whatever else the words evoke
+        whole = {**copy.deepcopy(whole), "intent": {"name": FOLLOW_UP, "confidence": _confidence(whole)}}
+        intent = FOLLOW_UP
     if (intent in UNSURE_OR_DECLINED or intent in HELP_WITH_A_CASE) and disclosure:
         whole = copy.deepcopy(whole)
         whole["intent"] = {"name": DISCLOSURE, "confidence": _confidence(whole)}

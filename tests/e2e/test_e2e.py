@@ -57,6 +57,19 @@ def test_country_question_and_follow_ups(stack: Stack) -> None:
     assert "Kazakhstan, Kyrgyzstan and Tajikistan" in listed
 
 
+def test_a_follow_up_pointing_back_at_the_place_is_about_its_region(stack: Stack) -> None:
+    """Whatever the words evoke ("neighbouring countries" reads close to how countries are
+    chosen), after an answer about a place they point back at its region, listed or not."""
+    sender = conversation()
+    stack.texts(sender, "Is the APT present in Kenya?")
+    assert "10 countries in Eastern Africa" in joined(
+        stack.texts(sender, "and in the neighbouring countries?")
+    )
+    sender = conversation()
+    stack.texts(sender, "¿Trabajan en Bolivia?")
+    assert "América del Sur" in joined(stack.texts(sender, "¿y en los países vecinos?"))
+
+
 def test_count_follow_up_counts_again(stack: Stack) -> None:
     sender = conversation()
     assert "30 countries in Africa" in joined(

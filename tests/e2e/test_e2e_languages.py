@@ -87,6 +87,26 @@ def test_a_request_for_a_language_with_a_question_answers_the_question_in_that_l
     assert opening(FRENCH, "utter_opcat", 4) in " ".join(say(stack, sender, "OPCAT?").split())
 
 
+def test_asked_to_say_it_in_another_language_the_last_answer_comes_again_in_it(stack: Stack) -> None:
+    """ "Can you say that in French?" after an answer: the change, then that answer in French;
+    after a question put to the visitor (the funding offer), only the change."""
+    sender = new_sender()
+    assert "OPCAT" in say(stack, sender, "What is the OPCAT?")
+    french = " ".join(say(stack, sender, "could you say that in French please?").split())
+    assert opening(FRENCH, "utter_language_chosen", 4) in french
+    assert opening(FRENCH, "utter_opcat", 4) in french
+    spanish = " ".join(say(stack, sender, "en español por favor").split())
+    assert opening(SPANISH, "utter_opcat", 4) in spanish
+    sender = new_sender()
+    say(stack, sender, "Do you work in Benin?")
+    assert "cite le Bénin parmi les pays où elle travaille" in say(stack, sender, "in French please")
+    sender = new_sender()
+    say(stack, sender, "Can the APT fund our project?")
+    only_the_change = " ".join(say(stack, sender, "in Spanish please").split())
+    assert opening(SPANISH, "utter_language_chosen", 4) in only_the_change
+    assert opening(SPANISH, "utter_faq_funding", 4) not in only_the_change
+
+
 def test_a_country_whose_name_holds_another_is_not_taken_for_it(stack: Stack) -> None:
     """ "Guinea Ecuatorial" is not Guinea, whatever span the model tags."""
     spanish = say(stack, new_sender(), "¿Trabajan en Guinea Ecuatorial?")

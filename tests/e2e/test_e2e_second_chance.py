@@ -191,3 +191,15 @@ def test_a_corrected_country_and_a_changed_answer_in_the_funding_conversation(st
     assert "which country" in text_of(stack.send(sender, change[1])).lower()
     again = text_of(stack.send(sender, "Kenya"))
     assert "Kenya is among the countries" in again and "pass this enquiry on to the APT" in again
+
+
+def test_a_kind_of_organisation_typed_after_the_assessment_changes_it(stack: Stack) -> None:
+    sender = new_sender("changed-type")
+    stack.send(sender, "Pouvez-vous financer notre projet ?")
+    stack.send(sender, "oui")
+    stack.send(sender, "une ONG")
+    stack.send(sender, "Bénin")
+    assessed = text_of(stack.send(sender, "formation des policiers"))
+    assert "organisation non gouvernementale" in assessed
+    changed = text_of(stack.send(sender, "en fait nous sommes une université"))
+    assert "institution académique" in changed and "transmette cette demande" in changed

@@ -286,6 +286,19 @@ def slot_set(name: str, value: str) -> Dict[str, Any]:
             "¿en qué otros países de la región?",
             "South America",
         ),
+        # a country the profile does not list: its UN sub-region
+        (
+            ActionAnswerFollowUp,
+            [slot_set("country", "Bolivia")],
+            "¿y en los países vecinos?",
+            "South America",
+        ),
+        (
+            ActionAnswerFollowUp,
+            [slot_set("country", "Switzerland")],
+            "and the neighbouring countries?",
+            "Western Europe",
+        ),
     ],
 )
 def test_a_question_pointing_back_at_the_place_before_is_about_its_region(

@@ -296,6 +296,13 @@ def test_a_name_shared_by_comparable_cities_names_each_country(places: PlaceReso
     assert [m.iso3 for m in places.countries("Hyderabad")] == ["IND"]  # Pakistan's is far smaller
 
 
+def test_a_citys_own_name_beats_another_citys_alternate_name(places: PlaceResolver) -> None:
+    # GeoNames lists "Islamabad" among the names of Chattogram (Bangladesh), a larger city.
+    assert [m.iso3 for m in places.countries("Islamabad")] == ["PAK"]
+    assert [m.iso3 for m in places.countries("une ONG d'Islamabad")] == ["PAK"]
+    assert [m.iso3 for m in places.countries("what about Bombay")] == ["IND"]  # an alternate name still
+
+
 def test_a_region_word_is_never_a_city(places: PlaceResolver) -> None:
     assert places.countries("what about Asia?") == []
     found = places.place("Do you work in Southeast Asia?")

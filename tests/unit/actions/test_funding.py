@@ -17,6 +17,7 @@ from actions.countries import PlaceResolver
 from actions.funding import (
     ABANDONED,
     ActionAssessPartnershipFit,
+    ActionChangeAnswer,
     ActionRecordEnquiry,
     ValidateEnquiryForm,
     ValidateFundingForm,
@@ -649,3 +650,38 @@ def test_naming_the_kind_of_organisation_already_given_does_not_change_it(
         "work_area": None,
         "organisation_type": "ngo",
     }
+
+
+ASSESSED = {"organisation_type": "ngo", "organisation_country": "BEN", "work_area": "training"}
+
+
+@pytest.mark.parametrize(
+    ("text", "changed"),
+    [
+        ("en fait nous sommes une université", {"organisation_type": "academic"}),
+        ("actually our work is mostly legal reform", {"work_area": "legal_reform"}),
+        (
+            "somos una universidad y hacemos reforma legal",
+            {"organisation_type": "academic", "work_area": "legal_reform"},
+        ),
+    ],
+)
+def test_a_kind_of_organisation_or_work_typed_after_the_assessment_replaces_it(
+    knowledge: KnowledgeBase, places: PlaceResolver, text: str, changed: Dict[str, str]
+) -> None:
+    tracker = make_tracker(text, "inform", slots=dict(ASSESSED))
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionChangeAnswer(knowledge, places).run(dispatcher, tracker, {}))
+    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    assert slots == changed
+    assert (events[-1]["event"], events[-1]["name"]) == ("followup", "action_assess_partnership_fit")
+    assert dispatcher.messages == []
+
+
+def test_an_answer_typed_after_the_assessment_that_changes_nothing_asks_which_to_change(
+    knowledge: KnowledgeBase, places: PlaceResolver
+) -> None:
+    tracker = make_tracker("we are an NGO as I said", "inform", slots=dict(ASSESSED))
+    dispatcher = CollectingDispatcher()
+    assert asyncio.run(ActionChangeAnswer(knowledge, places).run(dispatcher, tracker, {})) == []
+    assert [m["response"] for m in dispatcher.messages] == ["utter_change_answers"]

@@ -125,12 +125,36 @@ def _strings(tree: ast.Module) -> Iterator[str]:
     yield from visit(tree)
 
 
+# The one call that sends a response named by a variable: actions/again.py sends again a
+# response Rasa itself sent in the previous turn (a rule's ``utter_*`` action, which has no
+# variables: see test_no_response_variable_is_a_slot), named by the conversation's events.
+REPLAYED = ("again.py", "name")
+
+
+def _is_replay(filename: str, call: ast.Call) -> bool:
+    value = next(k.value for k in call.keywords if k.arg == "response")
+    return (filename, getattr(value, "id", None)) == REPLAYED and len(call.keywords) == 1
+
+
 def _response_calls() -> Iterator[Tuple[str, ast.Call]]:
-    """Every call in actions/ with a ``response=`` keyword."""
+    """Every call in actions/ with a ``response=`` keyword, but the replay above."""
     for path, tree in _trees():
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and any(k.arg == "response" for k in node.keywords):
-                yield path.name, node
+                if not _is_replay(path.name, node):
+                    yield path.name, node
+
+
+def test_the_only_response_named_by_a_variable_is_the_replay_and_it_passes_no_variables() -> None:
+    replays = [
+        (path.name, node.lineno)
+        for path, tree in _trees()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and any(k.arg == "response" for k in node.keywords)
+        and _is_replay(path.name, node)
+    ]
+    assert len(replays) == 1, replays
 
 
 # -- the tests ----------------------------------------------------------------------------------

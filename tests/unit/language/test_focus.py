@@ -431,6 +431,42 @@ def test_after_an_answer_about_places_an_unsure_message_naming_one_follows_it_up
     assert kept["intent"]["name"] == "nlu_fallback"
 
 
+@pytest.mark.parametrize(
+    ("text", "read_as"),
+    [
+        ("and in the neighbouring countries?", "faq_country_selection"),
+        ("what about there?", "ask_about_apt"),
+        ("et dans les pays voisins ?", "ask_partners"),
+        ("¿y en esa región?", "nlu_fallback"),
+        ("et les autres pays de la région ?", "faq_country_selection"),  # 7 words and a "?"
+    ],
+)
+def test_after_an_answer_about_places_a_short_message_pointing_back_at_it_follows_it_up(
+    text: str, read_as: str
+) -> None:
+    whole = reading(read_as, 0.8)
+    kept = asyncio.run(refocused(text, whole, lambda _: _unsure_part(), about_places=True))
+    assert kept["intent"]["name"] == "follow_up"
+    # with no answer about places before, the reading stays
+    assert asyncio.run(refocused(text, whole, lambda _: _unsure_part()))["intent"]["name"] != "follow_up"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "is there a helpline for victims?",  # "there" that says something exists
+        "how many countries are there?",
+        # a question of its own
+        "how do you choose which countries to work in within that region of the world?",
+    ],
+)
+def test_after_an_answer_about_places_other_messages_keep_their_reading(text: str) -> None:
+    kept = asyncio.run(
+        refocused(text, reading("ask_victims_help", 0.9), lambda _: _unsure_part(), about_places=True)
+    )
+    assert kept["intent"]["name"] == "ask_victims_help"
+
+
 async def _unsure_part() -> Dict[str, Any]:
     return reading("nlu_fallback", 0.6)
 

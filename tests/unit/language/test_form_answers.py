@@ -465,3 +465,27 @@ def test_a_question_on_a_topic_at_the_work_question_stays_a_question() -> None:
         as_answer("Is training of police part of your work?", parsed("ask_capacity_building"), "work_area")
         is None
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "reading"),
+    [
+        ("en fait nous sommes une université", "nlu_fallback"),
+        ("mejor dicho somos una universidad", "deny"),
+        ("actually our work is mostly legal reform", "inform"),
+    ],
+)
+def test_a_kind_of_organisation_or_work_named_at_the_consent_question_changes_it(
+    text: str, reading: str
+) -> None:
+    answer = as_answer(text, parsed(reading), "utter_ask_enquiry_consent")
+    assert answer is not None and answer["intent"]["name"] == INFORM
+
+
+def test_at_the_consent_question_a_no_naming_the_organisation_is_still_a_no() -> None:
+    answer = as_answer("no thanks, we are just a small NGO", parsed("deny"), "utter_ask_enquiry_consent")
+    assert answer is None or answer["intent"]["name"] == "deny"
+    question = as_answer(
+        "does a university count as a partner?", parsed("ask_partners"), "utter_ask_enquiry_consent"
+    )
+    assert question is None

@@ -79,6 +79,10 @@ def test_a_message_switches_the_language_only_when_surely_detected(
         ("Can you switch to French and tell me about your partners?", "fr"),
         ("en español, ¿quién financia a la APT?", "es"),
         ("Is the manual about detention monitoring published in English anywhere?", None),
+        # Courtesies do not make a request too long to be one.
+        ("could you say that in French please?", "fr"),
+        ("pourriez-vous répéter ça en espagnol s'il vous plaît ?", "es"),
+        ("what is the situation in French speaking Africa please", None),
     ],
 )
 def test_an_explicit_request_names_one_language(text: str, expected: Optional[str]) -> None:
