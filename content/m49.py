@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Dict, FrozenSet, List, Mapping, Tuple
+from typing import Dict, FrozenSet, List, Mapping, Optional, Tuple
 
 import yaml
 from babel import Locale
@@ -31,7 +31,12 @@ class M49Error(ValueError):
 class M49:
     """The M49 regions: which sub-regions each is made of, and its names."""
 
-    def __init__(self, regions: Mapping[str, List[str]], source: str = "m49.yml") -> None:
+    def __init__(
+        self,
+        regions: Mapping[str, List[str]],
+        source: str = "m49.yml",
+        aliases: Optional[Mapping[str, List[str]]] = None,
+    ) -> None:
         known = {str(code) for code in Locale.parse("en").territories if str(code).isdigit()}
         for code, parts in regions.items():
             for named in [code, *parts]:
@@ -41,6 +46,12 @@ class M49:
         self.codes: Tuple[str, ...] = tuple(
             dict.fromkeys([*self._parts, *(p for ps in self._parts.values() for p in ps)])
         )
+        self._aliases = {code: tuple(names) for code, names in (aliases or {}).items()}
+        for code, names in self._aliases.items():
+            if code not in self.codes:
+                raise M49Error(f"{source}: aliases: {code!r} is not one of the regions above")
+            if not names or not all(isinstance(name, str) and name.strip() for name in names):
+                raise M49Error(f"{source}: aliases: {code}: expected a list of names")
         for code in self._parts:
             self.sub_regions(code)  # a region made of itself would never end
 
@@ -59,8 +70,12 @@ class M49:
         return str(Locale.parse(language).territories[code])
 
     def names(self) -> Dict[str, List[str]]:
-        """code -> its names in the three languages (as the resolver matches them)."""
-        return {code: [self.name(code, language) for language in LANGUAGES] for code in self.codes}
+        """code -> its names in the three languages, then its other names (as the resolver
+        matches them)."""
+        return {
+            code: [*(self.name(code, language) for language in LANGUAGES), *self._aliases.get(code, ())]
+            for code in self.codes
+        }
 
 
 def read_m49(path: Path = M49_FILE) -> M49:
@@ -73,7 +88,14 @@ def read_m49(path: Path = M49_FILE) -> M49:
         isinstance(parts, list) and all(isinstance(p, str) for p in parts) for parts in regions.values()
     ):
         raise M49Error(f"{path}: expected 'regions:' mapping each code to a list of codes")
-    return M49({str(code): list(parts) for code, parts in regions.items()}, str(path))
+    aliases = raw.get("aliases") or {}
+    if not isinstance(aliases, dict) or not all(isinstance(names, list) for names in aliases.values()):
+        raise M49Error(f"{path}: expected 'aliases:' mapping codes to lists of names")
+    return M49(
+        {str(code): list(parts) for code, parts in regions.items()},
+        str(path),
+        {str(code): list(names) for code, names in aliases.items()},
+    )
 
 
 @functools.cache

@@ -65,10 +65,13 @@ _CLAUSE_END = re.compile(r"[.!?;:,]")
 
 
 def _studied(folded: str, cues: Dict[str, Pattern[str]]) -> bool:
-    """The writer studies or works on the subject and names nobody close to them: every harm
-    cue comes after "on", "sur", "sobre"... in its clause ("my dissertation on torture
-    prevention", "un exposé sur la torture en garde à vue")."""
-    if not cues["study"].search(folded) or cues["close"].search(folded):
+    """The writer (or someone close: "my daughter is writing an essay on torture") studies the
+    subject or works on it for others, and the subject names nobody close: every harm cue comes
+    after "on", "sur", "sobre", "work with", "accompagne"... in its clause ("my dissertation on
+    torture prevention", "I work with refugees who survived torture", "un exposé sur la torture
+    en garde à vue"), and what follows that names no one ("an essay on what they did to my
+    brother" is a disclosure)."""
+    if not cues["study"].search(folded):
         return False
     for harm in cues["harm"].finditer(folded):
         before = _CLAUSE_END.split(folded[: harm.start()])[-1]

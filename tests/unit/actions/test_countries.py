@@ -303,6 +303,23 @@ def test_a_citys_own_name_beats_another_citys_alternate_name(places: PlaceResolv
     assert [m.iso3 for m in places.countries("what about Bombay")] == ["IND"]  # an alternate name still
 
 
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        ("Medio Oriente", "Western Asia"),
+        ("Proche-Orient", "Western Asia"),
+        ("sureste asiático", "South East Asia"),
+        ("Europa del Este", "Eastern Europe"),
+        ("América Latina", "Latin America"),
+        ("East Asia", "Eastern Asia"),
+        ("Lejano Oriente", "Eastern Asia"),
+    ],
+)
+def test_other_names_of_regions_find_them(places: PlaceResolver, text: str, place: str) -> None:
+    found = places.place(text)
+    assert found is not None and place in (getattr(found, "name", ""), getattr(found, "label", ""))
+
+
 def test_a_region_word_is_never_a_city(places: PlaceResolver) -> None:
     assert places.countries("what about Asia?") == []
     found = places.place("Do you work in Southeast Asia?")

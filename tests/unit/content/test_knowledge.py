@@ -166,6 +166,22 @@ def test_an_unreadable_m49_table_names_the_file(tmp_path: Path) -> None:
         read_m49(path)
 
 
+def test_other_names_of_a_region_are_checked_and_matched_after_the_cldrs() -> None:
+    with pytest.raises(M49Error, match="aliases: '777' is not one of the regions above"):
+        M49({"002": ["015"]}, aliases={"777": ["Atlantis"]})
+    with pytest.raises(M49Error, match="aliases: 015: expected a list of names"):
+        M49({"002": ["015"]}, aliases={"015": [""]})
+    names = M49({"002": ["015"]}, aliases={"015": ["North Africa"]}).names()["015"]
+    assert names[:3] == [M49.name("015", language) for language in ("en", "fr", "es")]
+    assert names[3:] == ["North Africa"]
+
+
+def test_the_projects_m49_table_has_the_names_visitors_write() -> None:
+    names = m49().names()
+    assert "Europa del Este" in names["151"] and "América Latina" in names["419"]
+    assert "East Asia" in names["030"]
+
+
 def test_sub_regions_of_a_composite_region() -> None:
     assert m49().sub_regions("419") == {"005", "013", "029"}
     assert m49().sub_regions("002") == {"011", "014", "015", "017", "018"}

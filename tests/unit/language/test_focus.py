@@ -171,6 +171,39 @@ def test_a_study_that_tells_of_the_writer_or_someone_close_still_does(text: str)
     assert reads_as_disclosure(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My daughter is writing a school essay on torture, what does your organisation do?",
+        "I work with refugees who survived torture; do you have practical tools for monitors?",
+        "I'm a researcher on police violence; who is your secretary general?",
+        "Je travaille avec des survivants de la torture, quels outils proposez-vous ?",
+        "Notre association accompagne les familles de détenus, comment devenir partenaire ?",
+        "Trabajo con sobrevivientes de tortura, ¿tienen guías prácticas?",
+        "Nuestra ONG acompaña a familias de personas detenidas, ¿cómo ser socios?",
+    ],
+)
+def test_work_for_others_or_a_study_by_someone_close_does_not(text: str) -> None:
+    """Someone close who studies the subject, or work with those it happened to, names no
+    one close as the one harmed."""
+    assert not reads_as_disclosure(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I work with my lawyer because the police beat my son",
+        "We support our son who was tortured in detention, who can help us?",
+        "My daughter is doing research on torture because I was tortured myself",
+        "Je travaille avec un avocat parce que la police a torturé mon fils",
+        "Trabajo con un abogado porque torturaron a mi padre",
+        "Acompañamos a nuestra hija que sufrió malos tratos en la cárcel",
+    ],
+)
+def test_work_or_a_study_that_tells_of_harm_to_someone_close_still_does(text: str) -> None:
+    assert reads_as_disclosure(text)
+
+
 # -- which reading the Rasa server keeps ---------------------------------------------------------
 
 
