@@ -22,6 +22,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.about import ActionAnswerAboutApt
 from actions.base import KnowledgeAction
+from actions.countries import PlaceResolver
 from actions.country_questions import (
     ActionAnswerCountryEngagement,
     ActionAnswerFollowUp,
@@ -32,6 +33,7 @@ from actions.country_questions import (
     ActionPlaceOrOutOfScope,
 )
 from actions.people import ActionAnswerPerson
+from content.knowledge import KnowledgeBase
 from language import LANGUAGE_SLOT, PAGE_LANGUAGE_SLOT, conversation_language
 from language.answers import is_answer
 
@@ -111,13 +113,16 @@ def previous_turn(tracker: Tracker) -> Optional[Turn]:
 
 
 class ActionAnswerAgain(KnowledgeAction):
-    def name(self) -> str:
-        return "action_answer_again"
-
-    def _repeatable(self) -> Dict[str, Action]:
-        return {
+    def __init__(
+        self, knowledge: Optional[KnowledgeBase] = None, places: Optional[PlaceResolver] = None
+    ) -> None:
+        super().__init__(knowledge, places)
+        self._repeatable: Dict[str, Action] = {
             action.name(): action for action in (kind(self.knowledge, self.places) for kind in REPEATABLE)
         }
+
+    def name(self) -> str:
+        return "action_answer_again"
 
     def plan(self, tracker: Tracker) -> Optional[Tuple[Tracker, List[str]]]:
         """The conversation as it stood at the previous turn (in today's language) and that
@@ -125,13 +130,12 @@ class ActionAnswerAgain(KnowledgeAction):
         turn = previous_turn(tracker)
         if turn is None or not turn.actions or not turn.responses:
             return None
-        repeatable = self._repeatable()
-        if not all(name in repeatable or name.startswith("utter_") for name in turn.actions):
+        if not all(name in self._repeatable or name.startswith("utter_") for name in turn.actions):
             return None
         if not all(is_answer(response) for response in turn.responses):
             return None
-        latest = _user_indexes(list(tracker.events))[-1]
-        if _language_before(list(tracker.events)[:latest]) == conversation_language(tracker.slots):
+        events = list(tracker.events)
+        if _language_before(events[: _user_indexes(events)[-1]]) == conversation_language(tracker.slots):
             return None  # the language did not change
         message = turn.message
         parsed = {**(message.get("parse_data") or {}), "text": message.get("text") or ""}
@@ -147,11 +151,10 @@ class ActionAnswerAgain(KnowledgeAction):
         if planned is None:
             return []
         then, actions = planned
-        repeatable = self._repeatable()
         for name in actions:
-            if name in repeatable:
+            if name in self._repeatable:
                 # Only the messages: the slots it set were set the first time.
-                await repeatable[name].run(dispatcher, then, domain)
+                await self._repeatable[name].run(dispatcher, then, domain)
             else:
                 dispatcher.utter_message(response=name)
         return []
