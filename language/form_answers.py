@@ -326,7 +326,7 @@ def as_answer(text: str, parsed: Dict[str, Any], asked: Optional[str]) -> Option
             return _as_inform(parsed, asked, _entities(parsed))
         answer = _yes_or_no(text, parsed, asked)
         # (not "no thanks, we are just a small NGO": a reply opening with a yes or a no is one,
-        # unless it says it corrects: "no, actually we are a university")
+        # unless it says it corrects: "no, I meant we are a university")
         opens_with_yes_or_no = REFUSAL_START.search(text) or ACCEPTANCE_START.search(text)
         corrects = after_correction(text) is not None or not opens_with_yes_or_no
         if answer is None and corrects and not is_question_like(text) and _corrects_an_answer(text, parsed):
